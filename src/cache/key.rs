@@ -1,0 +1,147 @@
+//! The cache key: what a step's result depends on, and nothing else.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Bump when the meaning or encoding of [`KeyComponents`] changes: every key changes with it.
+pub const KEY_FORMAT: u32 = 1;
+
+/// Everything a step's cache key covers (SPEC §3). Resources, GPUs, queue, priority,
+/// placement, retries and timeouts are deliberately absent: running the same work on a bigger
+/// node is still a hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyComponents {
+    /// [`KEY_FORMAT`].
+    pub format: u32,
+    /// The pipeline's `cache_salt`.
+    pub salt: Option<String>,
+    /// The image reference (a digest when pinned).
+    pub image: String,
+    /// Command and arguments after template expansion, with outputs and `run.id` left
+    /// symbolic (their identity is covered by `upstream` and would otherwise be circular).
+    pub command: Vec<String>,
+    /// Literal environment values, and secret / config map references (never their values).
+    pub env: BTreeMap<String, String>,
+    /// The parameters the step's templates use.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Input name → identity (a content digest, or a URI plus version).
+    pub inputs: BTreeMap<String, String>,
+    /// `steps.X.outputs.Y` → the upstream step's key and output name.
+    pub upstream: BTreeMap<String, UpstreamOutput>,
+}
+
+/// An upstream output a step reads.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UpstreamOutput {
+    /// Upstream step.
+    pub step: String,
+    /// Its output name.
+    pub output: String,
+    /// Its cache key.
+    pub key: String,
+}
+
+impl KeyComponents {
+    /// The full hex SHA-256 key.
+    pub fn key(&self) -> String {
+        let mut w = HashWriter(Sha256::new());
+        // Serializing plain maps and strings into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut w, self);
+        hex(&w.0.finalize())
+    }
+}
+
+/// An `io::Write` that feeds SHA-256, so encodings stream into the hash without a buffer.
+pub struct HashWriter(pub Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// SHA-256 of any serializable value's JSON encoding, as hex.
+pub fn digest_of(value: &impl Serialize) -> String {
+    let mut w = HashWriter(Sha256::new());
+    let _ = serde_json::to_writer(&mut w, value);
+    hex(&w.0.finalize())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn base() -> KeyComponents {
+        KeyComponents {
+            format: KEY_FORMAT,
+            salt: None,
+            image: "python:3.12-slim".into(),
+            command: vec!["python".into(), "-c".into(), "print(1)".into()],
+            env: BTreeMap::new(),
+            params: BTreeMap::new(),
+            inputs: BTreeMap::new(),
+            upstream: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn golden_key_is_stable() {
+        // Changing this value means every user's cache is invalidated: bump KEY_FORMAT.
+        assert_eq!(
+            base().key(),
+            "6fd763e10669af1aee652d7926793409e567efd333244c2c021ab86ac65a84af"
+        );
+    }
+
+    #[test]
+    fn every_component_changes_the_key() {
+        let k = base().key();
+        let mut c = base();
+        c.salt = Some("v2".into());
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.image = "python:3.13-slim".into();
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.command.push("x".into());
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.env.insert("A".into(), "1".into());
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.params.insert("epochs".into(), 3.into());
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.inputs.insert("raw".into(), "sha256:00".into());
+        assert_ne!(c.key(), k);
+        let mut c = base();
+        c.upstream.insert(
+            "steps.a.outputs.b".into(),
+            UpstreamOutput {
+                step: "a".into(),
+                output: "b".into(),
+                key: "00".into(),
+            },
+        );
+        assert_ne!(c.key(), k);
+    }
+}
