@@ -1,0 +1,348 @@
+//! Rendering: plan → canonical Kubernetes YAML.
+//!
+//! One minijinja template per kind (`templates/`, embedded in the binary, overridable per
+//! file through a stack's `templates_dir`). Values reach templates JSON-escaped, so any string
+//! is a safe YAML scalar. Every rendered document is parsed back and re-emitted canonically by
+//! [`yaml`]: keys sorted, null fields dropped, quoting safe for YAML 1.1 and 1.2 readers, so
+//! template whitespace and formatting never reach the output.
+
+pub mod output;
+mod pod;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior, context};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::load::StepKind;
+use crate::resolve::{Plan, Step};
+
+/// The built-in templates, by file name.
+pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+    ("job.yaml", include_str!("../../templates/job.yaml")),
+    (
+        "pytorchjob.yaml",
+        include_str!("../../templates/pytorchjob.yaml"),
+    ),
+    (
+        "inferenceservice.yaml",
+        include_str!("../../templates/inferenceservice.yaml"),
+    ),
+];
+
+/// A problem while rendering (boxed: it carries template sources, and results stay small).
+#[derive(Debug, Error, Diagnostic)]
+#[error(transparent)]
+#[diagnostic(transparent)]
+pub struct RenderError(Box<RenderErrorKind>);
+
+impl From<RenderErrorKind> for RenderError {
+    fn from(k: RenderErrorKind) -> Self {
+        RenderError(Box::new(k))
+    }
+}
+
+/// The kinds of [`RenderError`].
+#[derive(Debug, Error, Diagnostic)]
+pub enum RenderErrorKind {
+    /// A template failed to parse or render.
+    #[error("template {name}: {message}")]
+    #[diagnostic(code(mlk::render::template), help("{help}"))]
+    Template {
+        /// Template file name.
+        name: String,
+        /// minijinja's message.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// The template.
+        #[source_code]
+        src: NamedSource<String>,
+        /// Where.
+        #[label("here")]
+        at: Option<SourceSpan>,
+    },
+
+    /// A template produced text that is not valid YAML, or not a Kubernetes object.
+    #[error("template {name} produced invalid YAML for step `{step}`: {message}")]
+    #[diagnostic(
+        code(mlk::render::yaml),
+        help(
+            "check the template's indentation; values are inserted as JSON, so write `key: {{{{ value }}}}` without quotes"
+        )
+    )]
+    Yaml {
+        /// Template file name.
+        name: String,
+        /// The step.
+        step: String,
+        /// The parser's message.
+        message: String,
+    },
+
+    /// A template override directory could not be read.
+    #[error("cannot read template override {path}: {message}")]
+    #[diagnostic(code(mlk::render::io), help("check the stack's templates_dir"))]
+    Io {
+        /// The file.
+        path: String,
+        /// What the OS said.
+        message: String,
+    },
+}
+
+/// The compiled templates: built-ins, with a stack's overrides in place.
+pub struct Templates {
+    env: Environment<'static>,
+    sources: Vec<(String, String, Option<PathBuf>)>,
+}
+
+impl Templates {
+    /// The built-in templates, with files of `overrides` (if any) replacing them by name.
+    pub fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        let mut sources = Vec::new();
+        for (name, text) in BUILTIN_TEMPLATES {
+            let mut chosen = ((*text).to_owned(), None);
+            if let Some(dir) = overrides {
+                let path = dir.join(name);
+                match std::fs::read_to_string(&path) {
+                    Ok(t) => chosen = (t, Some(path)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(RenderErrorKind::Io {
+                            path: path.display().to_string(),
+                            message: e.to_string(),
+                        }
+                        .into());
+                    }
+                }
+            }
+            sources.push(((*name).to_owned(), chosen.0, chosen.1));
+        }
+        for (name, text, path) in &sources {
+            env.add_template_owned(name.clone(), text.clone())
+                .map_err(|e| template_error(name, text, path.as_deref(), &e))?;
+        }
+        Ok(Templates { env, sources })
+    }
+
+    fn error(&self, name: &str, e: &minijinja::Error) -> RenderError {
+        let (text, path) = self
+            .sources
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, t, p)| (t.as_str(), p.as_deref()))
+            .unwrap_or(("", None));
+        template_error(name, text, path, e)
+    }
+}
+
+fn template_error(
+    name: &str,
+    text: &str,
+    path: Option<&Path>,
+    e: &minijinja::Error,
+) -> RenderError {
+    let shown = path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("<built-in>/{name}"));
+    let mut message = e.kind().to_string();
+    if let Some(d) = e.detail() {
+        message = format!("{message}: {d}");
+    }
+    let at = e.range().map(SourceSpan::from).or_else(|| {
+        e.line().map(|line| {
+            let start: usize = text
+                .split_inclusive('\n')
+                .take(line.saturating_sub(1))
+                .map(str::len)
+                .sum();
+            let len = text[start.min(text.len())..].find('\n').unwrap_or(0);
+            SourceSpan::from(start..start + len)
+        })
+    });
+    RenderErrorKind::Template {
+        name: name.into(),
+        message,
+        help: "the variables are documented in the README (\"Template overrides\")".into(),
+        src: NamedSource::new(shown, text.to_owned()),
+        at,
+    }
+    .into()
+}
+
+/// One rendered Kubernetes object.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    /// `apiVersion`.
+    pub api_version: String,
+    /// `kind`.
+    pub kind: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`, if namespaced.
+    pub namespace: Option<String>,
+    /// The step it was rendered for.
+    pub step: Option<String>,
+    /// Canonical YAML of this one document (ends with a newline, no `---`).
+    pub yaml: String,
+}
+
+impl Manifest {
+    /// `<kind>-<name>.yaml` in lower case, the file name of `render -o DIR`.
+    pub fn file_name(&self) -> String {
+        format!("{}-{}.yaml", self.kind, self.name).to_lowercase()
+    }
+}
+
+/// Apply order of kinds: cluster-wide admin objects first, then policies, then workloads.
+pub fn kind_rank(kind: &str) -> u32 {
+    match kind {
+        "Namespace" => 0,
+        "PriorityClass" => 1,
+        "WorkloadPriorityClass" => 2,
+        "ResourceFlavor" => 3,
+        "ClusterQueue" => 4,
+        "Queue" => 5,
+        "LocalQueue" => 6,
+        "ConfigMap" => 7,
+        "NetworkPolicy" => 8,
+        "Job" => 10,
+        "PyTorchJob" => 11,
+        "TrainJob" => 12,
+        "InferenceService" => 13,
+        _ => 20,
+    }
+}
+
+/// Sorts manifests by (kind order, namespace, name).
+pub fn sort(manifests: &mut [Manifest]) {
+    manifests.sort_by(|a, b| {
+        (kind_rank(&a.kind), &a.kind, &a.namespace, &a.name).cmp(&(
+            kind_rank(&b.kind),
+            &b.kind,
+            &b.namespace,
+            &b.name,
+        ))
+    });
+}
+
+/// All manifests as one `---`-separated stream.
+pub fn to_stream(manifests: &[Manifest]) -> String {
+    let mut out = String::with_capacity(manifests.iter().map(|m| m.yaml.len() + 4).sum());
+    for (i, m) in manifests.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&m.yaml);
+    }
+    out
+}
+
+/// Renders every step of a plan; `run_id` adds the `mlk.dev/run` label.
+pub fn render(
+    plan: &Plan,
+    templates: &Templates,
+    run_id: Option<&str>,
+) -> Result<Vec<Manifest>, RenderError> {
+    let mut out = Vec::with_capacity(plan.steps.len());
+    for step in &plan.steps {
+        render_step(plan, step, templates, run_id, &mut out)?;
+    }
+    sort(&mut out);
+    Ok(out)
+}
+
+fn render_step(
+    plan: &Plan,
+    step: &Step,
+    t: &Templates,
+    run_id: Option<&str>,
+    out: &mut Vec<Manifest>,
+) -> Result<(), RenderError> {
+    let meta = pod::object_meta(plan, step, run_id);
+    let suspend = pod::suspended(plan, step);
+    let (name, ctx) = match step.kind {
+        StepKind::Job => (
+            "job.yaml",
+            context! { step => Serde(step), meta => Serde(meta), suspend, pod => Serde(pod::pod_template(plan, step, "main", run_id)) },
+        ),
+        StepKind::Pytorch => (
+            "pytorchjob.yaml",
+            context! { step => Serde(step), meta => Serde(meta), suspend, pod => Serde(pod::pod_template(plan, step, "pytorch", run_id)) },
+        ),
+        StepKind::Serve => (
+            "inferenceservice.yaml",
+            context! { step => Serde(step), meta => Serde(meta), predictor => Serde(pod::predictor(plan, step, run_id)) },
+        ),
+    };
+    let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
+    let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
+    parse_documents(&text, name, &step.name, out)
+}
+
+/// Parses rendered text back and stores each document canonically.
+pub fn parse_documents(
+    text: &str,
+    template: &str,
+    step: &str,
+    out: &mut Vec<Manifest>,
+) -> Result<(), RenderError> {
+    let yaml_err = |message: String| -> RenderError {
+        RenderErrorKind::Yaml {
+            name: template.into(),
+            step: step.into(),
+            message,
+        }
+        .into()
+    };
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let mut value = serde_yaml::Value::deserialize(doc).map_err(|e| yaml_err(e.to_string()))?;
+        if value.is_null() {
+            continue;
+        }
+        drop_nulls(&mut value);
+        let field =
+            |v: &serde_yaml::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
+        let (Some(api_version), Some(kind)) = (field(&value, "apiVersion"), field(&value, "kind"))
+        else {
+            return Err(yaml_err("a document has no apiVersion or kind".into()));
+        };
+        let meta = value.get("metadata").cloned().unwrap_or_default();
+        let Some(name) = field(&meta, "name") else {
+            return Err(yaml_err(format!("the {kind} has no metadata.name")));
+        };
+        let namespace = field(&meta, "namespace");
+        let yaml = yaml::emit_document(&value).map_err(|e| yaml_err(e.to_string()))?;
+        out.push(Manifest {
+            api_version,
+            kind,
+            name,
+            namespace,
+            step: Some(step.into()),
+            yaml,
+        });
+    }
+    Ok(())
+}
+
+/// Removes mapping entries whose value is null: the API server drops them anyway, and
+/// optional template fields render as null when absent.
+fn drop_nulls(v: &mut serde_yaml::Value) {
+    match v {
+        serde_yaml::Value::Mapping(m) => {
+            m.retain(|_, val| !val.is_null());
+            for (_, val) in m.iter_mut() {
+                drop_nulls(val);
+            }
+        }
+        serde_yaml::Value::Sequence(s) => s.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}

@@ -1,0 +1,261 @@
+//! Pod templates and object metadata of a step, as JSON values for the templates.
+//!
+//! Everything mlk puts on an object is decided here (labels, annotations, security context,
+//! resources, volumes, scheduler wiring); the templates only lay it out.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::load::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
+use crate::resolve::{Plan, Step};
+
+/// Labels every object and pod template of a step carries.
+pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = step.labels.clone();
+    labels.insert("app.kubernetes.io/managed-by".into(), "mlk".into());
+    labels.insert("app.kubernetes.io/part-of".into(), plan.pipeline.clone());
+    labels.insert("mlk.dev/pipeline".into(), plan.pipeline.clone());
+    labels.insert("mlk.dev/step".into(), step.name.clone());
+    if let Some(run) = run_id {
+        labels.insert("mlk.dev/run".into(), run.into());
+    }
+    labels
+}
+
+/// `metadata` of the step's workload object.
+pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
+    let mut labels = step_labels(plan, step, run_id);
+    let mut annotations = step.annotations.clone();
+    annotations.insert("mlk.dev/cache-key".into(), step.cache.key.clone());
+    annotations.insert(
+        "argocd.argoproj.io/sync-wave".into(),
+        step.depth.to_string(),
+    );
+    match plan.stack.scheduler {
+        SchedulerKind::Kueue if step.kind != StepKind::Serve => {
+            if let Some(q) = &step.queue {
+                labels.insert("kueue.x-k8s.io/queue-name".into(), q.clone());
+            }
+            if let Some(p) = &step.priority {
+                labels.insert("kueue.x-k8s.io/priority-class".into(), p.name.clone());
+            }
+        }
+        SchedulerKind::Kai => kai_labels(step, &mut labels),
+        _ => {}
+    }
+    if step.kind == StepKind::Serve {
+        let mode = match plan.stack.serving_mode {
+            ServingMode::Standard => "Standard",
+            ServingMode::Knative => "Knative",
+        };
+        annotations.insert("serving.kserve.io/deploymentMode".into(), mode.into());
+    }
+    json!({
+        "name": step.object_name,
+        "namespace": plan.stack.namespace,
+        "labels": labels,
+        "annotations": annotations,
+    })
+}
+
+fn kai_labels(step: &Step, labels: &mut BTreeMap<String, String>) {
+    if let Some(q) = &step.queue {
+        labels.insert("kai.scheduler/queue".into(), q.clone());
+    }
+    if let Some(p) = &step.priority {
+        labels.insert("priorityClassName".into(), p.name.clone());
+    }
+}
+
+/// Whether the workload is created suspended for Kueue to admit.
+pub fn suspended(plan: &Plan, step: &Step) -> bool {
+    plan.stack.scheduler == SchedulerKind::Kueue
+        && step.queue.is_some()
+        && step.kind != StepKind::Serve
+}
+
+/// The main container, named `name` (`pytorch` for PyTorchJobs).
+pub fn container(plan: &Plan, step: &Step, name: &str) -> Value {
+    let mut c = serde_json::Map::new();
+    c.insert("name".into(), name.into());
+    c.insert("image".into(), step.image.clone().into());
+    if !step.command.is_empty() {
+        c.insert("command".into(), step.command.clone().into());
+    }
+    c.insert("env".into(), env(plan, step));
+    if let Some(secret) = &plan.stack.env_from_secret {
+        c.insert(
+            "envFrom".into(),
+            json!([{ "secretRef": { "name": secret } }]),
+        );
+    }
+    c.insert("resources".into(), resources(step));
+    c.insert("securityContext".into(), container_security());
+    if step.shm.is_some() {
+        c.insert(
+            "volumeMounts".into(),
+            json!([{ "name": "dshm", "mountPath": "/dev/shm" }]),
+        );
+    }
+    Value::Object(c)
+}
+
+fn resources(step: &Step) -> Value {
+    let mut r = serde_json::Map::new();
+    if !step.resources.requests.is_empty() {
+        r.insert("requests".into(), json!(step.resources.requests));
+    }
+    if !step.resources.limits.is_empty() {
+        r.insert("limits".into(), json!(step.resources.limits));
+    }
+    Value::Object(r)
+}
+
+/// The step's environment plus `MLK_PIPELINE`, `MLK_STEP` and `MLK_RUN_ID` (from the pod's
+/// `mlk.dev/run` label, so `$(MLK_RUN_ID)` in commands expands to the run id).
+fn env(plan: &Plan, step: &Step) -> Value {
+    let mut out: Vec<Value> = step
+        .env
+        .iter()
+        .map(|(k, v)| match v {
+            EnvValue::Literal(s) => json!({ "name": k, "value": s }),
+            EnvValue::Secret { name, key } => json!({ "name": k, "valueFrom": { "secretKeyRef": { "name": name, "key": key } } }),
+            EnvValue::ConfigMap { name, key } => {
+                json!({ "name": k, "valueFrom": { "configMapKeyRef": { "name": name, "key": key } } })
+            }
+        })
+        .collect();
+    let user_has = |n: &str| step.env.contains_key(n);
+    if !user_has("MLK_PIPELINE") {
+        out.push(json!({ "name": "MLK_PIPELINE", "value": plan.pipeline }));
+    }
+    if !user_has("MLK_STEP") {
+        out.push(json!({ "name": "MLK_STEP", "value": step.name }));
+    }
+    if !user_has("MLK_RUN_ID") {
+        out.push(json!({ "name": "MLK_RUN_ID", "valueFrom": { "fieldRef": { "fieldPath": "metadata.labels['mlk.dev/run']" } } }));
+    }
+    // Kubernetes expands $(VAR) only from variables defined earlier in the list.
+    let (mlk, user): (Vec<Value>, Vec<Value>) = out
+        .into_iter()
+        .partition(|v| v["name"].as_str().is_some_and(|n| n.starts_with("MLK_")));
+    Value::Array(mlk.into_iter().chain(user).collect())
+}
+
+fn container_security() -> Value {
+    json!({
+        "allowPrivilegeEscalation": false,
+        "capabilities": { "drop": ["ALL"] },
+    })
+}
+
+fn pod_security(step: &Step) -> Value {
+    match step.security {
+        Security::Restricted => {
+            json!({ "runAsNonRoot": true, "seccompProfile": { "type": "RuntimeDefault" } })
+        }
+        Security::Baseline => json!({ "seccompProfile": { "type": "RuntimeDefault" } }),
+    }
+}
+
+/// Pod-level fields shared by pod templates and KServe predictors.
+fn pod_fields(plan: &Plan, step: &Step) -> serde_json::Map<String, Value> {
+    let mut s = serde_json::Map::new();
+    if let Some(sa) = &plan.stack.service_account {
+        s.insert("serviceAccountName".into(), sa.clone().into());
+    }
+    if !plan.stack.image_pull_secrets.is_empty() {
+        let secrets: Vec<Value> = plan
+            .stack
+            .image_pull_secrets
+            .iter()
+            .map(|n| json!({ "name": n }))
+            .collect();
+        s.insert("imagePullSecrets".into(), secrets.into());
+    }
+    if !step.node_selector.is_empty() {
+        s.insert("nodeSelector".into(), json!(step.node_selector));
+    }
+    if !step.tolerations.is_empty() {
+        s.insert("tolerations".into(), json!(step.tolerations));
+    }
+    match plan.stack.scheduler {
+        SchedulerKind::Default => {
+            if let Some(p) = &step.priority {
+                s.insert("priorityClassName".into(), p.name.clone().into());
+            }
+        }
+        SchedulerKind::Kai => {
+            s.insert("schedulerName".into(), "kai-scheduler".into());
+        }
+        SchedulerKind::Kueue => {}
+    }
+    s.insert("securityContext".into(), pod_security(step));
+    if let Some(shm) = &step.shm {
+        s.insert(
+            "volumes".into(),
+            json!([{ "name": "dshm", "emptyDir": { "medium": "Memory", "sizeLimit": shm } }]),
+        );
+    }
+    s
+}
+
+/// A pod template (`metadata` and `spec`) whose container is called `container_name`.
+pub fn pod_template(plan: &Plan, step: &Step, container_name: &str, run_id: Option<&str>) -> Value {
+    let mut labels = step_labels(plan, step, run_id);
+    if plan.stack.scheduler == SchedulerKind::Kai {
+        kai_labels(step, &mut labels);
+    }
+    let mut spec = pod_fields(plan, step);
+    if step.kind == StepKind::Job {
+        spec.insert("restartPolicy".into(), "Never".into());
+    }
+    spec.insert(
+        "containers".into(),
+        json!([container(plan, step, container_name)]),
+    );
+    json!({ "metadata": { "labels": labels }, "spec": spec })
+}
+
+/// The `spec.predictor` of an InferenceService.
+pub fn predictor(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
+    let mut p = pod_fields(plan, step);
+    let mut labels = step_labels(plan, step, run_id);
+    if plan.stack.scheduler == SchedulerKind::Kai {
+        kai_labels(step, &mut labels);
+    }
+    p.insert("labels".into(), json!(labels));
+    let Some(serve) = &step.serve else {
+        return Value::Object(p);
+    };
+    p.insert("minReplicas".into(), serve.min_replicas.into());
+    p.insert("maxReplicas".into(), serve.max_replicas.into());
+    if let (Some(metric), Some(target)) = (&serve.metric, serve.target) {
+        p.insert("scaleMetric".into(), metric.clone().into());
+        p.insert("scaleTarget".into(), target.into());
+    }
+    if let Some(c) = serve.canary {
+        p.insert("canaryTrafficPercent".into(), c.into());
+    }
+    let mut model = serde_json::Map::new();
+    model.insert("modelFormat".into(), json!({ "name": serve.format }));
+    if let Some(r) = &serve.runtime {
+        model.insert("runtime".into(), r.clone().into());
+    }
+    model.insert("storageUri".into(), serve.uri.clone().into());
+    if !step.image.is_empty() {
+        model.insert("image".into(), step.image.clone().into());
+    }
+    model.insert("env".into(), env(plan, step));
+    model.insert("resources".into(), resources(step));
+    model.insert("securityContext".into(), container_security());
+    if step.shm.is_some() {
+        model.insert(
+            "volumeMounts".into(),
+            json!([{ "name": "dshm", "mountPath": "/dev/shm" }]),
+        );
+    }
+    p.insert("model".into(), Value::Object(model));
+    Value::Object(p)
+}
