@@ -1,0 +1,108 @@
+//! `mlk render`: manifests to stdout, or one file per object into a directory.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::compile::compile;
+use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
+use crate::render::{Templates, render, to_stream};
+use crate::resolve::Options;
+
+/// `mlk render` arguments.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Pipeline, stack and parameters.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Write `<kind>-<name>.yaml` files and a kustomization.yaml into DIR instead of stdout.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Write nothing; exit 1 with a diff when DIR differs from what would be written.
+    #[arg(long, requires = "output")]
+    pub check: bool,
+}
+
+/// Runs `mlk render`.
+pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
+    let opts = Options {
+        params: args.inputs.params.clone(),
+        ..Options::default()
+    };
+    let c = match compile(&args.inputs, global, &opts, reporter) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let templates = match Templates::new(
+        c.loaded
+            .stack
+            .templates_dir
+            .as_ref()
+            .map(|d| d.get_ref().as_path()),
+    ) {
+        Ok(t) => t,
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Invalid;
+        }
+    };
+    let manifests = match render(&c.resolved.plan, &templates, None) {
+        Ok(m) => m,
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Invalid;
+        }
+    };
+    let Some(dir) = &args.output else {
+        return write_stdout(to_stream(&manifests).as_bytes());
+    };
+
+    let source = args
+        .inputs
+        .pipeline
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let files = dir_files(&manifests, &source);
+    let changes = match diff_dir(dir, &files) {
+        Ok(c) => c,
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Io;
+        }
+    };
+    let count = |f: fn(&Change) -> bool| changes.iter().filter(|c| f(c)).count();
+    let (added, modified, deleted) = (
+        count(|c| matches!(c, Change::Add { .. })),
+        count(|c| matches!(c, Change::Modify { .. })),
+        count(|c| matches!(c, Change::Delete { .. })),
+    );
+    if args.check {
+        if changes.is_empty() {
+            reporter.status(&format!(
+                "{} is up to date ({} files)",
+                dir.display(),
+                files.len()
+            ));
+            return Exit::Ok;
+        }
+        let code = write_stdout(unified_diff(dir, &changes).as_bytes());
+        reporter.status(&format!(
+            "{} is out of date: {added} to add, {modified} to change, {deleted} to delete; run `mlk render … -o {}`",
+            dir.display(),
+            dir.display()
+        ));
+        return if code == Exit::Ok { Exit::Failed } else { code };
+    }
+    if let Err(e) = apply(dir, &changes) {
+        reporter.diagnostic(&e);
+        return Exit::Io;
+    }
+    reporter.status(&format!(
+        "wrote {}: {added} added, {modified} changed, {deleted} deleted, {} unchanged",
+        dir.display(),
+        files.len().saturating_sub(added + modified)
+    ));
+    Exit::Ok
+}
