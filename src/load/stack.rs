@@ -162,6 +162,8 @@ pub struct TrainingDef {
     pub api: TrainingApi,
     /// The TrainJob runtime (default ClusterTrainingRuntime `torch-distributed`).
     pub runtime: Option<String>,
+    /// Where `api` is written (empty when defaulted).
+    pub api_span: std::ops::Range<usize>,
 }
 
 /// One `[priorities]` entry.
@@ -458,16 +460,22 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
                 .and_then(|a| choice(a, &["pytorchjob", "trainjob"], cx));
             let runtime = t.opt("runtime", cx);
             t.finish(cx);
+            let api_span = api.as_ref().map(|a| a.span()).unwrap_or(0..0);
             let api = if api.is_some_and(|a| *a.get_ref() == "trainjob") {
                 TrainingApi::Trainjob
             } else {
                 TrainingApi::Pytorchjob
             };
-            TrainingDef { api, runtime }
+            TrainingDef {
+                api,
+                runtime,
+                api_span,
+            }
         }
         None => TrainingDef {
             api: TrainingApi::Pytorchjob,
             runtime: None,
+            api_span: 0..0,
         },
     };
 

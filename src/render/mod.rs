@@ -32,6 +32,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
         "inferenceservice.yaml",
         include_str!("../../templates/inferenceservice.yaml"),
     ),
+    (
+        "networkpolicy.yaml",
+        include_str!("../../templates/networkpolicy.yaml"),
+    ),
 ];
 
 /// A problem while rendering (boxed: it carries template sources, and results stay small).
@@ -284,7 +288,18 @@ fn render_step(
     };
     let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
     let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
-    parse_documents(&text, name, &step.name, out)
+    parse_documents(&text, name, &step.name, out)?;
+    if step.kind == StepKind::Pytorch && plan.stack.network_isolation {
+        let name = "networkpolicy.yaml";
+        let meta = pod::object_meta(plan, step, run_id);
+        let selector = pod::selector(plan, step);
+        let ctx =
+            context! { step => Serde(step), meta => Serde(meta), selector => Serde(selector) };
+        let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
+        let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
+        parse_documents(&text, name, &step.name, out)?;
+    }
+    Ok(())
 }
 
 /// Parses rendered text back and stores each document canonically.

@@ -23,6 +23,14 @@ pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<S
     labels
 }
 
+/// The labels that select a step's pods (for NetworkPolicies).
+pub fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("mlk.dev/pipeline".to_owned(), plan.pipeline.clone()),
+        ("mlk.dev/step".to_owned(), step.name.clone()),
+    ])
+}
+
 /// `metadata` of the step's workload object.
 pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let mut labels = step_labels(plan, step, run_id);

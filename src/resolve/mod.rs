@@ -186,6 +186,18 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
         return Err(cx.problems);
     }
     let stack = step::stack_info(l);
+    if stack.training_api == crate::load::TrainingApi::Trainjob
+        && plan_steps
+            .iter()
+            .any(|s| s.kind == crate::load::StepKind::Pytorch)
+    {
+        cx.stack(ResolveError::Scheduler {
+            message: "the TrainJob training API is not supported by this version of mlk".into(),
+            help: "use [training] api = \"pytorchjob\" (the default) for now".into(),
+            at: l.stack.training.api_span.clone().into(),
+        });
+        return Err(cx.problems);
+    }
     if stack.scheduler == crate::load::SchedulerKind::Kueue
         && stack.training_api == crate::load::TrainingApi::Pytorchjob
         && plan_steps
