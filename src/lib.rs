@@ -9,7 +9,8 @@
 //! - [`cli`]: the command line, the only code that prints.
 //!
 //! Shared leaf modules: [`diag`] (diagnostics tied to user files), [`quantity`],
-//! [`duration`], [`names`] and [`cache`] (cache keys and input digests).
+//! [`duration`], [`names`], [`cache`] (cache keys and input digests) and [`threads`]
+//! (independent work split across CPUs).
 
 pub mod cache;
 pub mod cli;
@@ -20,3 +21,4 @@ pub mod names;
 pub mod quantity;
 pub mod render;
 pub mod resolve;
+pub mod threads;

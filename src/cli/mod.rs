@@ -164,8 +164,18 @@ pub fn completions(shell: clap_complete::Shell, out: &mut Vec<u8>) {
 
 /// Writes data to stdout; a closed pipe (`mlk render | head`) is not an error.
 pub(crate) fn write_stdout(bytes: &[u8]) -> Exit {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
+    write_stdout_parts([bytes])
+}
+
+/// Writes data given in pieces to stdout through one buffer, so that large output is neither
+/// joined in memory first nor written one line at a time; a closed pipe is not an error.
+pub(crate) fn write_stdout_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) -> Exit {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    let written = parts
+        .into_iter()
+        .try_for_each(|p| out.write_all(p))
+        .and_then(|()| out.flush());
+    match written {
         Ok(()) => Exit::Ok,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(_) => Exit::Io,

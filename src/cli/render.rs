@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::compile::compile;
-use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use super::{Exit, Global, Inputs, Reporter, write_stdout, write_stdout_parts};
 use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
-use crate::render::{Templates, render, to_stream};
+use crate::render::{Templates, render, stream_parts};
 use crate::resolve::Options;
 
 /// `mlk render` arguments.
@@ -55,7 +55,12 @@ pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
         }
     };
     let Some(dir) = &args.output else {
-        return write_stdout(to_stream(&manifests).as_bytes());
+        let code = write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));
+        // The process exits right after this. Freeing the plan and the manifests (tens of
+        // thousands of allocations for a large pipeline) would only delay that exit; the
+        // operating system takes the memory back at once.
+        std::mem::forget((c, manifests));
+        return code;
     };
 
     let source = args

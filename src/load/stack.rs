@@ -138,6 +138,7 @@ pub struct SchedulerDef {
 
 /// KServe deployment mode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ServingMode {
     /// Raw Deployments with HPA.
     Standard,

@@ -6,6 +6,7 @@
 //! [`yaml`]: keys sorted, null fields dropped, quoting safe for YAML 1.1 and 1.2 readers, so
 //! template whitespace and formatting never reach the output.
 
+mod block_json;
 pub mod output;
 mod pod;
 pub mod yaml;
@@ -239,14 +240,15 @@ pub fn sort(manifests: &mut [Manifest]) {
 
 /// All manifests as one `---`-separated stream.
 pub fn to_stream(manifests: &[Manifest]) -> String {
-    let mut out = String::with_capacity(manifests.iter().map(|m| m.yaml.len() + 4).sum());
-    for (i, m) in manifests.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(&m.yaml);
-    }
-    out
+    stream_parts(manifests).collect()
+}
+
+/// The pieces of [`to_stream`] in order, for writing without building the whole stream.
+pub fn stream_parts(manifests: &[Manifest]) -> impl Iterator<Item = &str> {
+    manifests.iter().enumerate().flat_map(|(i, m)| {
+        let separator = if i > 0 { "---\n" } else { "" };
+        [separator, m.yaml.as_str()]
+    })
 }
 
 /// Renders every step of a plan; `run_id` adds the `mlk.dev/run` label.
@@ -255,13 +257,24 @@ pub fn render(
     templates: &Templates,
     run_id: Option<&str>,
 ) -> Result<Vec<Manifest>, RenderError> {
+    // Steps render independently: large plans are split across CPUs (see `threads`).
+    let parts = crate::threads::map_chunks(&plan.steps, MIN_STEPS_PER_THREAD, |steps| {
+        let mut out = Vec::with_capacity(steps.len());
+        for step in steps {
+            render_step(plan, step, templates, run_id, &mut out)?;
+        }
+        Ok::<_, RenderError>(out)
+    });
     let mut out = Vec::with_capacity(plan.steps.len());
-    for step in &plan.steps {
-        render_step(plan, step, templates, run_id, &mut out)?;
+    for part in parts {
+        out.extend(part?);
     }
     sort(&mut out);
     Ok(out)
 }
+
+/// Fewest steps worth a thread of their own: below this, starting it costs more than it saves.
+const MIN_STEPS_PER_THREAD: usize = 32;
 
 fn render_step(
     plan: &Plan,
@@ -291,7 +304,15 @@ fn render_step(
     parse_documents(&text, name, &step.name, out)?;
     if step.kind == StepKind::Pytorch && plan.stack.network_isolation {
         let name = "networkpolicy.yaml";
-        let meta = pod::object_meta(plan, step, run_id);
+        let mut meta = pod::object_meta(plan, step, run_id);
+        // Queue and priority labels belong to workloads; a NetworkPolicy is not one.
+        if let Some(labels) = meta.get_mut("labels").and_then(|l| l.as_object_mut()) {
+            labels.retain(|k, _| {
+                !k.starts_with("kueue.x-k8s.io/")
+                    && !k.starts_with("kai.scheduler/")
+                    && k != "priorityClassName"
+            });
+        }
         let selector = pod::selector(plan, step);
         let ctx =
             context! { step => Serde(step), meta => Serde(meta), selector => Serde(selector) };
@@ -317,8 +338,19 @@ pub fn parse_documents(
         }
         .into()
     };
-    for doc in serde_yaml::Deserializer::from_str(text) {
-        let mut value = serde_yaml::Value::deserialize(doc).map_err(|e| yaml_err(e.to_string()))?;
+    let text = escape_unprintable(text);
+    // Most rendered text is block mappings of JSON values, which `block_json` reads several
+    // times faster than serde_yaml, and to the same value; anything else goes to serde_yaml.
+    let fast = block_json::parse(&text);
+    let documents = fast
+        .is_none()
+        .then(|| serde_yaml::Deserializer::from_str(&text));
+    let documents = documents
+        .into_iter()
+        .flatten()
+        .map(serde_yaml::Value::deserialize);
+    for value in fast.map(Ok).into_iter().chain(documents) {
+        let mut value = value.map_err(|e| yaml_err(e.to_string()))?;
         if value.is_null() {
             continue;
         }
@@ -329,11 +361,11 @@ pub fn parse_documents(
         else {
             return Err(yaml_err("a document has no apiVersion or kind".into()));
         };
-        let meta = value.get("metadata").cloned().unwrap_or_default();
-        let Some(name) = field(&meta, "name") else {
+        let meta = value.get("metadata");
+        let Some(name) = meta.and_then(|m| field(m, "name")) else {
             return Err(yaml_err(format!("the {kind} has no metadata.name")));
         };
-        let namespace = field(&meta, "namespace");
+        let namespace = meta.and_then(|m| field(m, "namespace"));
         let yaml = yaml::emit_document(&value).map_err(|e| yaml_err(e.to_string()))?;
         out.push(Manifest {
             api_version,
@@ -345,6 +377,36 @@ pub fn parse_documents(
         });
     }
     Ok(())
+}
+
+/// Escapes DEL, the C1 controls, U+2028/U+2029, U+FEFF and U+FFFE/U+FFFF as `\uXXXX`.
+///
+/// Values reach templates as JSON, which leaves these characters raw; a YAML reader rejects
+/// some of them and reads NEL, U+2028 and U+2029 as line breaks inside a quoted string (NEL
+/// becomes a space, the spaces after a break are dropped). They can only come from inside
+/// JSON strings, where `\uXXXX` is the same character to both JSON and YAML.
+fn escape_unprintable(text: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| {
+        matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        )
+    };
+    // Rendered text is nearly always ASCII without DEL; checking that is much faster than
+    // decoding every character.
+    let plain_ascii = text.is_ascii() && !text.contains('\u{7f}');
+    if plain_ascii || !text.contains(bad) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if bad(c) {
+            out.push_str(&format!("\\u{:04X}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Removes mapping entries whose value is null: the API server drops them anyway, and

@@ -2,10 +2,11 @@
 //! `{{ steps.train.outputs.model }}`, …): what they reference, and their expansion.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, Template, UndefinedBehavior};
 use regex::Regex;
 use serde::Serialize;
 
@@ -62,6 +63,53 @@ pub struct Scope<'a> {
     pub step: NameScope<'a>,
 }
 
+/// A [`Scope`] and, built the first time a template needs it, its minijinja value.
+pub struct Bindings<'a> {
+    scope: Scope<'a>,
+    value: OnceCell<minijinja::Value>,
+}
+
+impl<'a> From<Scope<'a>> for Bindings<'a> {
+    fn from(scope: Scope<'a>) -> Self {
+        Bindings {
+            scope,
+            value: OnceCell::new(),
+        }
+    }
+}
+
+impl Bindings<'_> {
+    /// The scope as a minijinja value.
+    pub fn value(&self) -> &minijinja::Value {
+        self.value
+            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.scope)))
+    }
+
+    /// The text a plain variable path renders as, when it names a string, number or boolean.
+    fn lookup(&self, path: &[&str]) -> Option<Cow<'_, str>> {
+        let s = &self.scope;
+        let text = match path {
+            ["params", p] => {
+                return match s.params.get(*p)? {
+                    serde_json::Value::String(v) => Some(Cow::Borrowed(v)),
+                    // minijinja has its own spelling of numbers and booleans (`1.0`, `True`).
+                    v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => Some(
+                        Cow::Owned(minijinja::Value::from(minijinja::value::Serde(v)).to_string()),
+                    ),
+                    _ => None,
+                };
+            }
+            ["outputs", o] => s.outputs.get(*o)?,
+            ["steps", step, "outputs", o] => s.steps.get(*step)?.outputs.get(*o)?,
+            ["run", "id"] => s.run.id,
+            ["pipeline", "name"] => s.pipeline.name,
+            ["step", "name"] => s.step.name,
+            _ => return None,
+        };
+        Some(Cow::Borrowed(text))
+    }
+}
+
 /// The outputs of one upstream step.
 #[derive(Debug, Serialize)]
 pub struct StepOutputs {
@@ -100,49 +148,208 @@ pub fn normalize(source: &str) -> Cow<'_, str> {
     HYPHENATED.replace_all(source, r#"steps["$1"]."#)
 }
 
+/// A templated string checked and compiled once, with its references, for any number of
+/// expansions.
+pub struct Expr<'s> {
+    engine: &'s Engine,
+    /// The normalized source.
+    source: &'s str,
+    refs: Vec<Ref>,
+    /// The string as text and variable paths, when that is all it is.
+    plain: Option<Vec<Piece<'s>>>,
+    /// The compiled template of a string that is not plain. Plain strings drop theirs (each
+    /// holds kilobytes of preallocated buffers) and compile again in the rare expansion that
+    /// needs minijinja.
+    tmpl: Option<Template<'s, 's>>,
+}
+
+/// A part of a template made only of text and `{{ variable.path }}` expressions.
+#[derive(Debug, PartialEq)]
+enum Piece<'s> {
+    Text(&'s str),
+    Path(Vec<&'s str>),
+}
+
+/// Compiled templated strings by their text as written, or the syntax error message.
+pub type Exprs<'s> = BTreeMap<&'s str, Result<Expr<'s>, String>>;
+
 impl Engine {
+    /// Compiles a normalized templated string (see [`normalize`]); the error message on
+    /// failure.
+    pub fn compile<'s>(&'s self, normalized: &'s str) -> Result<Expr<'s>, String> {
+        let tmpl = self
+            .env
+            .template_from_str(normalized)
+            .map_err(|e| detail(&e))?;
+        let refs = refs_of(&tmpl, normalized);
+        let plain = plain_pieces(normalized);
+        Ok(Expr {
+            engine: self,
+            source: normalized,
+            refs,
+            tmpl: if plain.is_some() { None } else { Some(tmpl) },
+            plain,
+        })
+    }
+
     /// The references of a templated string, or the syntax error message.
     pub fn refs(&self, source: &str) -> Result<Vec<Ref>, String> {
         let source = normalize(source);
-        let tmpl = self
-            .env
-            .template_from_str(&source)
-            .map_err(|e| detail(&e))?;
-        let mut refs = Vec::new();
-        for var in tmpl.undeclared_variables(true) {
-            match classify(&var) {
-                // Subscripted step names: find them in the text.
-                Ref::Unknown(v) if v == "steps" => {
-                    let found: Vec<Ref> = SUBSCRIPT
-                        .captures_iter(&source)
-                        .filter_map(|c| {
-                            let step = c.get(1)?.as_str().to_owned();
-                            let out = c.get(2).or_else(|| c.get(3))?.as_str().to_owned();
-                            Some(Ref::Upstream(step, out))
-                        })
-                        .collect();
-                    if found.is_empty() {
-                        refs.push(Ref::Unknown(v));
-                    }
-                    refs.extend(found);
-                }
-                r => refs.push(r),
-            }
-        }
-        refs.sort();
-        refs.dedup();
-        Ok(refs)
+        Ok(self.compile(&source)?.refs)
     }
 
     /// Expands a templated string with `scope`; the error message on failure.
-    pub fn expand(&self, source: &str, scope: &minijinja::Value) -> Result<String, String> {
+    pub fn expand(&self, source: &str, scope: &Bindings<'_>) -> Result<String, String> {
         let source = normalize(source);
-        let tmpl = self
-            .env
-            .template_from_str(&source)
-            .map_err(|e| detail(&e))?;
-        tmpl.render(scope).map_err(|e| detail(&e))
+        self.compile(&source)?.expand(scope)
     }
+}
+
+impl Expr<'_> {
+    /// What the string references, sorted and without duplicates.
+    pub fn refs(&self) -> &[Ref] {
+        &self.refs
+    }
+
+    /// Expands the string with `scope`; the error message on failure.
+    pub fn expand(&self, scope: &Bindings<'_>) -> Result<String, String> {
+        // Nearly every templated string is text and variable paths; substituting them
+        // directly gives minijinja's output without building and walking its scope value.
+        if let Some(text) = self.plain.as_deref().and_then(|p| substitute(p, scope)) {
+            return Ok(text);
+        }
+        let compiled;
+        let tmpl = match &self.tmpl {
+            Some(t) => t,
+            None => {
+                compiled = self
+                    .engine
+                    .env
+                    .template_from_str(self.source)
+                    .map_err(|e| detail(&e))?;
+                &compiled
+            }
+        };
+        tmpl.render(scope.value()).map_err(|e| detail(&e))
+    }
+}
+
+/// `source` as text and variable paths, or `None` when it has anything else: statements,
+/// comments, whitespace control, filters, operators, literals, or a trailing newline (which
+/// minijinja drops).
+fn plain_pieces(source: &str) -> Option<Vec<Piece<'_>>> {
+    let text_ok = |t: &str| !["{%", "{#", "}}", "%}", "#}"].iter().any(|m| t.contains(m));
+    if source.ends_with(['\n', '\r']) {
+        return None;
+    }
+    let mut pieces = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        let (text, after) = (&rest[..open], &rest[open + 2..]);
+        let close = after.find("}}")?;
+        if !text_ok(text) {
+            return None;
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text));
+        }
+        pieces.push(Piece::Path(path(after[..close].trim_matches(' '))?));
+        rest = &after[close + 2..];
+    }
+    if !text_ok(rest) {
+        return None;
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest));
+    }
+    Some(pieces)
+}
+
+/// `a.b["c"].d` as `["a", "b", "c", "d"]`: identifiers after dots, quoted names (without
+/// escapes) in brackets.
+fn path(expr: &str) -> Option<Vec<&str>> {
+    let ident = |s: &str| -> usize {
+        let b = s.as_bytes();
+        if !b
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        {
+            return 0;
+        }
+        b.iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))
+            .unwrap_or(b.len())
+    };
+    let first = ident(expr);
+    if first == 0 {
+        return None;
+    }
+    let mut parts = vec![&expr[..first]];
+    let mut rest = &expr[first..];
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let n = ident(after);
+            if n == 0 {
+                return None;
+            }
+            parts.push(&after[..n]);
+            rest = &after[n..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let quote = after.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+            let inner = &after[1..];
+            let end = inner.find(quote)?;
+            let name = &inner[..end];
+            if name.contains('\\') {
+                return None;
+            }
+            parts.push(name);
+            rest = inner[end + 1..].strip_prefix(']')?;
+        } else {
+            return None;
+        }
+    }
+    Some(parts)
+}
+
+/// The expansion of plain pieces, or `None` when a path does not name a string, number or
+/// boolean (minijinja then renders it, or reports the error).
+fn substitute(pieces: &[Piece<'_>], scope: &Bindings<'_>) -> Option<String> {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Path(p) => out.push_str(&scope.lookup(p)?),
+        }
+    }
+    Some(out)
+}
+
+/// The references of a compiled template whose normalized source is `source`.
+fn refs_of(tmpl: &Template<'_, '_>, source: &str) -> Vec<Ref> {
+    let mut refs = Vec::new();
+    for var in tmpl.undeclared_variables(true) {
+        match classify(&var) {
+            // Subscripted step names: find them in the text.
+            Ref::Unknown(v) if v == "steps" => {
+                let found: Vec<Ref> = SUBSCRIPT
+                    .captures_iter(source)
+                    .filter_map(|c| {
+                        let step = c.get(1)?.as_str().to_owned();
+                        let out = c.get(2).or_else(|| c.get(3))?.as_str().to_owned();
+                        Some(Ref::Upstream(step, out))
+                    })
+                    .collect();
+                if found.is_empty() {
+                    refs.push(Ref::Unknown(v));
+                }
+                refs.extend(found);
+            }
+            r => refs.push(r),
+        }
+    }
+    refs.sort();
+    refs.dedup();
+    refs
 }
 
 fn detail(e: &minijinja::Error) -> String {
@@ -170,7 +377,111 @@ fn classify(path: &str) -> Ref {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    fn params() -> BTreeMap<String, serde_json::Value> {
+        serde_json::from_str(
+            r#"{"s": "x y", "i": 7, "neg": -3, "big": 18446744073709551615, "f": 0.001,
+                "whole": 10.0, "huge": 1e300, "b": true, "empty": ""}"#,
+        )
+        .unwrap()
+    }
+
+    fn bindings(params: &BTreeMap<String, serde_json::Value>) -> Bindings<'_> {
+        let outputs = [("model".to_owned(), "s3://b/p/train/k/model".to_owned())].into();
+        let upstream = StepOutputs {
+            outputs: [("data".to_owned(), "s3://b/p/prep-0/k/data".to_owned())].into(),
+        };
+        Bindings::from(Scope {
+            params,
+            outputs,
+            steps: [("prep-0".to_owned(), upstream)].into(),
+            run: RunScope {
+                id: "$(MLK_RUN_ID)",
+            },
+            pipeline: NameScope { name: "p" },
+            step: NameScope { name: "train" },
+        })
+    }
+
+    /// What minijinja alone makes of `source`.
+    fn minijinja(e: &Engine, source: &str, b: &Bindings<'_>) -> Result<String, String> {
+        let normalized = normalize(source);
+        let tmpl = e
+            .env
+            .template_from_str(&normalized)
+            .map_err(|e| detail(&e))?;
+        tmpl.render(b.value()).map_err(|e| detail(&e))
+    }
+
+    /// `Expr::expand` (plain substitution where it applies) gives minijinja's text and errors.
+    fn same_as_minijinja(source: &str) {
+        let e = Engine::default();
+        let params = params();
+        let b = bindings(&params);
+        let normalized = normalize(source);
+        let fast = e.compile(&normalized).and_then(|x| x.expand(&b));
+        assert_eq!(fast, minijinja(&e, source, &b), "source: {source:?}");
+    }
+
+    #[test]
+    fn plain_substitution_matches_minijinja() {
+        for source in [
+            "{{ params.s }}",
+            "--n={{ params.i }}/{{ params.neg }}/{{ params.big }}",
+            "{{ params.f }} {{ params.whole }} {{ params.huge }} {{ params.b }} [{{ params.empty }}]",
+            "{{ outputs.model }}",
+            "{{outputs.model}}",
+            "{{   run.id   }}",
+            "{{ pipeline.name }}/{{ step.name }}",
+            "{{ steps.prep-0.outputs.data }}",
+            "{{ steps['prep-0'].outputs['data'] }}",
+            "{{ steps[\"prep-0\"].outputs.data }}",
+            "{{ params.nope }}",
+            "{{ params.s.x }}",
+            "{{ params }}",
+            "{{ outputs.nope }}",
+            "{{ steps.prep-0.outputs.nope }}",
+            "{{ nope }}",
+            "{{ true }}",
+            "{{ params.i + 1 }}",
+            "{{ params.s | upper }}",
+            "{{- params.s }}",
+            "{{ params.s -}} x",
+            "a }} b {{ params.s }}",
+            "{{ params.s }}\n",
+            "{% if true %}{{ params.s }}{% endif %}",
+            "{# c #}{{ params.s }}",
+            "{{ params.s }",
+            "{{ params['s'] }}",
+            "{{ params[\"s\\\"\"] }}",
+        ] {
+            same_as_minijinja(source);
+        }
+    }
+
+    proptest! {
+        /// Random mixes of text, paths and template syntax: the same text or error.
+        #[test]
+        fn expansion_never_differs(pieces in prop::collection::vec(prop_oneof![
+            Just("{{ ".to_owned()), Just(" }}".to_owned()), Just("{{".to_owned()),
+            Just("}}".to_owned()), Just("{%".to_owned()), Just("{#".to_owned()),
+            Just("-".to_owned()), Just("|".to_owned()), Just(".".to_owned()),
+            Just("[".to_owned()), Just("]".to_owned()), Just("'".to_owned()),
+            Just("\"".to_owned()), Just("\n".to_owned()), Just(" ".to_owned()),
+            Just("params".to_owned()), Just("outputs".to_owned()), Just("steps".to_owned()),
+            Just("prep-0".to_owned()), Just("run".to_owned()), Just("id".to_owned()),
+            Just("s".to_owned()), Just("i".to_owned()), Just("f".to_owned()), Just("b".to_owned()),
+            Just("{{ params.s }}".to_owned()), Just("{{ params.f }}".to_owned()),
+            Just("{{ outputs.model }}".to_owned()), Just("{{ run.id }}".to_owned()),
+            Just("{{ steps.prep-0.outputs.data }}".to_owned()),
+            "[a-z0-9 /:=_-]{0,5}",
+        ], 1..12)) {
+            same_as_minijinja(&pieces.concat());
+        }
+    }
 
     #[test]
     fn classifies_references() {

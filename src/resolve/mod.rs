@@ -12,7 +12,9 @@ mod plan;
 mod rules;
 mod step;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::PathBuf;
 
 use miette::LabeledSpan;
@@ -23,8 +25,8 @@ pub use plan::{
 };
 
 use crate::diag::{FileId, Located, Problems, did_you_mean};
-use crate::load::{InputDef, Loaded, ParamValue, StepDef};
-use expr::{Engine, Ref};
+use crate::load::{EnvValue, InputDef, Loaded, ParamValue, StepDef};
+use expr::{Engine, Exprs, Ref};
 
 /// How to resolve, beyond the two files.
 #[derive(Debug, Clone, Default)]
@@ -56,7 +58,6 @@ pub const RUN_ID_PLACEHOLDER: &str = "$(MLK_RUN_ID)";
 pub(crate) struct Cx<'l> {
     pub(crate) l: &'l Loaded,
     pub(crate) problems: Problems,
-    pub(crate) engine: Engine,
 }
 
 impl Cx<'_> {
@@ -86,10 +87,28 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
     let mut cx = Cx {
         l,
         problems: Problems::default(),
-        engine: Engine::default(),
     };
     let params = params(&mut cx, &opts.params);
     let steps = &l.pipeline.steps;
+
+    // Each distinct templated string is normalized and compiled once, then reused for its
+    // references and both expansions (cache key and manifest) in every step that has it.
+    let engine = Engine::default();
+    let mut normalized: BTreeMap<&str, Cow<'_, str>> = BTreeMap::new();
+    for s in steps {
+        for (text, _) in step_strings(l, s) {
+            if expr::is_templated(text) {
+                normalized
+                    .entry(text)
+                    .or_insert_with(|| expr::normalize(text));
+            }
+        }
+    }
+    let exprs: Exprs<'_> = normalized
+        .iter()
+        .map(|(text, source)| (*text, engine.compile(source)))
+        .collect();
+
     let index: BTreeMap<&str, usize> = steps
         .iter()
         .enumerate()
@@ -112,7 +131,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
                 }),
             }
         }
-        let t = references(&mut cx, s, &index, &params);
+        let t = references(&mut cx, s, &index, &params, &exprs);
         for r in t.iter().flat_map(|t| &t.refs) {
             if let Ref::Upstream(up, _) = r
                 && let Some(&j) = index.get(up.as_str())
@@ -173,6 +192,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
             depth: depth[i],
             upstream,
             params: &params,
+            exprs: &exprs,
             digests,
             opts,
         };
@@ -300,24 +320,15 @@ fn params(cx: &mut Cx<'_>, overrides: &[String]) -> BTreeMap<String, serde_json:
     out
 }
 
-/// The templated strings of a step, their references checked.
-fn references(
-    cx: &mut Cx<'_>,
-    s: &StepDef,
-    index: &BTreeMap<&str, usize>,
-    params: &BTreeMap<String, serde_json::Value>,
-) -> Vec<Templated> {
-    let mut strings: Vec<(&str, std::ops::Range<usize>)> = Vec::new();
+/// The strings of a step that may be templated, with their spans: command arguments,
+/// literal environment values (the step's and `[defaults]`'), the model URI and input URIs.
+fn step_strings<'l>(l: &'l Loaded, s: &'l StepDef) -> Vec<(&'l str, Range<usize>)> {
+    let mut strings: Vec<(&str, Range<usize>)> = Vec::new();
     if let Some(c) = &s.command {
         strings.extend(c.get_ref().iter().map(|a| (a.get_ref().as_str(), a.span())));
     }
-    let env = s
-        .settings
-        .env
-        .iter()
-        .chain(cx.l.pipeline.defaults.env.iter());
-    for (_, v) in env {
-        if let crate::load::EnvValue::Literal(text) = v.get_ref() {
+    for (_, v) in s.settings.env.iter().chain(l.pipeline.defaults.env.iter()) {
+        if let EnvValue::Literal(text) = v.get_ref() {
             strings.push((text.as_str(), v.span()));
         }
     }
@@ -329,15 +340,39 @@ fn references(
             strings.push((uri.as_str(), v.span()));
         }
     }
+    strings
+}
 
+/// The compiled form of a templated string of the pipeline, or the syntax error message.
+pub(crate) fn compiled<'e, 's>(
+    exprs: &'e Exprs<'s>,
+    text: &str,
+) -> Result<&'e expr::Expr<'s>, String> {
+    match exprs.get(text) {
+        Some(Ok(e)) => Ok(e),
+        Some(Err(message)) => Err(message.clone()),
+        // `exprs` holds every string `step_strings` returns.
+        None => Err(format!("internal error: `{text}` was not compiled")),
+    }
+}
+
+/// The templated strings of a step, their references checked.
+fn references(
+    cx: &mut Cx<'_>,
+    s: &StepDef,
+    index: &BTreeMap<&str, usize>,
+    params: &BTreeMap<String, serde_json::Value>,
+    exprs: &Exprs<'_>,
+) -> Vec<Templated> {
+    let strings = step_strings(cx.l, s);
     let mut out = Vec::new();
     let own_outputs: Vec<&str> = s.outputs.iter().map(|o| o.get_ref().as_str()).collect();
     for (text, span) in strings {
         if !expr::is_templated(text) {
             continue;
         }
-        let refs = match cx.engine.refs(text) {
-            Ok(r) => r,
+        let refs = match compiled(exprs, text) {
+            Ok(e) => e.refs().to_vec(),
             Err(message) => {
                 cx.pipeline(ResolveError::Template {
                     message,

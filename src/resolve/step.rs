@@ -6,10 +6,10 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::expr::{NameScope, Ref, RunScope, Scope, StepOutputs};
+use super::expr::{Bindings, Exprs, NameScope, Ref, RunScope, Scope, StepOutputs};
 use super::plan::{CacheInfo, Gpu, Input, PytorchSpec, Resources, StackInfo, Step};
 use super::rules::{check_image, gpu, priority, queue, serve_spec};
-use super::{Cx, InputDigests, Options, RUN_ID_PLACEHOLDER, ResolveError, Templated};
+use super::{Cx, InputDigests, Options, RUN_ID_PLACEHOLDER, ResolveError, Templated, compiled};
 use crate::cache::key::{KEY_FORMAT, KeyComponents, UpstreamOutput, digest_of};
 use crate::load::{
     EnvValue, GpuAmount, InputDef, LimitsMode, Loaded, ReplicasDef, StepDef, StepKind, Toleration,
@@ -24,6 +24,7 @@ pub(super) struct StepCx<'a> {
     pub depth: u32,
     pub upstream: BTreeMap<&'a str, &'a Step>,
     pub params: &'a BTreeMap<String, serde_json::Value>,
+    pub exprs: &'a Exprs<'a>,
     pub digests: &'a InputDigests,
     pub opts: &'a Options,
 }
@@ -76,7 +77,12 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     let stack = stack_info(l);
 
     // Image.
-    let image = pick(def, l, |st| st.image.as_ref());
+    // A serve step's image replaces the KServe runtime's server, so it is never inherited
+    // from [defaults] (which usually names the training image).
+    let image = match kind {
+        StepKind::Serve => def.settings.image.as_ref(),
+        _ => pick(def, l, |st| st.image.as_ref()),
+    };
     if image.is_none() && kind != StepKind::Serve {
         cx.pipeline(ResolveError::MissingImage {
             step: name.clone(),
@@ -370,12 +376,12 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         .unwrap_or_default();
     let key_command: Vec<String> = command_def
         .iter()
-        .map(|(t, span)| expand(cx, t, span, &symbolic))
+        .map(|(t, span)| expand(cx, s.exprs, t, span, &symbolic))
         .collect();
     let mut key_env = BTreeMap::new();
     for (k, (v, span)) in &env_def {
         let text = match v {
-            EnvValue::Literal(t) => expand(cx, t, span, &symbolic),
+            EnvValue::Literal(t) => expand(cx, s.exprs, t, span, &symbolic),
             EnvValue::Secret { name, key } => format!("secret:{name}/{key}"),
             EnvValue::ConfigMap { name, key } => format!("config_map:{name}/{key}"),
         };
@@ -399,7 +405,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
                 }
             }
             InputDef::Uri { uri, version } => {
-                let identity = expand(cx, uri, &v.span(), &symbolic);
+                let identity = expand(cx, s.exprs, uri, &v.span(), &symbolic);
                 key_inputs.insert(
                     k.get_ref().clone(),
                     match version {
@@ -462,12 +468,12 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     );
     let command: Vec<String> = command_def
         .iter()
-        .map(|(t, span)| expand(cx, t, span, &real))
+        .map(|(t, span)| expand(cx, s.exprs, t, span, &real))
         .collect();
     let mut env = BTreeMap::new();
     for (k, (v, span)) in env_def {
         let v = match v {
-            EnvValue::Literal(t) => EnvValue::Literal(expand(cx, &t, &span, &real)),
+            EnvValue::Literal(t) => EnvValue::Literal(expand(cx, s.exprs, &t, &span, &real)),
             other => other,
         };
         env.insert(k, v);
@@ -476,7 +482,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         if let (InputDef::Uri { uri, version }, Some(Input::Uri { .. })) =
             (v.get_ref(), inputs.get(k.get_ref()))
         {
-            let expanded = expand(cx, uri, &v.span(), &real);
+            let expanded = expand(cx, s.exprs, uri, &v.span(), &real);
             inputs.insert(
                 k.get_ref().clone(),
                 Input::Uri {
@@ -489,6 +495,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     if let (Some(sv), Some(m)) = (serve.as_mut(), def.model.as_ref()) {
         sv.uri = expand(
             cx,
+            s.exprs,
             m.get_ref().uri.get_ref(),
             &m.get_ref().uri.span(),
             &real,
@@ -543,15 +550,15 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
 }
 
 /// Builds the template scope of a step; `symbolic` leaves upstream outputs as placeholders.
-fn scope_value(
-    params: &BTreeMap<String, serde_json::Value>,
-    step: &str,
-    pipeline: &str,
-    run_id: &str,
+fn scope_value<'a>(
+    params: &'a BTreeMap<String, serde_json::Value>,
+    step: &'a str,
+    pipeline: &'a str,
+    run_id: &'a str,
     outputs: BTreeMap<String, String>,
     upstream: &BTreeMap<&str, &Step>,
     symbolic: bool,
-) -> minijinja::Value {
+) -> Bindings<'a> {
     let steps = upstream
         .iter()
         .map(|(name, s)| {
@@ -580,14 +587,20 @@ fn scope_value(
         pipeline: NameScope { name: pipeline },
         step: NameScope { name: step },
     };
-    minijinja::Value::from(minijinja::value::Serde(&scope))
+    Bindings::from(scope)
 }
 
-fn expand(cx: &mut Cx<'_>, text: &str, span: &Range<usize>, scope: &minijinja::Value) -> String {
+fn expand(
+    cx: &mut Cx<'_>,
+    exprs: &Exprs<'_>,
+    text: &str,
+    span: &Range<usize>,
+    scope: &Bindings<'_>,
+) -> String {
     if !super::expr::is_templated(text) {
         return text.to_owned();
     }
-    match cx.engine.expand(text, scope) {
+    match compiled(exprs, text).and_then(|e| e.expand(scope)) {
         Ok(s) => s,
         Err(message) => {
             cx.pipeline(ResolveError::Template {
