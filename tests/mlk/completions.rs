@@ -1,0 +1,50 @@
+//! The committed shell completions in `completions/` are exactly what `mlk completions SHELL`
+//! prints. `MLK_UPDATE_COMPLETIONS=1 cargo test completions` rewrites them.
+
+use crate::{mlk, root};
+
+/// Shell name for `mlk completions` → file under `completions/`.
+const SHELLS: &[(&str, &str)] = &[
+    ("bash", "mlk.bash"),
+    ("zsh", "_mlk"),
+    ("fish", "mlk.fish"),
+    ("powershell", "_mlk.ps1"),
+    ("elvish", "mlk.elv"),
+];
+
+#[test]
+fn committed_completions_are_up_to_date() {
+    let update = std::env::var_os("MLK_UPDATE_COMPLETIONS").is_some_and(|v| !v.is_empty());
+    let mut stale = Vec::new();
+    for (shell, file) in SHELLS {
+        let out = mlk(&["completions", shell]);
+        assert_eq!(out.code, 0, "mlk completions {shell}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("mlk"),
+            "mlk completions {shell} printed no script"
+        );
+        let path = root().join("completions").join(file);
+        let committed = std::fs::read_to_string(&path).ok();
+        if committed.as_deref() == Some(out.stdout.as_str()) {
+            continue;
+        }
+        if update {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        } else {
+            stale.push(format!("completions/{file}"));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "{} differ from `mlk completions SHELL`; regenerate them with\n\n    MLK_UPDATE_COMPLETIONS=1 cargo test completions\n\nand commit the result",
+        stale.join(", ")
+    );
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let out = mlk(&["completions", "tcsh"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+}
