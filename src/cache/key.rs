@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Bump when the meaning or encoding of [`KeyComponents`] changes: every key changes with it.
@@ -12,7 +12,7 @@ pub const KEY_FORMAT: u32 = 1;
 /// Everything a step's cache key covers (SPEC §3). Resources, GPUs, queue, priority,
 /// placement, retries and timeouts are deliberately absent: running the same work on a bigger
 /// node is still a hit.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KeyComponents {
     /// [`KEY_FORMAT`].
     pub format: u32,
@@ -34,7 +34,7 @@ pub struct KeyComponents {
 }
 
 /// An upstream output a step reads.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct UpstreamOutput {
     /// Upstream step.
     pub step: String,

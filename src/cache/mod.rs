@@ -6,3 +6,4 @@
 
 pub mod digest;
 pub mod key;
+pub mod store;

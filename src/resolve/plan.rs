@@ -195,6 +195,9 @@ pub struct CacheInfo {
     pub key: String,
     /// Records older than this are misses.
     pub ttl_seconds: Option<u64>,
+    /// Every component of the key (for cache records and `mlk cache explain`).
+    #[serde(skip)]
+    pub components: crate::cache::key::KeyComponents,
 }
 
 /// What an input reads.

@@ -533,6 +533,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
             enabled: cache_enabled,
             key,
             ttl_seconds: cache_ttl,
+            components,
         },
         outputs,
         inputs,
