@@ -6,6 +6,7 @@
 //! - [`load`]: pipeline and stack files → models exactly as written, with spans;
 //! - [`resolve`]: models → a [`resolve::Plan`] in which nothing is optional any more;
 //! - [`render`]: plan → canonical, byte-stable Kubernetes YAML;
+//! - [`exec`]: plan → a run on a backend ([`local`]: local processes);
 //! - [`cli`]: the command line, the only code that prints.
 //!
 //! Shared leaf modules: [`diag`] (diagnostics tied to user files), [`quantity`],
@@ -16,7 +17,9 @@ pub mod cache;
 pub mod cli;
 pub mod diag;
 pub mod duration;
+pub mod exec;
 pub mod load;
+pub mod local;
 pub mod names;
 pub mod quantity;
 pub mod render;

@@ -3,8 +3,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use super::hash_progress::HashProgress;
 use super::{Exit, Global, Inputs, Reporter};
-use crate::cache::digest::{DigestError, digest_path};
+use crate::cache::digest::{DigestError, Digester};
+use crate::cache::stat_cache::StatCache;
 use crate::diag::{Located, Problems};
 use crate::load::{InputDef, Loaded, StackRef, load};
 use crate::resolve::{InputDigests, Options, ResolveError, Resolved, resolve};
@@ -82,7 +84,8 @@ pub fn compile(
     if let Some(ns) = &global.namespace {
         loaded.stack.namespace = toml::Spanned::new(0..0, ns.clone());
     }
-    let digests = digest_inputs(&loaded).map_err(|problems| fail(reporter, &problems))?;
+    let digests =
+        digest_inputs(&loaded, global.quiet).map_err(|problems| fail(reporter, &problems))?;
     let resolved =
         resolve(&loaded, opts, &digests).map_err(|problems| fail(reporter, &problems))?;
     reporter.diagnostics(&resolved.warnings);
@@ -109,8 +112,21 @@ fn is_not_found(d: &Located) -> bool {
     d.code() == "mlk::load::io" && d.to_string().contains("No such file")
 }
 
-/// Hashes every local input of the pipeline once.
-fn digest_inputs(l: &Loaded) -> Result<InputDigests, Problems> {
+/// Hashes every local input of the pipeline once, with the stat cache of `.mlk/` in the
+/// current directory (written back when it learnt something; failing to write it is harmless).
+fn digest_inputs(l: &Loaded, quiet: bool) -> Result<InputDigests, Problems> {
+    let has_paths = l
+        .pipeline
+        .steps
+        .iter()
+        .flat_map(|s| s.inputs.values())
+        .any(|i| matches!(i.get_ref(), InputDef::Path(_)));
+    if !has_paths {
+        return Ok(InputDigests::new());
+    }
+    let stat_cache = StatCache::load(crate::cache::stat_cache_path());
+    let progress = HashProgress::new(quiet);
+    let digester = Digester::new(&stat_cache, &progress);
     let mut problems = Problems::default();
     let mut digests = InputDigests::new();
     let mut seen = BTreeSet::new();
@@ -123,7 +139,7 @@ fn digest_inputs(l: &Loaded) -> Result<InputDigests, Problems> {
             if !seen.insert(full.clone()) {
                 continue;
             }
-            match digest_path(&full) {
+            match digester.digest(&full) {
                 Ok(d) => {
                     digests.insert(full, d);
                 }
@@ -144,6 +160,7 @@ fn digest_inputs(l: &Loaded) -> Result<InputDigests, Problems> {
             }
         }
     }
+    let _ = stat_cache.save();
     if problems.has_errors() {
         Err(problems)
     } else {

@@ -4,11 +4,20 @@
 //! 0 success, 1 a step failed or `--check` found drift, 2 invalid input, 3 cluster or I/O
 //! failure.
 
+mod cache;
 mod check;
 mod compile;
+mod hash_progress;
+mod init;
+mod man;
 mod plan;
 mod render;
 mod report;
+mod run;
+mod run_progress;
+mod schema;
+mod stack;
+mod status;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,6 +38,8 @@ pub enum Exit {
     Invalid = 2,
     /// 3: cluster or I/O failure.
     Io = 3,
+    /// 130: interrupted by Ctrl-C (128 + SIGINT, the shell convention).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -101,6 +112,41 @@ pub enum Command {
         after_help = "Examples:\n  mlk check pipeline.toml\n  mlk check pipeline.toml --stack prod -p epochs=20"
     )]
     Check(check::CheckArgs),
+    /// List, explain and clear cache records.
+    #[command(
+        after_help = "Examples:\n  mlk cache ls\n  mlk cache explain pipeline.toml train --stack dev\n  mlk cache clear train"
+    )]
+    Cache(cache::CacheArgs),
+    /// Run a pipeline: independent steps in parallel, cached steps skipped.
+    #[command(
+        after_help = "Examples:\n  mlk run pipeline.toml\n  mlk run pipeline.toml -p epochs=20 --jobs 4\n  mlk run pipeline.toml --from train      # resume at train\n  mlk run pipeline.toml --dry-run         # what would run, what is cached\n\nCtrl-C stops starting steps and waits for running ones; a second Ctrl-C terminates them.\nExit codes: 0 ok, 1 a step failed, 2 invalid input, 3 I/O failure, 130 interrupted."
+    )]
+    Run(run::RunArgs),
+    /// Show the steps of a local run (the latest by default).
+    #[command(after_help = "Examples:\n  mlk status\n  mlk status 20261121-084500-1a2b -o json")]
+    Status(status::StatusArgs),
+    /// Print the stored logs of a local run.
+    #[command(after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train")]
+    Logs(status::LogsArgs),
+    /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  mlk stack check prod\n  mlk stack render prod -o platform/queues/"
+    )]
+    Stack(stack::StackCommand),
+    /// Create a pipeline and its stacks to start from.
+    #[command(
+        after_help = "Examples:\n  mlk init\n  mlk init fraud --template train-serve\n  mlk init . --force        # overwrite pipeline.toml and stacks/"
+    )]
+    Init(init::InitArgs),
+    /// Write manual pages (roff): the top page to stdout, or every page into DIR.
+    #[command(after_help = "Examples:\n  mlk man | man -l -\n  mlk man /usr/local/share/man/man1")]
+    Man(man::ManArgs),
+    /// Print the JSON Schema of pipeline or stack files, for editors.
+    #[command(
+        after_help = "Examples:\n  mlk schema pipeline > schemas/pipeline.schema.json\n  mlk schema stack > schemas/stack.schema.json\n\nThen put `#:schema ./schemas/pipeline.schema.json` on the first line of a pipeline file\n(Taplo / Even Better TOML), or associate files in .taplo.toml."
+    )]
+    Schema(schema::SchemaArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  mlk completions bash > ~/.local/share/bash-completion/completions/mlk\n  mlk completions zsh > ~/.zfunc/_mlk"
@@ -127,7 +173,13 @@ pub struct Inputs {
 
 /// Runs mlk with the process arguments.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    // clap prints help and usage errors before `--color` is parsed, so apply it up front.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = Cli::command()
+        .color(clap_color(&args))
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() {
@@ -142,13 +194,48 @@ pub fn main() -> ExitCode {
     run(cli).into()
 }
 
+/// The colour clap should use for help and usage errors: `--color` if given, else none when
+/// `NO_COLOR` is set, else automatic.
+fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+    let mut choice = None;
+    let mut iter = args.iter().filter_map(|a| a.to_str());
+    while let Some(a) = iter.next() {
+        let value = match a.strip_prefix("--color=") {
+            Some(v) => Some(v),
+            None if a == "--color" => iter.next(),
+            None => None,
+        };
+        match value {
+            Some("never") => choice = Some(clap::ColorChoice::Never),
+            Some("always") => choice = Some(clap::ColorChoice::Always),
+            Some("auto") => choice = Some(clap::ColorChoice::Auto),
+            _ => {}
+        }
+    }
+    choice.unwrap_or_else(|| {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            clap::ColorChoice::Never
+        } else {
+            clap::ColorChoice::Auto
+        }
+    })
+}
+
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let reporter = Reporter::new(&cli.global);
     match cli.command {
-        Command::Render(args) => render::run(&args, &cli.global, &reporter),
+        Command::Render(args) => render::run(&args, &cli.global, &reporter.without_advice()),
         Command::Plan(args) => plan::run(&args, &cli.global, &reporter),
         Command::Check(args) => check::run(&args, &cli.global, &reporter),
+        Command::Cache(args) => cache::run(&args, &cli.global, &reporter),
+        Command::Run(args) => run::run(&args, &cli.global, &reporter),
+        Command::Status(args) => status::status(&args, &reporter),
+        Command::Logs(args) => status::logs(&args, &reporter),
+        Command::Stack(cmd) => stack::run(&cmd, &reporter),
+        Command::Init(args) => init::run(&args, &reporter),
+        Command::Man(args) => man::run(&args, &reporter),
+        Command::Schema(args) => schema::run(&args, &reporter),
         Command::Completions { shell } => {
             let mut buf = Vec::new();
             completions(shell, &mut buf);

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use crate::cache::status::{Lookup, Status};
 use crate::resolve::{Options, Plan};
 
 /// `mlk plan` arguments.
@@ -47,25 +48,62 @@ pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
         Err(code) => return code,
     };
     let plan = &c.resolved.plan;
+    let status = super::cache::plan_status(plan, &c.loaded, reporter);
+    let lookups = &status.lookups;
     match args.format {
-        Format::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&PlanJson { version: 1, plan }).unwrap_or_default();
-            text.push('\n');
-            write_stdout(text.as_bytes())
-        }
-        Format::Table => write_stdout(table(plan).as_bytes()),
+        Format::Json => write_stdout(json(plan, lookups).as_bytes()),
+        Format::Table => write_stdout(table(plan, lookups, status.note).as_bytes()),
     }
 }
 
+/// The JSON document, with each step's `cache.status` (`hit`, `miss`, `off`, `unknown`) and
+/// `cache.changed` (why a miss missed) filled in.
+fn json(plan: &Plan, lookups: &[Lookup]) -> String {
+    let mut plan = plan.clone();
+    for (s, l) in plan.steps.iter_mut().zip(lookups) {
+        s.cache.status = Some(l.status);
+        s.cache.changed = Some(l.changed.clone());
+    }
+    let mut text = serde_json::to_string_pretty(&PlanJson {
+        version: 1,
+        plan: &plan,
+    })
+    .unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// What the CACHE column shows: the short key and `hit` / `miss` / `?`, or `off`.
+fn cache_cell(key: &str, l: &Lookup) -> String {
+    match l.status {
+        Status::Off => "off".into(),
+        s => format!("{} {}", super::cache::short(key), s.word()),
+    }
+}
+
+/// Lines under the table: why each miss missed, and why a status is unknown.
+fn cache_notes(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
+    let mut out = String::new();
+    for (s, l) in plan.steps.iter().zip(lookups) {
+        if l.status == Status::Miss && !l.changed.is_empty() {
+            out.push_str(&format!("{}: miss: {}\n", s.name, l.changed.join(", ")));
+        }
+    }
+    if let Some(note) = note.filter(|_| lookups.iter().any(|l| l.status == Status::Unknown)) {
+        out.push_str(note);
+        out.push('\n');
+    }
+    out
+}
+
 /// The plan as an aligned text table.
-pub fn table(plan: &Plan) -> String {
+pub fn table(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
     let header = [
-        "STEP", "KIND", "PODS", "CPU", "MEMORY", "GPU", "QUEUE", "PRIORITY", "CACHE", "OBJECT",
-        "AFTER",
+        "STEP", "KIND", "PODS", "CPU", "MEMORY", "GPU", "QUEUE", "PRIORITY", "CACHE", "COST",
+        "OBJECT", "AFTER",
     ];
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
-    for s in &plan.steps {
+    for (s, l) in plan.steps.iter().zip(lookups) {
         let dash = || "-".to_owned();
         rows.push(vec![
             s.name.clone(),
@@ -90,11 +128,8 @@ pub fn table(plan: &Plan) -> String {
                 .as_ref()
                 .map(|p| p.name.clone())
                 .unwrap_or_else(dash),
-            if s.cache.enabled {
-                s.cache.key[..12].to_owned()
-            } else {
-                "off".into()
-            },
+            cache_cell(&s.cache.key, l),
+            cost_cell(plan, &s.name),
             s.object_name.clone(),
             if s.depends_on.is_empty() {
                 dash()
@@ -118,6 +153,38 @@ pub fn table(plan: &Plan) -> String {
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
+    }
+    out.push_str(&cache_notes(plan, lookups, note));
+    out.push_str(&cost_note(plan));
+    out
+}
+
+/// What the COST column shows: the step's estimate (`~12.30`), `?/h` rates for steps
+/// without a duration, or `-` without prices.
+fn cost_cell(plan: &Plan, step: &str) -> String {
+    match plan.cost.as_ref().and_then(|c| c.steps.get(step)) {
+        Some(c) => match c.total {
+            Some(t) => format!("~{t:.2}"),
+            None => format!("{:.2}/h", c.hourly),
+        },
+        None => "-".into(),
+    }
+}
+
+/// The run's estimated cost under the table, when the stack has prices.
+fn cost_note(plan: &Plan) -> String {
+    let Some(c) = &plan.cost else {
+        return String::new();
+    };
+    let mut out = format!(
+        "estimated cost: ~{:.2} per run (expected_duration, else timeout, × the stack's prices)\n",
+        c.total
+    );
+    if !c.unestimated.is_empty() {
+        out.push_str(&format!(
+            "  not counted (no expected_duration or timeout): {}\n",
+            c.unestimated.join(", ")
+        ));
     }
     out
 }

@@ -10,8 +10,10 @@ use crate::diag::Located;
 /// Prints diagnostics and status messages to stderr.
 pub struct Reporter {
     handler: GraphicalReportHandler,
+    color: bool,
     quiet: bool,
     verbose: bool,
+    advice: bool,
 }
 
 impl Reporter {
@@ -40,9 +42,28 @@ impl Reporter {
             .with_context_lines(1);
         Reporter {
             handler,
+            color,
             quiet,
             verbose,
+            advice: true,
         }
+    }
+
+    /// Whether output may use colours.
+    pub fn is_color(&self) -> bool {
+        self.color
+    }
+
+    /// Whether only errors are printed (`-q`).
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// The same reporter without advice-level notes (for data commands such as `render`,
+    /// whose output is usually piped; `plan` and `check` show them).
+    pub fn without_advice(mut self) -> Self {
+        self.advice = false;
+        self
     }
 
     /// A diagnostic as text.
@@ -57,7 +78,8 @@ impl Reporter {
     /// Prints diagnostics (warnings only when not quiet).
     pub fn diagnostics<'a>(&self, items: impl IntoIterator<Item = &'a Located>) {
         for d in items {
-            if d.is_error() || !self.quiet {
+            let advice = matches!(d.severity(), Some(miette::Severity::Advice));
+            if d.is_error() || (!self.quiet && (self.advice || !advice)) {
                 eprint!("{}", self.format(d));
             }
         }

@@ -4,8 +4,11 @@
 //! isolation (syntax, duplicate keys, unknown keys, types, quantities, durations, names,
 //! literal credentials) and reports every problem of a file at once. Defaults, references
 //! between steps and anything that needs both files are the resolver's business.
+//!
+//! [`schema`] runs the same decoders in schema mode to produce the JSON Schemas of both formats.
 
 mod pipeline;
+pub mod schema;
 mod stack;
 pub mod toml;
 mod values;
@@ -21,9 +24,10 @@ pub use pipeline::{
     ReplicasDef, ResourcesDef, StepDef, StepKind, StepSettings, Toleration,
 };
 pub use stack::{
-    ArtifactsDef, Backend, CacheDef, CacheStore, GpuDef, GpuSharing, GpuTypeDef, LOCAL_STACK_TOML,
-    LimitsMode, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, SchedulerKind, Security,
-    ServingMode, StackDefaults, StackFile, TrainingApi, TrainingDef,
+    ArtifactsDef, Backend, CacheDef, CacheStore, CostDef, GpuDef, GpuSharing, GpuTypeDef,
+    LOCAL_STACK_TOML, LimitsMode, MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef,
+    SchedulerDef, SchedulerKind, Security, ServingMode, StackDefaults, StackFile, TrainingApi,
+    TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};
@@ -290,6 +294,51 @@ pub fn load(pipeline_path: &Path, stack: &StackRef) -> Result<Loaded, Problems> 
             stack,
             pipeline_file,
             stack_file,
+            sources,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// A stack file on its own (`mlk stack render|check`), with the source diagnostics point into.
+pub struct LoadedStack {
+    /// The stack as written.
+    pub stack: StackFile,
+    /// The stack file's id in [`LoadedStack::sources`].
+    pub file: FileId,
+    /// The file read, redacted.
+    pub sources: Sources,
+}
+
+/// Reads a stack file alone; on failure, every problem found in it.
+pub fn load_stack(stack: &StackRef) -> Result<LoadedStack, Problems> {
+    let mut sources = Sources::default();
+    let mut problems = Problems::default();
+    let (file, model) = match stack {
+        StackRef::BuiltinLocal => {
+            let file = sources.add("<built-in stack: local>", stack::LOCAL_STACK_TOML);
+            let (model, cx) = stack::decode(sources.text(file), None);
+            finish(&mut sources, &mut problems, file, cx);
+            (file, model)
+        }
+        StackRef::Path(p) => match read(p) {
+            Ok(text) => {
+                let file = sources.add(display_path(p), text);
+                let (model, cx) = stack::decode(sources.text(file), p.parent());
+                finish(&mut sources, &mut problems, file, cx);
+                (file, model)
+            }
+            Err(e) => {
+                let file = sources.add(display_path(p), String::new());
+                problems.push(&sources, file, e);
+                (file, None)
+            }
+        },
+    };
+    match model {
+        Some(stack) if !problems.has_errors() => Ok(LoadedStack {
+            stack,
+            file,
             sources,
         }),
         _ => Err(problems),

@@ -5,6 +5,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -50,6 +51,9 @@ pub enum ParamValue {
 impl Decode for ParamValue {
     fn expected() -> String {
         "a string, number or boolean".into()
+    }
+    fn schema() -> Value {
+        json!({ "type": ["string", "number", "boolean"] })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         Some(match v.get_ref() {
@@ -178,6 +182,10 @@ impl Decode for Toleration {
     fn expected() -> String {
         "a toleration table such as { key = \"nvidia.com/gpu\", operator = \"Exists\", effect = \"NoSchedule\" }".into()
     }
+    fn schema() -> Value {
+        // The keys come from the table `decode` opens (see `load::schema`).
+        json!({ "type": "object" })
+    }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         let mut t = Table::open(v, "a toleration", cx)?;
         let key = t.opt::<String>("key", cx);
@@ -301,6 +309,10 @@ pub struct StepDef {
 
 /// Reads a whole number in `min..=max`.
 pub(super) fn count(v: &Sp<DeValue<'_>>, min: i64, max: i64, cx: &mut Cx) -> Option<Sp<u32>> {
+    cx.describe(
+        v,
+        || json!({ "type": "integer", "minimum": min, "maximum": max }),
+    );
     let n = i64::decode(v, cx)?;
     if n < min || n > max {
         cx.error(LoadError::value(
@@ -318,6 +330,8 @@ fn min_max(v: &Sp<DeValue<'_>>, min_floor: i64, cx: &mut Cx) -> Option<Sp<MinMax
     let mut t = Table::open(v, "`{ min, max }`", cx)?;
     let min = t.raw("min").map(|m| count(m, min_floor, 10_000, cx));
     let max = t.raw("max").map(|m| count(m, 1, 10_000, cx));
+    t.mark_required("min");
+    t.mark_required("max");
     t.finish(cx);
     let missing = min.is_none() || max.is_none();
     let (Some(Some(min)), Some(Some(max))) = (min, max) else {
@@ -354,6 +368,12 @@ fn min_max(v: &Sp<DeValue<'_>>, min_floor: i64, cx: &mut Cx) -> Option<Sp<MinMax
 }
 
 fn gpu_amount(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Sp<GpuAmount>> {
+    cx.describe(v, || {
+        json!({ "anyOf": [
+            { "type": "integer", "minimum": 0, "maximum": 1024 },
+            { "type": "number", "exclusiveMinimum": 0, "maximum": 1024 },
+        ] })
+    });
     let amount = match v.get_ref() {
         DeValue::Integer(_) => GpuAmount::Whole(*count(v, 0, 1024, cx)?.get_ref()),
         DeValue::Float(_) => {
@@ -408,6 +428,8 @@ pub fn looks_like_credential(name: &str) -> bool {
 }
 
 fn env(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> BTreeMap<Sp<String>, Sp<EnvValue>> {
+    // The values' schemas come from the entries: literal strings and reference tables.
+    cx.describe(v, || json!({ "type": "object" }));
     let DeValue::Table(table) = v.get_ref() else {
         cx.error(LoadError::WrongType {
             expected: "a table of environment variables".into(),
@@ -430,6 +452,7 @@ fn env(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> BTreeMap<Sp<String>, Sp<EnvValue>> {
         }
         let value = match val.get_ref() {
             DeValue::String(s) => {
+                cx.describe(val, String::schema);
                 if looks_like_credential(&name) && !s.trim().is_empty() && !s.contains("{{") {
                     cx.redact.push(val.span());
                     cx.error(LoadError::LiteralSecret {
@@ -533,6 +556,9 @@ pub(super) fn settings(t: &mut Table<'_, '_>, cx: &mut Cx) -> StepSettings {
 }
 
 fn input(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Sp<InputDef>> {
+    if let DeValue::String(_) = v.get_ref() {
+        cx.describe(v, String::schema);
+    }
     let def = match v.get_ref() {
         DeValue::String(s) if s.contains("://") || s.contains("{{") => InputDef::Uri {
             uri: s.to_string(),
@@ -593,7 +619,10 @@ fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<StepDef> {
             ));
             None
         }
-        Some(c) => Decode::decode(c, cx),
+        Some(c) => {
+            cx.describe(c, <Vec<String>>::schema);
+            Decode::decode(c, cx)
+        }
         None => None,
     };
     let inputs = t
@@ -653,6 +682,8 @@ fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<StepDef> {
                 "write autoscale = { metric = \"concurrency\", target = 80 }",
             ));
         }
+        at.mark_required("metric");
+        at.mark_required("target");
         at.finish(cx);
         Some(Spanned::new(
             a.span(),
@@ -691,7 +722,11 @@ pub fn is_identifier(s: &str) -> bool {
 
 /// Decodes a pipeline file's text.
 pub(super) fn decode(text: &str, path: &Path) -> (Option<PipelineFile>, Cx) {
-    let mut cx = Cx::default();
+    decode_with(text, path, Cx::default())
+}
+
+/// [`decode`] with a given context (schema mode passes one with a recorder).
+pub(super) fn decode_with(text: &str, path: &Path, mut cx: Cx) -> (Option<PipelineFile>, Cx) {
     let Some(doc) = super::parse(text, &mut cx) else {
         return (None, cx);
     };
@@ -735,6 +770,7 @@ pub(super) fn decode(text: &str, path: &Path) -> (Option<PipelineFile>, Cx) {
             ));
             continue;
         }
+        cx.describe(v, ParamValue::schema);
         if let Some(val) = <Sp<ParamValue>>::decode(v, &mut cx) {
             params.insert(k.into_inner(), val);
         }
@@ -762,6 +798,8 @@ pub(super) fn decode(text: &str, path: &Path) -> (Option<PipelineFile>, Cx) {
             at: (0..0).into(),
         });
     }
+    root.mark_required("pipeline");
+    root.mark_required("steps");
     root.finish(&mut cx);
 
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -776,3 +814,172 @@ pub(super) fn decode(text: &str, path: &Path) -> (Option<PipelineFile>, Cx) {
     });
     (model, cx)
 }
+
+/// Descriptions of the keys of the pipeline file's JSON Schema, by path (a suffix of the key's
+/// dotted path; `*` is an entry of a free-form table, `[]` an array element).
+pub(super) const SCHEMA_DOCS: &[(&str, &str)] = &[
+    ("pipeline", "The pipeline: its name and description."),
+    (
+        "pipeline.name",
+        "The pipeline's name (a DNS-1123 label); the prefix of every object name.",
+    ),
+    ("pipeline.description", "Free text."),
+    (
+        "pipeline.cache_salt",
+        "Part of every cache key of this pipeline: change it to run every step again.",
+    ),
+    (
+        "params",
+        "Parameter defaults, used in templates as {{ params.NAME }}; override with `-p NAME=VALUE`.",
+    ),
+    (
+        "defaults",
+        "Settings applied to every step unless the step sets them.",
+    ),
+    (
+        "steps",
+        "The steps, by name (a DNS-1123 label). They form a DAG from `after` and {{ steps.NAME… }} references.",
+    ),
+    (
+        "kind",
+        "What the step compiles to: a Job, a PyTorchJob (or TrainJob) or a KServe InferenceService.",
+    ),
+    (
+        "after",
+        "Steps that must finish first, in addition to those referenced in templates.",
+    ),
+    (
+        "command",
+        "Program and arguments (templated). A list, not one string.",
+    ),
+    (
+        "inputs",
+        "What the step reads, for its cache key: a local path (content-hashed), a URI, or { uri, version }.",
+    ),
+    ("inputs.*.uri", "The input's URI (templated)."),
+    (
+        "inputs.*.version",
+        "An explicit version, part of the input's identity.",
+    ),
+    (
+        "outputs",
+        "Output names; each gets the URI {artifacts.uri}/{pipeline}/{step}/{cache_key}/{output}, found as {{ outputs.NAME }}.",
+    ),
+    (
+        "replicas",
+        "job/pytorch: the number of pods (pytorch: 1 Master + Workers); serve: { min, max }.",
+    ),
+    (
+        "replicas.min",
+        "Fewest replicas; 0 scales a serve step to zero.",
+    ),
+    ("replicas.max", "Most replicas."),
+    (
+        "elastic",
+        "pytorch: elastic training between min and max nodes.",
+    ),
+    ("elastic.min", "Fewest nodes."),
+    ("elastic.max", "Most nodes."),
+    (
+        "nproc_per_node",
+        "pytorch: processes per node (default: the step's whole-GPU count, or 1).",
+    ),
+    ("model", "serve: the model to serve."),
+    (
+        "model.format",
+        "Model format name, e.g. pytorch, sklearn, huggingface.",
+    ),
+    (
+        "model.uri",
+        "Where the model is (templated), e.g. {{ steps.train.outputs.model }}.",
+    ),
+    ("model.runtime", "A KServe ServingRuntime to pin."),
+    (
+        "autoscale",
+        "serve: the autoscaling metric and target; the stack's serving mode decides which metrics are legal.",
+    ),
+    (
+        "autoscale.metric",
+        "concurrency or rps (Knative mode); cpu or memory (standard mode).",
+    ),
+    (
+        "autoscale.target",
+        "Target value of the metric (1-100 for cpu and memory).",
+    ),
+    (
+        "canary",
+        "serve: percent of traffic to the new revision (Knative mode only).",
+    ),
+    (
+        "image",
+        "Container image. The stack's [policy] may restrict it.",
+    ),
+    (
+        "env",
+        "Environment variables: a string, or { secret, key } / { config_map, key }. Credential-looking names need a reference.",
+    ),
+    ("env.*.secret", "Name of the Secret."),
+    ("env.*.config_map", "Name of the ConfigMap."),
+    ("env.*.key", "Key in the Secret or ConfigMap."),
+    (
+        "expected_duration",
+        "Expected run time, for cost estimates in `mlk plan` only.",
+    ),
+    ("retries", "Retries after a failure (backoffLimit)."),
+    (
+        "timeout",
+        "Deadline for the whole step (activeDeadlineSeconds).",
+    ),
+    (
+        "cache",
+        "false: always run the step, never reuse a cached result.",
+    ),
+    ("cache_ttl", "Cache records older than this are misses."),
+    ("priority", "A priority name from the stack's [priorities]."),
+    ("queue", "A queue name from the stack."),
+];
+
+/// Descriptions of keys shared by both files (resources, tolerations, env references).
+pub(super) const SHARED_SCHEMA_DOCS: &[(&str, &str)] = &[
+    ("resources", "Per-pod resource requests."),
+    (
+        "resources.cpu",
+        "CPU request, a Kubernetes quantity (\"2\", \"500m\").",
+    ),
+    (
+        "resources.memory",
+        "Memory request, a Kubernetes quantity (\"4Gi\").",
+    ),
+    (
+        "resources.ephemeral_storage",
+        "Ephemeral storage request, a Kubernetes quantity.",
+    ),
+    (
+        "resources.gpu",
+        "GPUs: a whole number, or a fraction of one GPU between 0 and 1 (per the stack's GPU sharing mode).",
+    ),
+    (
+        "resources.gpu_memory",
+        "GPU memory instead of a GPU count (per the stack's GPU sharing mode).",
+    ),
+    (
+        "resources.gpu_type",
+        "A GPU type from the stack's [gpu.types].",
+    ),
+    ("resources.shm", "Size of a memory-backed /dev/shm."),
+    ("node_selector", "Node labels the pods must match."),
+    ("tolerations", "Tolerations added to the pods."),
+    ("tolerations[].key", "Taint key."),
+    ("tolerations[].operator", "Exists or Equal."),
+    ("tolerations[].value", "Taint value (with Equal)."),
+    (
+        "tolerations[].effect",
+        "NoSchedule, PreferNoSchedule or NoExecute.",
+    ),
+    (
+        "tolerations[].toleration_seconds",
+        "How long a NoExecute taint is tolerated.",
+    ),
+    ("labels", "Extra labels on the objects and pods."),
+    ("annotations", "Extra annotations on the objects."),
+];

@@ -81,6 +81,8 @@ pub struct StackFile {
     pub policy: PolicyDef,
     /// `[queues.*]`.
     pub queues: BTreeMap<String, Sp<QueueDef>>,
+    /// `[cost]`.
+    pub cost: CostDef,
 }
 
 /// `[artifacts]`.
@@ -202,6 +204,8 @@ pub struct GpuDef {
     pub default_type: Option<Sp<String>>,
     /// Time-slicing resource name.
     pub shared_resource: Option<Sp<String>>,
+    /// Where `sharing` is written (empty when defaulted).
+    pub sharing_span: std::ops::Range<usize>,
     /// `[gpu.types.*]`.
     pub types: BTreeMap<String, Sp<GpuTypeDef>>,
 }
@@ -219,6 +223,26 @@ pub struct GpuTypeDef {
     pub hourly_cost: Option<f64>,
     /// MIG profiles, overriding the built-in table.
     pub mig_profiles: Option<Vec<Sp<String>>>,
+    /// Which built-in MIG profile table applies (else chosen by `memory`).
+    pub mig: Option<Sp<&'static str>>,
+}
+
+/// The built-in MIG profile tables a `[gpu.types.X] mig` key may name.
+pub const MIG_TABLES: &[&str] = &[
+    "a100-40gb",
+    "a100-80gb",
+    "h100-80gb",
+    "h100-nvl-94gb",
+    "h200-141gb",
+];
+
+/// `[cost]`: prices for estimates beyond GPUs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CostDef {
+    /// Price of one CPU core for one hour.
+    pub cpu_hourly: Option<f64>,
+    /// Price of one GiB of memory for one hour.
+    pub memory_gib_hourly: Option<f64>,
 }
 
 /// Which resources get limits.
@@ -316,7 +340,11 @@ fn quota(v: &Sp<DeValue<'_>>, what: String, cx: &mut Cx) -> QuotaDef {
 
 /// Decodes a stack file's text; `dir` is the stack file's directory (None for built-ins).
 pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) {
-    let mut cx = Cx::default();
+    decode_with(text, dir, Cx::default())
+}
+
+/// [`decode`] with a given context (schema mode passes one with a recorder).
+pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option<StackFile>, Cx) {
     let Some(doc) = super::parse(text, &mut cx) else {
         return (None, cx);
     };
@@ -518,13 +546,14 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
         Some(mut g) => {
             let sharing = g
                 .raw("sharing")
-                .and_then(|s| choice(s, &["none", "kai", "mig", "time-slicing"], cx))
-                .map(|s| match *s.get_ref() {
-                    "kai" => GpuSharing::Kai,
-                    "mig" => GpuSharing::Mig,
-                    "time-slicing" => GpuSharing::TimeSlicing,
-                    _ => GpuSharing::None,
-                });
+                .and_then(|s| choice(s, &["none", "kai", "mig", "time-slicing"], cx));
+            let sharing_span = sharing.as_ref().map(|s| s.span()).unwrap_or(0..0);
+            let sharing = sharing.map(|s| match *s.get_ref() {
+                "kai" => GpuSharing::Kai,
+                "mig" => GpuSharing::Mig,
+                "time-slicing" => GpuSharing::TimeSlicing,
+                _ => GpuSharing::None,
+            });
             let default_type = g.opt("default_type", cx);
             let shared_resource = g.opt("shared_resource", cx);
             let mut types = BTreeMap::new();
@@ -541,6 +570,7 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
                     tolerations: t.opt("tolerations", cx).unwrap_or_default(),
                     hourly_cost: t.opt("hourly_cost", cx),
                     mig_profiles: t.opt("mig_profiles", cx),
+                    mig: t.raw("mig").and_then(|m| choice(m, MIG_TABLES, cx)),
                 };
                 t.finish(cx);
                 types.insert(k.into_inner(), Spanned::new(v.span(), def));
@@ -550,6 +580,7 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
                 sharing: sharing.unwrap_or_default(),
                 default_type,
                 shared_resource,
+                sharing_span,
                 types,
             }
         }
@@ -642,6 +673,18 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
         t.finish(cx);
         queues.insert(k.into_inner(), Spanned::new(v.span(), def));
     }
+    let cost = match root.table("cost", cx) {
+        Some(mut c) => {
+            let out = CostDef {
+                cpu_hourly: c.opt("cpu_hourly", cx),
+                memory_gib_hourly: c.opt("memory_gib_hourly", cx),
+            };
+            c.finish(cx);
+            out
+        }
+        None => CostDef::default(),
+    };
+    root.mark_required("stack");
     root.finish(cx);
 
     let stack = name.map(|name| StackFile {
@@ -662,6 +705,174 @@ pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) 
         defaults,
         policy,
         queues,
+        cost,
     });
     (stack, std::mem::take(cx))
 }
+
+/// Descriptions of the keys of the stack file's JSON Schema, by path (a suffix of the key's
+/// dotted path; `*` is an entry of a free-form table, `[]` an array element).
+pub(super) const SCHEMA_DOCS: &[(&str, &str)] = &[
+    ("stack", "The stack: where and how pipelines run."),
+    ("stack.name", "The stack's name (a DNS-1123 label)."),
+    (
+        "stack.backend",
+        "Where `mlk run` runs steps: on a cluster, or as local processes.",
+    ),
+    (
+        "stack.namespace",
+        "Namespace of every namespaced object (default \"default\").",
+    ),
+    ("stack.context", "kubeconfig context."),
+    ("stack.service_account", "Service account of every pod."),
+    (
+        "stack.image_pull_secrets",
+        "Image pull secrets of every pod.",
+    ),
+    (
+        "stack.templates_dir",
+        "Overrides of the built-in templates, relative to the stack file.",
+    ),
+    ("artifacts", "Where step outputs are stored."),
+    (
+        "artifacts.uri",
+        "Base of output URIs: {uri}/{pipeline}/{step}/{cache_key}/{output} (default .mlk/artifacts).",
+    ),
+    (
+        "artifacts.env_from_secret",
+        "A Secret with the storage credentials, given to every step.",
+    ),
+    ("cache", "Where cache records are kept."),
+    (
+        "cache.store",
+        "configmap (in the namespace), local (.mlk/cache) or none.",
+    ),
+    ("cache.ttl", "Records older than this are misses."),
+    ("scheduler", "Which scheduler admits the workloads."),
+    (
+        "scheduler.kind",
+        "default (priorityClassName only), kueue or kai.",
+    ),
+    (
+        "scheduler.queue",
+        "Default queue: the Kueue LocalQueue or the KAI leaf queue.",
+    ),
+    (
+        "scheduler.priority",
+        "Default priority name, from [priorities].",
+    ),
+    ("serving", "KServe settings."),
+    (
+        "serving.mode",
+        "KServe deployment mode; decides which serve settings are legal.",
+    ),
+    ("training", "Distributed training settings."),
+    (
+        "training.api",
+        "pytorchjob (kubeflow.org/v1) or trainjob (trainer.kubeflow.org/v1alpha1).",
+    ),
+    (
+        "training.runtime",
+        "The ClusterTrainingRuntime of TrainJobs (default torch-distributed).",
+    ),
+    ("priorities", "Priority names steps may use, by name."),
+    ("priorities.*.value", "Priority value (at most 1000000000)."),
+    (
+        "priorities.*.preemptible",
+        "Whether workloads of this priority may be preempted.",
+    ),
+    (
+        "priorities.*.description",
+        "Description of the priority class.",
+    ),
+    ("gpu", "GPU sharing and types."),
+    (
+        "gpu.sharing",
+        "How fractional GPU requests compile: none, kai, mig or time-slicing.",
+    ),
+    (
+        "gpu.default_type",
+        "The GPU type of steps that do not set gpu_type.",
+    ),
+    (
+        "gpu.shared_resource",
+        "time-slicing only: the resource name, e.g. nvidia.com/gpu.shared.",
+    ),
+    ("gpu.types", "GPU types, by name."),
+    ("types.*.memory", "Memory of one device."),
+    (
+        "types.*.node_selector",
+        "Node labels that select nodes with this GPU.",
+    ),
+    (
+        "types.*.tolerations",
+        "Tolerations for those nodes' taints.",
+    ),
+    (
+        "types.*.hourly_cost",
+        "Price of one GPU for one hour, for cost estimates.",
+    ),
+    (
+        "types.*.mig_profiles",
+        "MIG profiles of this type, overriding the built-in table.",
+    ),
+    (
+        "types.*.mig",
+        "Which built-in MIG profile table applies (else chosen by memory).",
+    ),
+    ("defaults", "Defaults of every step and object."),
+    (
+        "defaults.limits",
+        "Which CPU/memory limits are set: memory (memory limit = request), all or none.",
+    ),
+    (
+        "defaults.security",
+        "Pod Security Standards profile of every container.",
+    ),
+    (
+        "defaults.ttl_after_finished",
+        "How long finished jobs are kept (ttlSecondsAfterFinished).",
+    ),
+    ("policy", "Rules every pipeline on this stack must follow."),
+    (
+        "policy.allowed_registries",
+        "Image prefixes that are allowed, e.g. \"registry.acme.io/\".",
+    ),
+    (
+        "policy.require_digest",
+        "Images must be pinned by @sha256 digest.",
+    ),
+    (
+        "policy.max_gpus_per_step",
+        "Most GPUs a step may use, counting all its replicas.",
+    ),
+    (
+        "policy.network_isolation",
+        "Emit a NetworkPolicy per training job.",
+    ),
+    (
+        "queues",
+        "Queues, by name (Kueue ClusterQueue + LocalQueue, or KAI queue).",
+    ),
+    (
+        "queues.*.cohort",
+        "The Kueue cohort the queue borrows within.",
+    ),
+    ("queues.*.quota", "Nominal quota."),
+    (
+        "queues.*.borrowing_limit",
+        "How much the queue may borrow beyond its quota.",
+    ),
+    ("quota.cpu", "CPU cores, a Kubernetes quantity."),
+    ("quota.memory", "Memory, a Kubernetes quantity."),
+    ("quota.gpu", "Number of GPUs."),
+    ("borrowing_limit.cpu", "CPU cores, a Kubernetes quantity."),
+    ("borrowing_limit.memory", "Memory, a Kubernetes quantity."),
+    ("borrowing_limit.gpu", "Number of GPUs."),
+    ("cost", "Prices for cost estimates beyond GPUs."),
+    ("cost.cpu_hourly", "Price of one CPU core for one hour."),
+    (
+        "cost.memory_gib_hourly",
+        "Price of one GiB of memory for one hour.",
+    ),
+];

@@ -5,10 +5,16 @@
 //! and duplicate key) and then walks the tree with [`Decode`], which records a diagnostic and
 //! carries on whenever a value has the wrong type or form. [`Table`] remembers which keys the
 //! format asked for, so unknown keys are found with a "did you mean" hint for free.
+//!
+//! The same walk produces the JSON Schemas of `mlk schema`: with a [`Recorder`] in [`Cx`]
+//! ("schema mode"), every table reports the keys it asked for and every decoder the JSON
+//! Schema fragment of the value it read, so the schema can never list a key the loader does
+//! not read, or miss one it does (see [`super::schema`]).
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use serde_json::{Value, json};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
@@ -25,12 +31,48 @@ pub struct Cx {
     pub errors: Vec<LoadError>,
     /// Byte ranges of values that must never be shown (credential-looking literals).
     pub redact: Vec<Range<usize>>,
+    /// Set in schema mode only: what the decoders asked for and read.
+    pub schema: Option<Recorder>,
+}
+
+/// What one decoding walk asked for, by the byte range of each value (schema mode).
+#[derive(Default, Debug)]
+pub struct Recorder {
+    /// Value span → the JSON Schema fragment of the decoder that read it (first one wins:
+    /// outer decoders describe a value before inner ones see it).
+    pub fragments: BTreeMap<(usize, usize), Value>,
+    /// Table span → the keys its decoder asked for, in order.
+    pub tables: BTreeMap<(usize, usize), Vec<KeyRecord>>,
+}
+
+/// One key a table decoder asked for.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    /// The key.
+    pub key: &'static str,
+    /// Whether it was read with [`Table::req`].
+    pub required: bool,
+    /// Whether it was read with [`Table::entries`] (a table with free-form keys).
+    pub free_form: bool,
+    /// The value's schema when the decoder is known from the call (`opt`, `req`).
+    pub fragment: Option<Value>,
 }
 
 impl Cx {
     /// Records a problem.
     pub fn error(&mut self, e: LoadError) {
         self.errors.push(e);
+    }
+
+    /// In schema mode, records the JSON Schema fragment of the value `v` unless an outer
+    /// decoder already did. `fragment` is only called in schema mode.
+    pub fn describe(&mut self, v: &Sp<DeValue<'_>>, fragment: impl FnOnce() -> Value) {
+        if let Some(r) = &mut self.schema {
+            let span = v.span();
+            r.fragments
+                .entry((span.start, span.end))
+                .or_insert_with(fragment);
+        }
     }
 
     fn wrong_type(&mut self, v: &Sp<DeValue<'_>>, expected: String) {
@@ -59,6 +101,8 @@ pub fn type_name(v: &DeValue<'_>) -> &'static str {
 pub trait Decode: Sized {
     /// What a correct value looks like, for "expected …, found …" messages.
     fn expected() -> String;
+    /// The JSON Schema of a correct value (for `mlk schema`).
+    fn schema() -> Value;
     /// Reads the value; on a problem, records it and returns `None`.
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self>;
 }
@@ -66,6 +110,9 @@ pub trait Decode: Sized {
 impl Decode for String {
     fn expected() -> String {
         "a string".into()
+    }
+    fn schema() -> Value {
+        json!({ "type": "string" })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
@@ -82,6 +129,9 @@ impl Decode for bool {
     fn expected() -> String {
         "a boolean (true or false)".into()
     }
+    fn schema() -> Value {
+        json!({ "type": "boolean" })
+    }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
             DeValue::Boolean(b) => Some(*b),
@@ -96,6 +146,9 @@ impl Decode for bool {
 impl Decode for i64 {
     fn expected() -> String {
         "an integer".into()
+    }
+    fn schema() -> Value {
+        json!({ "type": "integer" })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
@@ -120,6 +173,9 @@ impl Decode for i64 {
 impl Decode for f64 {
     fn expected() -> String {
         "a number".into()
+    }
+    fn schema() -> Value {
+        json!({ "type": "number" })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
@@ -146,6 +202,9 @@ impl<T: Decode> Decode for Sp<T> {
     fn expected() -> String {
         T::expected()
     }
+    fn schema() -> Value {
+        T::schema()
+    }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         T::decode(v, cx).map(|t| Spanned::new(v.span(), t))
     }
@@ -154,6 +213,9 @@ impl<T: Decode> Decode for Sp<T> {
 impl<T: Decode> Decode for Vec<T> {
     fn expected() -> String {
         format!("an array of {}", strip_article(&T::expected()))
+    }
+    fn schema() -> Value {
+        json!({ "type": "array", "items": T::schema() })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
@@ -173,6 +235,9 @@ impl<T: Decode> Decode for Vec<T> {
 impl<T: Decode> Decode for BTreeMap<Sp<String>, T> {
     fn expected() -> String {
         format!("a table of {}", strip_article(&T::expected()))
+    }
+    fn schema() -> Value {
+        json!({ "type": "object", "additionalProperties": T::schema() })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
@@ -209,6 +274,7 @@ pub struct Table<'a, 'i> {
     span: Range<usize>,
     what: String,
     known: Vec<&'static str>,
+    asked: Vec<KeyRecord>,
 }
 
 impl<'a, 'i> Table<'a, 'i> {
@@ -220,6 +286,7 @@ impl<'a, 'i> Table<'a, 'i> {
                 span: v.span(),
                 what: what.into(),
                 known: Vec::new(),
+                asked: Vec::new(),
             }),
             _ => {
                 cx.wrong_type(v, "a table".into());
@@ -235,6 +302,7 @@ impl<'a, 'i> Table<'a, 'i> {
             span: v.span(),
             what: "the top level".into(),
             known: Vec::new(),
+            asked: Vec::new(),
         }
     }
 
@@ -246,6 +314,12 @@ impl<'a, 'i> Table<'a, 'i> {
     /// The raw value of `key`, marking it as known.
     pub fn raw(&mut self, key: &'static str) -> Option<&'a Sp<DeValue<'i>>> {
         self.known.push(key);
+        self.asked.push(KeyRecord {
+            key,
+            required: false,
+            free_form: false,
+            fragment: None,
+        });
         self.map
             .iter()
             .find(|(k, _)| k.get_ref() == key)
@@ -262,12 +336,26 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// Reads an optional field.
     pub fn opt<T: Decode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
-        self.raw(key).and_then(|v| T::decode(v, cx))
+        let v = self.raw(key);
+        self.note::<T>(false, cx);
+        v.and_then(|v| T::decode(v, cx))
+    }
+
+    /// In schema mode, gives the key asked for last the schema of `T`.
+    fn note<T: Decode>(&mut self, required: bool, cx: &Cx) {
+        if cx.schema.is_some()
+            && let Some(k) = self.asked.last_mut()
+        {
+            k.required = required;
+            k.fragment = Some(T::schema());
+        }
     }
 
     /// Reads a field the format requires; a missing one is reported on the table.
     pub fn req<T: Decode>(&mut self, key: &'static str, cx: &mut Cx) -> Option<T> {
-        match self.raw(key) {
+        let v = self.raw(key);
+        self.note::<T>(true, cx);
+        match v {
             Some(v) => T::decode(v, cx),
             None => {
                 cx.error(LoadError::MissingKey {
@@ -278,6 +366,14 @@ impl<'a, 'i> Table<'a, 'i> {
                 });
                 None
             }
+        }
+    }
+
+    /// Marks `key` as required in the schema, for keys whose absence the decoder reports
+    /// itself (several keys at once, or a table that must exist).
+    pub fn mark_required(&mut self, key: &'static str) {
+        for k in self.asked.iter_mut().filter(|k| k.key == key) {
+            k.required = true;
         }
     }
 
@@ -302,7 +398,11 @@ impl<'a, 'i> Table<'a, 'i> {
         key: &'static str,
         cx: &mut Cx,
     ) -> Vec<(Sp<String>, &'a Sp<DeValue<'i>>)> {
-        match self.raw(key) {
+        let v = self.raw(key);
+        if let Some(k) = self.asked.last_mut() {
+            k.free_form = true;
+        }
+        match v {
             Some(v) => match v.get_ref() {
                 DeValue::Table(t) => t
                     .iter()
@@ -319,6 +419,12 @@ impl<'a, 'i> Table<'a, 'i> {
 
     /// Reports every key that was not asked for, with a "did you mean" hint.
     pub fn finish(self, cx: &mut Cx) {
+        if let Some(r) = &mut cx.schema {
+            r.tables
+                .entry((self.span.start, self.span.end))
+                .or_default()
+                .extend(self.asked.iter().cloned());
+        }
         for (k, _) in self.map.iter() {
             let key = k.get_ref().as_ref();
             if self.known.contains(&key) {

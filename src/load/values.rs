@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde_json::{Value, json};
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -16,6 +17,13 @@ use crate::quantity::Quantity;
 impl Decode for Quantity {
     fn expected() -> String {
         "a Kubernetes quantity such as \"2\", \"500m\" or \"16Gi\"".into()
+    }
+    fn schema() -> Value {
+        json!({
+            "type": ["string", "number"],
+            "pattern": "^[+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+|[numkMGTPE]|[KMGTPE]i)?$",
+            "minimum": 0,
+        })
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         // Integers and floats are accepted as a convenience: `cpu = 2` means "2".
@@ -56,6 +64,9 @@ impl Decode for Duration {
     fn expected() -> String {
         "a duration such as \"90s\", \"30m\", \"6h\" or \"2d\"".into()
     }
+    fn schema() -> Value {
+        json!({ "type": "string", "examples": ["90s", "30m", "6h", "2d"] })
+    }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         let text = String::decode(v, cx)?;
         match Duration::parse(&text) {
@@ -92,6 +103,7 @@ pub fn choice(
     options: &[&'static str],
     cx: &mut Cx,
 ) -> Option<Sp<&'static str>> {
+    cx.describe(v, || json!({ "type": "string", "enum": options }));
     let s = String::decode(v, cx)?;
     if let Some(o) = options.iter().find(|o| **o == s) {
         return Some(Spanned::new(v.span(), *o));
@@ -119,6 +131,18 @@ pub fn string_map(
     label_values: bool,
     cx: &mut Cx,
 ) -> Option<BTreeMap<String, String>> {
+    cx.describe(v, || {
+        let value = if label_values {
+            json!({
+                "type": "string",
+                "maxLength": 63,
+                "pattern": "^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$",
+            })
+        } else {
+            json!({ "type": "string" })
+        };
+        json!({ "type": "object", "additionalProperties": value })
+    });
     let map: BTreeMap<Sp<String>, Sp<String>> = Decode::decode(v, cx)?;
     let mut out = BTreeMap::new();
     let mut ok = true;

@@ -6,9 +6,11 @@
 //! [`yaml`]: keys sorted, null fields dropped, quoting safe for YAML 1.1 and 1.2 readers, so
 //! template whitespace and formatting never reach the output.
 
+pub mod admin;
 mod block_json;
 pub mod output;
 mod pod;
+mod trainjob;
 pub mod yaml;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +38,10 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "networkpolicy.yaml",
         include_str!("../../templates/networkpolicy.yaml"),
+    ),
+    (
+        "trainjob.yaml",
+        include_str!("../../templates/trainjob.yaml"),
     ),
 ];
 
@@ -289,6 +295,10 @@ fn render_step(
         StepKind::Job => (
             "job.yaml",
             context! { step => Serde(step), meta => Serde(meta), suspend, pod => Serde(pod::pod_template(plan, step, "main", run_id)) },
+        ),
+        StepKind::Pytorch if plan.stack.training_api == crate::load::TrainingApi::Trainjob => (
+            "trainjob.yaml",
+            context! { step => Serde(step), meta => Serde(meta), suspend, runtime => plan.stack.training_runtime.clone(), trainer => Serde(trainjob::trainer(plan, step)), pod => Serde(trainjob::pod_patch(plan, step, run_id)) },
         ),
         StepKind::Pytorch => (
             "pytorchjob.yaml",

@@ -223,7 +223,13 @@ pub fn pod_template(plan: &Plan, step: &Step, container_name: &str, run_id: Opti
         "containers".into(),
         json!([container(plan, step, container_name)]),
     );
-    json!({ "metadata": { "labels": labels }, "spec": spec })
+    let mut metadata = serde_json::Map::new();
+    metadata.insert("labels".into(), json!(labels));
+    let gpu_annotations = step.gpu.annotations();
+    if !gpu_annotations.is_empty() {
+        metadata.insert("annotations".into(), json!(gpu_annotations));
+    }
+    json!({ "metadata": metadata, "spec": spec })
 }
 
 /// The `spec.predictor` of an InferenceService.
@@ -234,6 +240,11 @@ pub fn predictor(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
         kai_labels(step, &mut labels);
     }
     p.insert("labels".into(), json!(labels));
+    // KAI reads the sharing annotations from the pod; KServe copies these to it.
+    let gpu_annotations = step.gpu.annotations();
+    if !gpu_annotations.is_empty() {
+        p.insert("annotations".into(), json!(gpu_annotations));
+    }
     let Some(serve) = &step.serve else {
         return Value::Object(p);
     };

@@ -276,4 +276,109 @@ pub enum ResolveError {
         )
     )]
     KueuePytorchJob,
+
+    /// A GPU-memory request larger than one device of its type.
+    #[error("{request} of GPU memory is more than one `{gpu_type}` GPU has ({memory})")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_too_large),
+        help(
+            "ask for at most {memory}, or for whole GPUs (gpu = 1 or more) if the model needs more"
+        )
+    )]
+    GpuTooLarge {
+        /// The request.
+        request: String,
+        /// The GPU type.
+        gpu_type: String,
+        /// Memory of one device.
+        memory: String,
+        /// The request.
+        #[label("more than one device")]
+        at: SourceSpan,
+    },
+
+    /// A shared GPU request on a GPU type without the memory mlk needs to place it.
+    #[error("{}", match gpu_type { Some(t) => format!("GPU type `{t}` has no `memory`, and {why}"), None => format!("this request needs a GPU type with `memory`: {why}") })]
+    #[diagnostic(
+        code(mlk::resolve::gpu_type_memory),
+        help(
+            "set memory = \"80Gi\" (the memory of one device) under the stack's [gpu.types.NAME], and [gpu] default_type or the step's gpu_type"
+        )
+    )]
+    GpuTypeMemory {
+        /// The type, if there is one.
+        gpu_type: Option<String>,
+        /// Why memory is needed.
+        why: String,
+        /// The request or the type.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// No MIG profile fits, or a profile name is malformed, or no table is known.
+    #[error("{message}")]
+    #[diagnostic(code(mlk::resolve::mig_profile), help("{help}"))]
+    MigProfile {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+        /// The request or the stack setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// KAI shares GPU memory on trust.
+    #[error("KAI does not isolate GPU memory between pods that share a GPU")]
+    #[diagnostic(
+        code(mlk::resolve::kai_sharing),
+        severity(Warning),
+        help(
+            "each process must stay within its share (e.g. torch.cuda.set_per_process_memory_fraction), unless the cluster enforces limits"
+        )
+    )]
+    KaiSharing,
+
+    /// A step whose gang can never be admitted by its queue.
+    #[error(
+        "step `{step}` needs {need} {resource} ({per_pod} per pod × {pods} pods), but queue `{queue}` can give at most {limit}"
+    )]
+    #[diagnostic(code(mlk::resolve::quota), help("{help}"))]
+    Quota {
+        /// The step.
+        step: String,
+        /// cpu, memory or GPUs.
+        resource: String,
+        /// The whole gang's request.
+        need: String,
+        /// One pod's request.
+        per_pod: String,
+        /// Pods.
+        pods: u32,
+        /// The queue.
+        queue: String,
+        /// Quota plus borrowing limit.
+        limit: String,
+        /// How the limit is made up and how to fix it.
+        help: String,
+        /// The step.
+        #[label("never admitted")]
+        at: SourceSpan,
+    },
+
+    /// TrainJob runtime patches cannot carry some pod settings; the runtime must.
+    #[error("TrainJob pods get {missing} only from the ClusterTrainingRuntime `{runtime}`")]
+    #[diagnostic(
+        code(mlk::resolve::trainjob_runtime),
+        severity(Advice),
+        help(
+            "a TrainJob's runtimePatches cannot set them; make sure the runtime's `node` pod template does, or use [training] api = \"pytorchjob\""
+        )
+    )]
+    TrainJobRuntime {
+        /// What the runtime must provide.
+        missing: String,
+        /// The runtime.
+        runtime: String,
+    },
 }

@@ -5,10 +5,15 @@
 //! cache keys (chained through the DAG) and object names. It is a pure function of its
 //! inputs: local input digests are computed beforehand and passed in.
 
+mod admin;
+mod cost;
 mod dag;
 mod error;
 pub mod expr;
+mod gpu;
+mod mig;
 mod plan;
+mod preflight;
 mod rules;
 mod step;
 
@@ -19,6 +24,8 @@ use std::path::PathBuf;
 
 use miette::LabeledSpan;
 
+pub use admin::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
+pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
 pub use plan::{
     CacheInfo, Gpu, Input, Plan, Priority, PytorchSpec, Resources, ServeSpec, StackInfo, Step,
@@ -89,6 +96,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
         problems: Problems::default(),
     };
     let params = params(&mut cx, &opts.params);
+    check_stack(&mut cx);
     let steps = &l.pipeline.steps;
 
     // Each distinct templated string is normalized and compiled once, then reused for its
@@ -205,18 +213,42 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
     if plan_steps.len() != steps.len() || cx.problems.has_errors() {
         return Err(cx.problems);
     }
-    let stack = step::stack_info(l);
-    if stack.training_api == crate::load::TrainingApi::Trainjob
-        && plan_steps
-            .iter()
-            .any(|s| s.kind == crate::load::StepKind::Pytorch)
-    {
-        cx.stack(ResolveError::Scheduler {
-            message: "the TrainJob training API is not supported by this version of mlk".into(),
-            help: "use [training] api = \"pytorchjob\" (the default) for now".into(),
-            at: l.stack.training.api_span.clone().into(),
-        });
+    preflight::check(&mut cx, &plan_steps);
+    if cx.problems.has_errors() {
         return Err(cx.problems);
+    }
+    let stack = step::stack_info(l);
+    if plan_steps
+        .iter()
+        .any(|s| matches!(s.gpu, Gpu::KaiFraction { .. } | Gpu::KaiMemory { .. }))
+    {
+        cx.problems
+            .push_located(Located::detached(ResolveError::KaiSharing));
+    }
+    if stack.training_api == crate::load::TrainingApi::Trainjob {
+        let pytorch: Vec<&Step> = plan_steps
+            .iter()
+            .filter(|s| s.kind == crate::load::StepKind::Pytorch)
+            .collect();
+        let mut missing = Vec::new();
+        if !pytorch.is_empty() && stack.scheduler == crate::load::SchedulerKind::Kai {
+            missing.push("`schedulerName: kai-scheduler`".to_owned());
+        }
+        if stack.scheduler == crate::load::SchedulerKind::Default
+            && pytorch.iter().any(|s| s.priority.is_some())
+        {
+            missing.push("`priorityClassName`".to_owned());
+        }
+        if let (false, Some(secret)) = (pytorch.is_empty(), &stack.env_from_secret) {
+            missing.push(format!("the environment from secret `{secret}`"));
+        }
+        if !missing.is_empty() {
+            cx.problems
+                .push_located(Located::detached(ResolveError::TrainJobRuntime {
+                    missing: missing.join(" and "),
+                    runtime: stack.training_runtime.clone(),
+                }));
+        }
     }
     if stack.scheduler == crate::load::SchedulerKind::Kueue
         && stack.training_api == crate::load::TrainingApi::Pytorchjob
@@ -233,6 +265,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
         description: l.pipeline.description.clone(),
         stack,
         params,
+        cost: cost::estimate(&l.stack, &plan_steps),
         steps: plan_steps,
     };
     Ok(Resolved { plan, warnings })
@@ -433,6 +466,27 @@ fn references(
         out.push(Templated { refs });
     }
     out
+}
+
+/// Stack settings that only make sense together, and the MIG tables of a MIG stack's types
+/// (reported here once, not once per step).
+fn check_stack(cx: &mut Cx<'_>) {
+    let stack = &cx.l.stack;
+    if stack.gpu.sharing == crate::load::GpuSharing::Mig {
+        for (name, t) in &stack.gpu.types {
+            admin::mig_table(name, t, &mut |e| cx.stack(e));
+        }
+    }
+    if stack.gpu.sharing == crate::load::GpuSharing::Kai
+        && stack.scheduler.kind != crate::load::SchedulerKind::Kai
+    {
+        let span = stack.gpu.sharing_span.clone();
+        cx.stack(ResolveError::Scheduler {
+            message: "[gpu] sharing = \"kai\" needs the KAI scheduler".into(),
+            help: "set [scheduler] kind = \"kai\" (KAI reads the gpu-fraction and gpu-memory annotations only on pods it schedules), or choose another [gpu] sharing mode".into(),
+            at: span.into(),
+        });
+    }
 }
 
 /// Checks that object names are unique.

@@ -25,6 +25,9 @@ pub struct Plan {
     pub params: BTreeMap<String, serde_json::Value>,
     /// Steps in DAG order: by depth, then by name.
     pub steps: Vec<Step>,
+    /// Estimated cost, when the stack has prices (`hourly_cost`, `[cost]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostEstimate>,
 }
 
 impl Plan {
@@ -137,7 +140,7 @@ pub struct Resources {
     pub limits: BTreeMap<String, String>,
 }
 
-/// GPUs of one pod, compiled for the stack's sharing mode.
+/// GPUs of one pod, compiled for the stack's sharing mode (SPEC §2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
 pub enum Gpu {
@@ -152,27 +155,113 @@ pub enum Gpu {
         /// GPU type, if the stack defines types.
         gpu_type: Option<String>,
     },
+    /// A fraction of one device, shared by KAI: pod annotation `gpu-fraction`.
+    KaiFraction {
+        /// The fraction, strictly between 0 and 1.
+        fraction: f64,
+        /// GPU type, if the stack defines types.
+        gpu_type: Option<String>,
+    },
+    /// An amount of device memory, shared by KAI: pod annotation `gpu-memory` (MiB).
+    KaiMemory {
+        /// Mebibytes.
+        mib: u64,
+        /// Share of one device (mib / device memory), for quotas and cost.
+        share: f64,
+        /// GPU type.
+        gpu_type: Option<String>,
+    },
+    /// One MIG instance, through the device plugin's `mixed` strategy resource.
+    Mig {
+        /// Profile, e.g. `1g.20gb`.
+        profile: String,
+        /// `nvidia.com/mig-<profile>` (`+` as `.`).
+        resource: String,
+        /// Compute slices of 7: the share of the device used for quotas and cost.
+        share: f64,
+        /// GPU type.
+        gpu_type: Option<String>,
+    },
+    /// One time-sliced device (`nvidia.com/gpu` or the stack's `shared_resource`).
+    TimeSliced {
+        /// The resource name.
+        resource: String,
+        /// The share asked for (a fraction, or memory / device memory; 1 when unknown).
+        share: f64,
+        /// GPU type.
+        gpu_type: Option<String>,
+    },
 }
 
 impl Gpu {
-    /// GPUs per pod as a number (fractions count as their fraction).
+    /// GPUs per pod as a number of devices (shared requests count as their share).
     pub fn per_pod(&self) -> f64 {
         match self {
             Gpu::None => 0.0,
             Gpu::Whole { count, .. } => f64::from(*count),
+            Gpu::KaiFraction { fraction, .. } => *fraction,
+            Gpu::KaiMemory { share, .. }
+            | Gpu::Mig { share, .. }
+            | Gpu::TimeSliced { share, .. } => *share,
         }
     }
 
-    /// A short human form: `2`, `-`.
+    /// The GPU type, if any.
+    pub fn gpu_type(&self) -> Option<&str> {
+        match self {
+            Gpu::None => None,
+            Gpu::Whole { gpu_type, .. }
+            | Gpu::KaiFraction { gpu_type, .. }
+            | Gpu::KaiMemory { gpu_type, .. }
+            | Gpu::Mig { gpu_type, .. }
+            | Gpu::TimeSliced { gpu_type, .. } => gpu_type.as_deref(),
+        }
+    }
+
+    /// The extended resource and amount a container's limits carry, if any (KAI sharing
+    /// uses annotations instead).
+    pub fn limit(&self) -> Option<(&str, u32)> {
+        match self {
+            Gpu::Whole {
+                count, resource, ..
+            } => Some((resource, *count)),
+            Gpu::Mig { resource, .. } | Gpu::TimeSliced { resource, .. } => Some((resource, 1)),
+            _ => None,
+        }
+    }
+
+    /// Pod annotations the request needs (KAI: `gpu-fraction` / `gpu-memory`).
+    pub fn annotations(&self) -> BTreeMap<String, String> {
+        match self {
+            Gpu::KaiFraction { fraction, .. } => {
+                BTreeMap::from([("gpu-fraction".to_owned(), fraction.to_string())])
+            }
+            Gpu::KaiMemory { mib, .. } => {
+                BTreeMap::from([("gpu-memory".to_owned(), mib.to_string())])
+            }
+            _ => BTreeMap::new(),
+        }
+    }
+
+    /// A short human form: `2`, `2×h100`, `0.25×h100 (kai)`, `mig 1g.20gb`, `-`.
     pub fn display(&self) -> String {
+        let typed = |what: String, t: &Option<String>| match t {
+            Some(t) => format!("{what}×{t}"),
+            None => what,
+        };
         match self {
             Gpu::None => "-".into(),
             Gpu::Whole {
-                count,
-                gpu_type: Some(t),
-                ..
-            } => format!("{count}×{t}"),
-            Gpu::Whole { count, .. } => count.to_string(),
+                count, gpu_type, ..
+            } => typed(count.to_string(), gpu_type),
+            Gpu::KaiFraction { fraction, gpu_type } => {
+                format!("{} (kai)", typed(fraction.to_string(), gpu_type))
+            }
+            Gpu::KaiMemory { mib, gpu_type, .. } => {
+                format!("{} (kai)", typed(format!("{mib}Mi"), gpu_type))
+            }
+            Gpu::Mig { profile, .. } => format!("mig {profile}"),
+            Gpu::TimeSliced { resource, .. } => format!("1 {resource} (shared)"),
         }
     }
 }
@@ -198,6 +287,14 @@ pub struct CacheInfo {
     /// Every component of the key (for cache records and `mlk cache explain`).
     #[serde(skip)]
     pub components: crate::cache::key::KeyComponents,
+    /// `hit` / `miss` / `off` / `unknown`: looked up in the cache store by `mlk plan`, never
+    /// by `resolve` (which is pure). Absent until then, so it cannot reach object names.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::cache::status::Status>,
+    /// For a miss, what changed since the step's last record (`input raw changed`, `expired`);
+    /// filled in with `status`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<Vec<String>>,
 }
 
 /// What an input reads.

@@ -1,21 +1,18 @@
 //! Rules a step must satisfy against its stack: image policy, serving modes, GPUs, queues
 //! and priorities. Each returns the resolved value and reports problems to [`Cx`].
 
-use std::collections::BTreeMap;
-
 use toml::Spanned;
 
-use super::plan::{Gpu, Priority, ServeSpec, StackInfo};
+use super::plan::{Priority, ServeSpec, StackInfo};
 use super::{Cx, ResolveError};
 use crate::diag::{FileId, did_you_mean};
-use crate::load::{
-    GpuAmount, GpuSharing, ReplicasDef, SchedulerKind, ServingMode, StepDef, Toleration,
-};
+use crate::load::{ReplicasDef, SchedulerKind, ServingMode, StepDef};
 
-/// The resource name of whole NVIDIA GPUs.
-pub const NVIDIA_GPU: &str = "nvidia.com/gpu";
-
-fn hint<'a>(name: &str, known: impl IntoIterator<Item = &'a str> + Clone, what: &str) -> String {
+pub(super) fn hint<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
     match did_you_mean(name, known.clone()) {
         Some(s) => format!("did you mean `{s}`?"),
         None => {
@@ -174,121 +171,7 @@ pub(super) fn serve_spec(cx: &mut Cx<'_>, def: &StepDef, stack: &StackInfo) -> O
     })
 }
 
-/// Compiles a step's GPU request for the stack's sharing mode; also returns the GPU type's
-/// node selector and tolerations.
-pub(super) fn gpu(
-    cx: &mut Cx<'_>,
-    def: &StepDef,
-    step: &str,
-) -> (Gpu, BTreeMap<String, String>, Vec<Toleration>) {
-    let l = cx.l;
-    let amount = def
-        .settings
-        .resources
-        .gpu
-        .as_ref()
-        .or(l.pipeline.defaults.resources.gpu.as_ref());
-    let memory = def.settings.resources.gpu_memory.as_ref().or(l
-        .pipeline
-        .defaults
-        .resources
-        .gpu_memory
-        .as_ref());
-    let type_ref = def.settings.resources.gpu_type.as_ref().or(l
-        .pipeline
-        .defaults
-        .resources
-        .gpu_type
-        .as_ref());
-    let none = (Gpu::None, BTreeMap::new(), Vec::new());
-    let wants_gpu = matches!(amount.map(|a| *a.get_ref()), Some(GpuAmount::Whole(n)) if n > 0)
-        || matches!(amount.map(|a| *a.get_ref()), Some(GpuAmount::Fraction(_)))
-        || memory.is_some();
-    if !wants_gpu {
-        return none;
-    }
-
-    // The GPU type: named by the step, else the stack default.
-    let types = &l.stack.gpu.types;
-    let (type_name, type_file, type_span) = match (type_ref, &l.stack.gpu.default_type) {
-        (Some(t), _) => (Some(t.get_ref().clone()), l.pipeline_file, t.span()),
-        (None, Some(t)) => (Some(t.get_ref().clone()), l.stack_file, t.span()),
-        (None, None) => (None, l.pipeline_file, 0..0),
-    };
-    let gpu_type = match &type_name {
-        Some(t) if types.contains_key(t) => Some(t.clone()),
-        Some(t) => {
-            let err = ResolveError::UnknownGpuType {
-                name: t.clone(),
-                help: hint(t, types.keys().map(String::as_str), "GPU types"),
-                at: type_span.into(),
-            };
-            report(cx, type_file, err);
-            return none;
-        }
-        None => None,
-    };
-    let (selector, tolerations) = gpu_type
-        .as_ref()
-        .and_then(|t| types.get(t))
-        .map(|t| {
-            (
-                t.get_ref().node_selector.clone(),
-                t.get_ref().tolerations.clone(),
-            )
-        })
-        .unwrap_or_default();
-
-    let sharing = l.stack.gpu.sharing;
-    match (amount.map(|a| (*a.get_ref(), a.span())), memory) {
-        (Some((GpuAmount::Whole(n), _)), None) => (
-            Gpu::Whole {
-                count: n,
-                resource: NVIDIA_GPU.into(),
-                gpu_type,
-            },
-            selector,
-            tolerations,
-        ),
-        (Some((GpuAmount::Fraction(f), span)), _) if sharing == GpuSharing::None => {
-            cx.pipeline(ResolveError::Gpu {
-                message: format!("step `{step}` asks for {f} of a GPU, but the stack does not share GPUs"),
-                help: "request a whole GPU (gpu = 1), or use a stack with [gpu] sharing = \"kai\", \"mig\" or \"time-slicing\"".into(),
-                at: span.into(),
-            });
-            none
-        }
-        (_, Some(m)) if sharing == GpuSharing::None => {
-            cx.pipeline(ResolveError::Gpu {
-                message: format!("step `{step}` asks for GPU memory ({}), but the stack does not share GPUs", m.get_ref()),
-                help: "request whole GPUs (gpu = 1), or use a stack with [gpu] sharing = \"kai\", \"mig\" or \"time-slicing\"".into(),
-                at: m.span().into(),
-            });
-            none
-        }
-        (a, m) => {
-            let span = a.map(|(_, s)| s).or(m.map(|m| m.span())).unwrap_or(0..0);
-            cx.pipeline(ResolveError::Gpu {
-                message: format!(
-                    "GPU sharing mode `{}` is not supported by this version of mlk",
-                    sharing_name(sharing)
-                ),
-                help: "request whole GPUs (gpu = 1) for now".into(),
-                at: span.into(),
-            });
-            none
-        }
-    }
-}
-
-fn sharing_name(s: GpuSharing) -> &'static str {
-    match s {
-        GpuSharing::None => "none",
-        GpuSharing::Kai => "kai",
-        GpuSharing::Mig => "mig",
-        GpuSharing::TimeSlicing => "time-slicing",
-    }
-}
+pub(super) use super::gpu::gpu;
 
 fn report(cx: &mut Cx<'_>, file: FileId, e: ResolveError) {
     cx.at(file, e);
@@ -343,6 +226,14 @@ pub(super) fn queue(cx: &mut Cx<'_>, def: &StepDef) -> Option<String> {
     }
 }
 
+/// KAI's built-in PriorityClasses and their values (KAI v0.13 docs/priority).
+pub const KAI_PRIORITIES: &[(&str, i64)] = &[
+    ("train", 50),
+    ("build-preemptible", 75),
+    ("build", 100),
+    ("inference", 125),
+];
+
 /// The step's priority: the step's, the pipeline default's or the stack's.
 pub(super) fn priority(cx: &mut Cx<'_>, def: &StepDef) -> Option<Priority> {
     let l = cx.l;
@@ -358,10 +249,18 @@ pub(super) fn priority(cx: &mut Cx<'_>, def: &StepDef) -> Option<Priority> {
         (None, Some(p)) => (p, l.stack_file),
         (None, None) => return None,
     };
+    // KAI's built-in priority classes exist on every KAI cluster; a stack need not define them.
+    let kai_builtin = (stack.scheduler.kind == SchedulerKind::Kai)
+        .then(|| KAI_PRIORITIES.iter().find(|(n, _)| n == name.get_ref()))
+        .flatten();
     match stack.priorities.get(name.get_ref()) {
         Some(p) => Some(Priority {
             name: name.get_ref().clone(),
             value: p.get_ref().value,
+        }),
+        None if kai_builtin.is_some() => kai_builtin.map(|(n, v)| Priority {
+            name: (*n).to_owned(),
+            value: *v,
         }),
         None => {
             let err = ResolveError::UnknownPriority {

@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::expr::{Bindings, Exprs, NameScope, Ref, RunScope, Scope, StepOutputs};
-use super::plan::{CacheInfo, Gpu, Input, PytorchSpec, Resources, StackInfo, Step};
+use super::plan::{CacheInfo, Input, PytorchSpec, Resources, StackInfo, Step};
 use super::rules::{check_image, gpu, priority, queue, serve_spec};
 use super::{Cx, InputDigests, Options, RUN_ID_PLACEHOLDER, ResolveError, Templated, compiled};
 use crate::cache::key::{KEY_FORMAT, KeyComponents, UpstreamOutput, digest_of};
@@ -238,11 +238,10 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
 
     // GPUs.
     let (gpu, gpu_selector, gpu_tolerations) = gpu(cx, def, &name);
-    if let Gpu::Whole {
-        count, resource, ..
-    } = &gpu
-    {
-        resources.limits.insert(resource.clone(), count.to_string());
+    if let Some((resource, count)) = gpu.limit() {
+        resources
+            .limits
+            .insert(resource.to_owned(), count.to_string());
     }
     if let Some(max) = &l.stack.policy.max_gpus_per_step {
         let pods = match &serve {
@@ -534,6 +533,8 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
             key,
             ttl_seconds: cache_ttl,
             components,
+            status: None,
+            changed: None,
         },
         outputs,
         inputs,

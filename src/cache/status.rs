@@ -1,0 +1,297 @@
+//! A step's cache status: is there a usable record of its key, and if not, what changed
+//! since the last record of the same step.
+
+use serde::Serialize;
+
+use super::key::KeyComponents;
+use super::store::{Record, Store, StoreError};
+
+/// Whether a step would be skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A record of this key exists and is fresh: the step is skipped.
+    Hit,
+    /// No usable record: the step runs.
+    Miss,
+    /// Caching is off for the step (`cache = false`, a serve step, or `store = "none"`).
+    Off,
+    /// The store cannot be read from here (the `configmap` store without a cluster).
+    Unknown,
+}
+
+impl Status {
+    /// The plan table's word: `hit`, `miss`, `off`, `?`.
+    pub fn word(self) -> &'static str {
+        match self {
+            Status::Hit => "hit",
+            Status::Miss => "miss",
+            Status::Off => "off",
+            Status::Unknown => "?",
+        }
+    }
+}
+
+/// The outcome of looking a step up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lookup {
+    /// Hit, miss, off or unknown.
+    pub status: Status,
+    /// For a miss: why (`expired`, or each changed component, e.g. `input raw changed`);
+    /// empty when no earlier record of the step exists.
+    pub changed: Vec<String>,
+    /// The record of a hit.
+    pub record: Option<Record>,
+}
+
+/// What a step's lookup needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Pipeline name.
+    pub pipeline: &'a str,
+    /// Step name.
+    pub step: &'a str,
+    /// Whether caching is on for the step.
+    pub enabled: bool,
+    /// Full hex key.
+    pub key: &'a str,
+    /// The key's components.
+    pub components: &'a KeyComponents,
+    /// Records older than this many seconds are misses.
+    pub ttl_seconds: Option<u64>,
+}
+
+/// Looks a step up in `store` (`None`: the store cannot be read from here) at `now_unix`.
+pub fn lookup(
+    store: Option<&dyn Store>,
+    q: &Query<'_>,
+    now_unix: u64,
+) -> Result<Lookup, StoreError> {
+    let miss = |changed| Lookup {
+        status: Status::Miss,
+        changed,
+        record: None,
+    };
+    if !q.enabled {
+        return Ok(Lookup {
+            status: Status::Off,
+            changed: Vec::new(),
+            record: None,
+        });
+    }
+    let Some(store) = store else {
+        return Ok(Lookup {
+            status: Status::Unknown,
+            changed: Vec::new(),
+            record: None,
+        });
+    };
+    if let Some(r) = store.get(q.pipeline, q.step, q.key)? {
+        if is_expired(&r, q.ttl_seconds, now_unix) {
+            return Ok(miss(vec!["expired".into()]));
+        }
+        return Ok(Lookup {
+            status: Status::Hit,
+            changed: Vec::new(),
+            record: Some(r),
+        });
+    }
+    let history = store.history(q.pipeline, q.step)?;
+    Ok(miss(match history.first() {
+        Some(prev) => changes(&prev.components, q.components),
+        None => Vec::new(),
+    }))
+}
+
+/// Whether a record is older than `ttl_seconds` at `now_unix`.
+pub fn is_expired(r: &Record, ttl_seconds: Option<u64>, now_unix: u64) -> bool {
+    ttl_seconds.is_some_and(|ttl| now_unix.saturating_sub(r.created_unix) > ttl)
+}
+
+/// Which components differ between an old and a new key, in the order of
+/// [`KeyComponents`]'s fields: `image changed`, `input raw changed`, `upstream train changed`…
+pub fn changes(old: &KeyComponents, new: &KeyComponents) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.format != new.format {
+        out.push("key format changed".into());
+    }
+    if old.salt != new.salt {
+        out.push("cache_salt changed".into());
+    }
+    if old.image != new.image {
+        out.push("image changed".into());
+    }
+    if old.command != new.command {
+        out.push("command changed".into());
+    }
+    map_changes(&mut out, "env", &old.env, &new.env);
+    map_changes(&mut out, "param", &old.params, &new.params);
+    map_changes(&mut out, "input", &old.inputs, &new.inputs);
+    let mut upstream: Vec<&str> = Vec::new();
+    for (name, u) in &new.upstream {
+        if old.upstream.get(name) != Some(u) && !upstream.contains(&u.step.as_str()) {
+            upstream.push(&u.step);
+        }
+    }
+    for (name, u) in &old.upstream {
+        if !new.upstream.contains_key(name) && !upstream.contains(&u.step.as_str()) {
+            upstream.push(&u.step);
+        }
+    }
+    upstream.sort_unstable();
+    out.extend(upstream.iter().map(|s| format!("upstream {s} changed")));
+    out
+}
+
+fn map_changes<V: PartialEq>(
+    out: &mut Vec<String>,
+    what: &str,
+    old: &std::collections::BTreeMap<String, V>,
+    new: &std::collections::BTreeMap<String, V>,
+) {
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    for n in names {
+        match (old.get(n), new.get(n)) {
+            (Some(a), Some(b)) if a != b => out.push(format!("{what} {n} changed")),
+            (Some(_), None) => out.push(format!("{what} {n} removed")),
+            (None, Some(_)) => out.push(format!("{what} {n} added")),
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cache::key::{KEY_FORMAT, UpstreamOutput};
+    use crate::cache::store::{LocalStore, RECORD_FORMAT};
+
+    fn components() -> KeyComponents {
+        KeyComponents {
+            format: KEY_FORMAT,
+            salt: None,
+            image: "img:1".into(),
+            command: vec!["run".into()],
+            env: BTreeMap::from([("A".into(), "1".into())]),
+            params: BTreeMap::new(),
+            inputs: BTreeMap::from([("raw".into(), "sha256:00".into())]),
+            upstream: BTreeMap::from([(
+                "steps.train.outputs.model".into(),
+                UpstreamOutput {
+                    step: "train".into(),
+                    output: "model".into(),
+                    key: "k0".into(),
+                },
+            )]),
+        }
+    }
+
+    fn record(c: &KeyComponents, at: u64) -> Record {
+        Record {
+            format: RECORD_FORMAT,
+            pipeline: "p".into(),
+            step: "s".into(),
+            key: c.key(),
+            components: c.clone(),
+            outputs: BTreeMap::new(),
+            created_unix: at,
+            run_id: "r".into(),
+        }
+    }
+
+    fn query<'a>(c: &'a KeyComponents, key: &'a str, ttl: Option<u64>) -> Query<'a> {
+        Query {
+            pipeline: "p",
+            step: "s",
+            enabled: true,
+            key,
+            components: c,
+            ttl_seconds: ttl,
+        }
+    }
+
+    #[test]
+    fn hit_miss_off_unknown_and_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let c = components();
+        let key = c.key();
+        let l = lookup(Some(&store), &query(&c, &key, None), 100).unwrap();
+        assert_eq!((l.status, l.changed.len()), (Status::Miss, 0));
+
+        store.put(&record(&c, 100)).unwrap();
+        let l = lookup(Some(&store), &query(&c, &key, Some(60)), 150).unwrap();
+        assert_eq!(l.status, Status::Hit);
+        assert_eq!(l.record.unwrap().created_unix, 100);
+        let l = lookup(Some(&store), &query(&c, &key, Some(60)), 161).unwrap();
+        assert_eq!(
+            (l.status, l.changed),
+            (Status::Miss, vec!["expired".into()])
+        );
+        let l = lookup(Some(&store), &query(&c, &key, None), 1_000_000).unwrap();
+        assert_eq!(l.status, Status::Hit, "no ttl: never expires");
+
+        let mut off = query(&c, &key, None);
+        off.enabled = false;
+        assert_eq!(lookup(Some(&store), &off, 0).unwrap().status, Status::Off);
+        assert_eq!(
+            lookup(None, &query(&c, &key, None), 0).unwrap().status,
+            Status::Unknown
+        );
+    }
+
+    #[test]
+    fn a_miss_names_what_changed_since_the_last_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let old = components();
+        store.put(&record(&old, 100)).unwrap();
+        let mut new = components();
+        new.image = "img:2".into();
+        new.inputs.insert("raw".into(), "sha256:11".into());
+        new.env.insert("B".into(), "2".into());
+        new.upstream
+            .get_mut("steps.train.outputs.model")
+            .unwrap()
+            .key = "k1".into();
+        let key = new.key();
+        let l = lookup(Some(&store), &query(&new, &key, None), 200).unwrap();
+        assert_eq!(l.status, Status::Miss);
+        assert_eq!(
+            l.changed,
+            [
+                "image changed",
+                "env B added",
+                "input raw changed",
+                "upstream train changed"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_component_is_named() {
+        let old = components();
+        let mut new = components();
+        new.format += 1;
+        new.salt = Some("v2".into());
+        new.command.push("x".into());
+        new.env.clear();
+        new.params.insert("epochs".into(), 3.into());
+        assert_eq!(
+            changes(&old, &new),
+            [
+                "key format changed",
+                "cache_salt changed",
+                "command changed",
+                "env A removed",
+                "param epochs added"
+            ]
+        );
+        assert!(changes(&old, &old).is_empty());
+    }
+}

@@ -1,0 +1,389 @@
+//! `mlk cache`: list, explain and clear cache records; and the cache status of a plan's steps,
+//! which `mlk plan` shows.
+//!
+//! `ls` and `clear` work on the local store, `.mlk/cache` in the current directory. `explain`
+//! compiles a pipeline like `mlk plan` and looks its step up in the stack's store.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand};
+
+use super::compile::compile;
+use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use crate::cache::key::{KeyComponents, digest_of};
+use crate::cache::status::{Lookup, Query, Status, lookup};
+use crate::cache::store::{LocalStore, Store, StoreError};
+use crate::load::{CacheStore, Loaded};
+use crate::resolve::{Options, Plan};
+
+/// `mlk cache` arguments.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: CacheCommand,
+}
+
+/// `mlk cache` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run,
+    /// outputs.
+    #[command(after_help = "Examples:\n  mlk cache ls\n  mlk cache ls --pipeline quickstart")]
+    Ls {
+        /// Only this pipeline's records (its `[pipeline] name`).
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+    },
+    /// Print every component of a step's cache key with its digest, and the step's status.
+    #[command(
+        after_help = "Examples:\n  mlk cache explain pipeline.toml train\n  mlk cache explain pipeline.toml train --stack prod -p epochs=20"
+    )]
+    Explain {
+        /// Pipeline, stack and parameters.
+        #[command(flatten)]
+        inputs: Inputs,
+        /// The step.
+        #[arg(value_name = "STEP")]
+        step: String,
+    },
+    /// Remove records of the local cache store: all of them, or one step's.
+    #[command(
+        after_help = "Examples:\n  mlk cache clear                      # everything\n  mlk cache clear train                # step `train` of every pipeline\n  mlk cache clear train --pipeline fraud-detection"
+    )]
+    Clear {
+        /// Only this step's records.
+        #[arg(value_name = "STEP")]
+        step: Option<String>,
+        /// Only this pipeline's records (its `[pipeline] name`).
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+    },
+}
+
+/// The cache store a stack names, as far as this process can reach it.
+pub(crate) enum StoreChoice {
+    /// `store = "local"`: `.mlk/cache` in the current directory.
+    Local(LocalStore),
+    /// `store = "none"`: caching is off.
+    Off,
+    /// `store = "configmap"`: in the cluster, which mlk does not read yet.
+    Cluster,
+}
+
+impl StoreChoice {
+    /// The store of a loaded stack.
+    pub(crate) fn of(l: &Loaded) -> StoreChoice {
+        match l.stack.cache.store {
+            CacheStore::Local => {
+                StoreChoice::Local(LocalStore::new(crate::cache::local_store_path()))
+            }
+            CacheStore::None => StoreChoice::Off,
+            CacheStore::Configmap => StoreChoice::Cluster,
+        }
+    }
+
+    fn store(&self) -> Option<&dyn Store> {
+        match self {
+            StoreChoice::Local(s) => Some(s),
+            StoreChoice::Off | StoreChoice::Cluster => None,
+        }
+    }
+}
+
+/// The note printed under a plan whose store cannot be read.
+const CLUSTER_NOTE: &str = "note: cache status `?`: this stack keeps cache records as ConfigMaps in the cluster, which mlk does not read yet";
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The cache status of a plan's steps.
+pub(crate) struct PlanStatus {
+    /// One lookup per step, in plan order.
+    pub lookups: Vec<Lookup>,
+    /// A line to print under the plan when some status is unknown.
+    pub note: Option<&'static str>,
+}
+
+/// The cache status of every step of `plan`. A store that cannot be read makes every status
+/// unknown, with a warning.
+pub(crate) fn plan_status(plan: &Plan, l: &Loaded, reporter: &Reporter) -> PlanStatus {
+    let choice = StoreChoice::of(l);
+    let note = matches!(choice, StoreChoice::Cluster).then_some(CLUSTER_NOTE);
+    PlanStatus {
+        lookups: lookups(plan, &choice, reporter),
+        note,
+    }
+}
+
+fn lookups(plan: &Plan, choice: &StoreChoice, reporter: &Reporter) -> Vec<Lookup> {
+    let now = now_unix();
+    let mut out = Vec::with_capacity(plan.steps.len());
+    for s in &plan.steps {
+        let q = Query {
+            pipeline: &plan.pipeline,
+            step: &s.name,
+            enabled: s.cache.enabled,
+            key: &s.cache.key,
+            components: &s.cache.components,
+            ttl_seconds: s.cache.ttl_seconds,
+        };
+        match lookup(choice.store(), &q, now) {
+            Ok(l) => out.push(l),
+            Err(e) => {
+                reporter.status(&format!(
+                    "warning: {e}; cache status unknown (`mlk cache clear` removes all records)"
+                ));
+                return plan
+                    .steps
+                    .iter()
+                    .map(|s| Lookup {
+                        status: if s.cache.enabled {
+                            Status::Unknown
+                        } else {
+                            Status::Off
+                        },
+                        changed: Vec::new(),
+                        record: None,
+                    })
+                    .collect();
+            }
+        }
+    }
+    out
+}
+
+/// Runs `mlk cache`.
+pub fn run(args: &CacheArgs, global: &Global, reporter: &Reporter) -> Exit {
+    match &args.command {
+        CacheCommand::Ls { pipeline } => ls(pipeline.as_deref(), reporter),
+        CacheCommand::Explain { inputs, step } => explain(inputs, step, global, reporter),
+        CacheCommand::Clear { step, pipeline } => {
+            clear(pipeline.as_deref(), step.as_deref(), reporter)
+        }
+    }
+}
+
+fn local() -> LocalStore {
+    LocalStore::new(crate::cache::local_store_path())
+}
+
+fn store_failed(reporter: &Reporter, e: StoreError) -> Exit {
+    reporter.diagnostic(&e);
+    Exit::Io
+}
+
+fn ls(pipeline: Option<&str>, reporter: &Reporter) -> Exit {
+    let records = match local().list() {
+        Ok(r) => r,
+        Err(e) => return store_failed(reporter, e),
+    };
+    let now = now_unix();
+    let mut rows = vec![
+        ["PIPELINE", "STEP", "KEY", "AGE", "RUN", "OUTPUTS"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for r in records
+        .iter()
+        .filter(|r| pipeline.is_none_or(|p| r.pipeline == p))
+    {
+        rows.push(vec![
+            r.pipeline.clone(),
+            r.step.clone(),
+            short(&r.key),
+            age(now.saturating_sub(r.created_unix)),
+            r.run_id.clone(),
+            if r.outputs.is_empty() {
+                "-".into()
+            } else {
+                r.outputs.keys().cloned().collect::<Vec<_>>().join(",")
+            },
+        ]);
+    }
+    if rows.len() == 1 {
+        reporter.status("no cache records in .mlk/cache");
+        return Exit::Ok;
+    }
+    write_stdout(align(&rows).as_bytes())
+}
+
+fn clear(pipeline: Option<&str>, step: Option<&str>, reporter: &Reporter) -> Exit {
+    match local().clear(pipeline, step) {
+        Ok(n) => {
+            reporter.status(&format!(
+                "removed {n} cache record{} from .mlk/cache",
+                if n == 1 { "" } else { "s" }
+            ));
+            Exit::Ok
+        }
+        Err(e) => store_failed(reporter, e),
+    }
+}
+
+fn explain(inputs: &Inputs, step: &str, global: &Global, reporter: &Reporter) -> Exit {
+    let opts = Options {
+        params: inputs.params.clone(),
+        ..Options::default()
+    };
+    let c = match compile(inputs, global, &opts, reporter) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = &c.resolved.plan;
+    let Some(index) = plan.steps.iter().position(|s| s.name == step) else {
+        let names: Vec<&str> = plan.steps.iter().map(|s| s.name.as_str()).collect();
+        // An error, so printed even with -q.
+        eprintln!(
+            "error: pipeline `{}` has no step `{step}` (steps: {})",
+            plan.pipeline,
+            names.join(", ")
+        );
+        return Exit::Invalid;
+    };
+    let s = &plan.steps[index];
+    let all = plan_status(plan, &c.loaded, reporter);
+    let status = &all.lookups[index];
+    let mut out = format!(
+        "step {} of pipeline {} on stack {}\nkey     {}\nstatus  {}",
+        s.name,
+        plan.pipeline,
+        plan.stack.name,
+        s.cache.key,
+        status.status.word()
+    );
+    if !status.changed.is_empty() {
+        out.push_str(&format!(" ({})", status.changed.join(", ")));
+    }
+    if let Some(r) = &status.record {
+        out.push_str(&format!(
+            "\nrecord  run {}, {} ago",
+            r.run_id,
+            age(now_unix().saturating_sub(r.created_unix))
+        ));
+    }
+    if let Some(ttl) = s.cache.ttl_seconds {
+        out.push_str(&format!("\nttl     {}", age(ttl)));
+    }
+    out.push_str("\n\n");
+    out.push_str(&align(&component_rows(&s.cache.components)));
+    if let (Status::Unknown, Some(note)) = (status.status, all.note) {
+        out.push_str(note);
+        out.push('\n');
+    }
+    write_stdout(out.as_bytes())
+}
+
+/// One row per component of the key: name, short digest of its encoding, value.
+fn component_rows(c: &KeyComponents) -> Vec<Vec<String>> {
+    let mut rows = vec![vec!["COMPONENT".into(), "DIGEST".into(), "VALUE".into()]];
+    let mut row = |name: String, value: &serde_json::Value| {
+        rows.push(vec![
+            name,
+            short(&digest_of(value)),
+            shown(&value.to_string()),
+        ]);
+    };
+    row("format".into(), &c.format.into());
+    row(
+        "cache_salt".into(),
+        &c.salt.clone().map_or(serde_json::Value::Null, Into::into),
+    );
+    row("image".into(), &c.image.clone().into());
+    row("command".into(), &c.command.clone().into());
+    for (k, v) in &c.env {
+        row(format!("env {k}"), &v.clone().into());
+    }
+    for (k, v) in &c.params {
+        row(format!("param {k}"), v);
+    }
+    for (k, v) in &c.inputs {
+        row(format!("input {k}"), &v.clone().into());
+    }
+    for u in c.upstream.values() {
+        // The digest covers step, output and key; the value shown is the upstream key.
+        let value = serde_json::to_value(u).unwrap_or_default();
+        rows.push(vec![
+            format!("upstream {}.{}", u.step, u.output),
+            short(&digest_of(&value)),
+            format!("key {}", u.key),
+        ]);
+    }
+    rows.push(vec![
+        "(key)".into(),
+        short(&c.key()),
+        "sha256 of the canonical encoding of all the above".into(),
+    ]);
+    rows
+}
+
+/// A value as the explain table shows it: JSON, cut at [`SHOWN_CHARS`] characters (the
+/// digest still identifies all of it).
+fn shown(json: &str) -> String {
+    if json.chars().count() <= SHOWN_CHARS {
+        return json.to_owned();
+    }
+    let mut s: String = json.chars().take(SHOWN_CHARS - 1).collect();
+    s.push('…');
+    s
+}
+
+/// Longest value the explain table shows in full.
+const SHOWN_CHARS: usize = 72;
+
+/// The 12-hex-digit form of a key, as `mlk plan` shows it.
+pub(crate) fn short(key: &str) -> String {
+    key.chars().take(12).collect()
+}
+
+/// A duration in seconds as `45s`, `12m`, `3h`, `4d`.
+fn age(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Rows as an aligned table (two spaces between columns, no trailing blanks).
+fn align(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_are_short() {
+        assert_eq!(age(5), "5s");
+        assert_eq!(age(120), "2m");
+        assert_eq!(age(7200), "2h");
+        assert_eq!(age(3 * 86_400 + 5), "3d");
+    }
+}

@@ -1,0 +1,170 @@
+//! `mlk init [DIR]`: scaffold a pipeline and its stacks from templates embedded in the binary.
+//!
+//! Nothing is overwritten unless `--force` is given: when any file of the template exists,
+//! mlk names them all and writes nothing. Each file is written atomically.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use miette::Diagnostic;
+use thiserror::Error;
+
+use super::{Exit, Reporter};
+use crate::render::output::write_atomic;
+
+/// `mlk init` arguments.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The directory to create the files in (created if missing).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// What to start from.
+    #[arg(long, value_enum, default_value_t = Template::Quickstart)]
+    pub template: Template,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `mlk init --template`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// A two-step pipeline and the local stack.
+    Quickstart,
+    /// A training step and a KServe serve step, with a local and a Knative dev stack.
+    TrainServe,
+}
+
+impl Template {
+    /// Relative path → content of every file the template writes.
+    pub fn files(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Template::Quickstart => &[
+                (
+                    "pipeline.toml",
+                    include_str!("init/quickstart/pipeline.toml"),
+                ),
+                (
+                    "stacks/local.toml",
+                    include_str!("init/quickstart/stacks/local.toml"),
+                ),
+            ],
+            Template::TrainServe => &[
+                (
+                    "pipeline.toml",
+                    include_str!("init/train-serve/pipeline.toml"),
+                ),
+                (
+                    "stacks/local.toml",
+                    include_str!("init/train-serve/stacks/local.toml"),
+                ),
+                (
+                    "stacks/dev.toml",
+                    include_str!("init/train-serve/stacks/dev.toml"),
+                ),
+            ],
+        }
+    }
+
+    /// The command to try first in the new directory.
+    fn next_command(self) -> &'static str {
+        match self {
+            Template::Quickstart => "mlk run pipeline.toml",
+            Template::TrainServe => "mlk render pipeline.toml --stack dev",
+        }
+    }
+}
+
+/// Why `mlk init` wrote nothing, or stopped.
+#[derive(Debug, Error, Diagnostic)]
+pub enum InitError {
+    /// Files of the template exist already.
+    #[error("{} already exist{}: {}", count(.files.len()), if .files.len() == 1 { "s" } else { "" }, .files.join(", "))]
+    #[diagnostic(
+        code(mlk::init::exists),
+        help("nothing was written; pass --force to overwrite them, or choose another DIR")
+    )]
+    Exists {
+        /// The existing files, as paths under DIR.
+        files: Vec<String>,
+    },
+    /// A file or directory could not be created.
+    #[error("cannot write {path}: {message}")]
+    #[diagnostic(code(mlk::init::io), help("check that the directory is writable"))]
+    Io {
+        /// The path.
+        path: String,
+        /// What the operating system said.
+        message: String,
+    },
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 file".into()
+    } else {
+        format!("{n} files")
+    }
+}
+
+/// Runs `mlk init`.
+pub fn run(args: &InitArgs, reporter: &Reporter) -> Exit {
+    match scaffold(&args.dir, args.template, args.force) {
+        Ok(written) => {
+            for p in &written {
+                reporter.status(&format!("created {}", display(p)));
+            }
+            let cd = if args.dir == Path::new(".") {
+                String::new()
+            } else {
+                format!("cd {} && ", display(&args.dir))
+            };
+            reporter.status(&format!("next: {cd}{}", args.template.next_command()));
+            Exit::Ok
+        }
+        Err(e) => {
+            reporter.diagnostic(&e);
+            match e {
+                InitError::Exists { .. } => Exit::Invalid,
+                InitError::Io { .. } => Exit::Io,
+            }
+        }
+    }
+}
+
+/// Writes the template's files into `dir`; returns the paths written.
+pub fn scaffold(dir: &Path, template: Template, force: bool) -> Result<Vec<PathBuf>, InitError> {
+    let files = template.files();
+    if !force {
+        let existing: Vec<String> = files
+            .iter()
+            .map(|(rel, _)| dir.join(rel))
+            .filter(|p| p.symlink_metadata().is_ok())
+            .map(|p| display(&p))
+            .collect();
+        if !existing.is_empty() {
+            return Err(InitError::Exists { files: existing });
+        }
+    }
+    let mut written = Vec::new();
+    for (rel, content) in files {
+        let path = dir.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| InitError::Io {
+                path: display(parent),
+                message: e.to_string(),
+            })?;
+        }
+        write_atomic(&path, content).map_err(|e| InitError::Io {
+            path: e.path,
+            message: e.message,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+fn display(p: &Path) -> String {
+    let s = p.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}

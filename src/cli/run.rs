@@ -1,0 +1,317 @@
+//! `mlk run`: run a pipeline on the stack's backend (local processes in this version).
+//!
+//! Ctrl-C once stops scheduling and waits for the running steps; twice terminates them
+//! (SIGTERM to their process groups, SIGKILL after a grace period). Either way mlk exits 130.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, ValueEnum};
+
+use super::compile::compile;
+use super::run_progress::Progress;
+use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use crate::cache::store::{LocalStore, Store};
+use crate::exec::{self, Cancel, ExecError, Initial, RunDir, RunState, Selection, StepState};
+use crate::load::{Backend as StackBackend, CacheStore};
+use crate::local::LocalBackend;
+use crate::resolve::Options;
+
+/// Time between SIGTERM and SIGKILL when steps are terminated.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// `mlk run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Pipeline, stack and parameters.
+    #[command(flatten)]
+    pub inputs: Inputs,
+    /// Run every selected step, even when its result is cached.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Run STEP and everything downstream of it; upstream steps must be cached.
+    #[arg(long, value_name = "STEP", conflicts_with = "only")]
+    pub from: Option<String>,
+    /// Run only STEP; the steps it reads from must be cached.
+    #[arg(long, value_name = "STEP")]
+    pub only: Option<String>,
+    /// Steps running at the same time (default: the number of CPUs).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
+    /// Print what would run and what is cached, and run nothing.
+    #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+}
+
+/// `--dry-run=MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Decide locally (cache records, selection); the only mode of the local backend.
+    Client,
+    /// Ask the cluster (needs the kubernetes backend).
+    Server,
+}
+
+/// The built-in stack's kubernetes-backend refusal.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error(
+    "stack `{stack}` uses the kubernetes backend, which `mlk run` does not support in this version"
+)]
+#[diagnostic(
+    code(mlk::run::kubernetes_backend),
+    help(
+        "run locally with the built-in local stack (omit --stack), or apply the output of `mlk render` with kubectl"
+    )
+)]
+struct ClusterBackend {
+    stack: String,
+}
+
+/// Runs `mlk run`.
+pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
+    let cwd = match std::env::current_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            reporter.status(&format!("error: cannot read the working directory: {e}"));
+            return Exit::Io;
+        }
+    };
+    let run_id = exec::record::run_id(SystemTime::now(), exec::record::entropy());
+    let opts = Options {
+        params: args.inputs.params.clone(),
+        run_id: Some(run_id.clone()),
+        artifacts_root: Some(cwd.clone()),
+    };
+    let c = match compile(&args.inputs, global, &opts, reporter) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let plan = &c.resolved.plan;
+    if plan.stack.backend == StackBackend::Local && args.dry_run == Some(DryRun::Server) {
+        reporter.status(&format!(
+            "error: --dry-run=server asks a cluster, and stack `{}` runs steps locally; use --dry-run",
+            plan.stack.name
+        ));
+        return Exit::Invalid;
+    }
+    if plan.stack.backend != StackBackend::Local {
+        reporter.diagnostic(&ClusterBackend {
+            stack: plan.stack.name.clone(),
+        });
+        return Exit::Invalid;
+    }
+    let mlk_dir = cwd.join(".mlk");
+    let store: Option<Box<dyn Store>> = match c.loaded.stack.cache.store {
+        CacheStore::None => None,
+        CacheStore::Local | CacheStore::Configmap => {
+            Some(Box::new(LocalStore::new(mlk_dir.join("cache"))))
+        }
+    };
+    let store = store.as_deref();
+    let dir = cwd.join(&c.loaded.pipeline.dir);
+    let backend = LocalBackend::new(
+        dir,
+        &plan.pipeline,
+        &run_id,
+        Box::new(|name| std::env::var(name).ok()),
+    );
+    let selection = match (&args.from, &args.only) {
+        (Some(s), _) => Selection::From(s.clone()),
+        (_, Some(s)) => Selection::Only(s.clone()),
+        _ => Selection::All,
+    };
+    let initial = match exec::prepare(plan, &backend, store, &selection, args.no_cache) {
+        Ok(i) => i,
+        Err(e) => return exec_error(reporter, &e),
+    };
+    if args.dry_run.is_some() {
+        return write_stdout(dry_run_table(&initial, plan).as_bytes());
+    }
+    let missing = backend.missing_env(
+        plan.steps
+            .iter()
+            .zip(&initial)
+            .filter(|(_, i)| i.state == StepState::Waiting)
+            .map(|(s, _)| s),
+    );
+    if !missing.is_empty() {
+        for m in &missing {
+            reporter.diagnostic(m);
+        }
+        return Exit::Invalid;
+    }
+    let runs = match RunDir::create(&mlk_dir.join("runs"), &run_id) {
+        Ok(r) => r,
+        Err(e) => return exec_error(reporter, &e),
+    };
+    let cancel = Arc::new(Cancel::new());
+    if let Err(e) = watch_signals(Arc::clone(&cancel)) {
+        reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
+    }
+    let progress = Arc::new(Progress::new(reporter, plan));
+    let exec_opts = exec::Options {
+        jobs: args.jobs.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            usize::from,
+        ),
+        grace: GRACE,
+        run_id: run_id.clone(),
+        pipeline_file: args.inputs.pipeline.display().to_string(),
+    };
+    let summary = match exec::execute(
+        plan,
+        &initial,
+        &backend,
+        store,
+        &runs,
+        &exec_opts,
+        &cancel,
+        Arc::clone(&progress) as Arc<dyn exec::Events>,
+    ) {
+        Ok(s) => s,
+        Err(e) => return exec_error(reporter, &e),
+    };
+    progress.finish(&summary.record);
+    let logs = relative(runs.path(), &cwd);
+    match summary.record.state {
+        RunState::Succeeded => {
+            reporter.status(&format!("run {run_id} succeeded; logs in {logs}"));
+            Exit::Ok
+        }
+        RunState::Failed | RunState::Running => {
+            // An error: shown with -q too.
+            let mut text = String::new();
+            for f in summary.failed() {
+                let why = f.note.as_deref().unwrap_or("failed");
+                text.push_str(&format!("\nerror: step `{}` failed: {why}\n", f.name));
+                if let Some(tail) = summary.tails.get(&f.name).filter(|t| !t.is_empty()) {
+                    let n = tail.len();
+                    let s = if n == 1 { "" } else { "s" };
+                    text.push_str(&format!("last {n} line{s} of its log:\n"));
+                    for line in tail {
+                        text.push_str(&format!("  {line}\n"));
+                    }
+                }
+                text.push_str(&format!(
+                    "full log: {}\nto resume: {}\n",
+                    relative(&runs.log_path(&f.name), &cwd),
+                    resume_command(args, &f.name)
+                ));
+            }
+            eprint!("{text}");
+            Exit::Failed
+        }
+        RunState::Interrupted => {
+            reporter.status(&format!("run {run_id} interrupted; logs in {logs}"));
+            Exit::Interrupted
+        }
+    }
+}
+
+fn exec_error(reporter: &Reporter, e: &ExecError) -> Exit {
+    reporter.diagnostic(e);
+    if e.is_invalid() {
+        Exit::Invalid
+    } else {
+        Exit::Io
+    }
+}
+
+/// Counts SIGINTs into `cancel`; SIGTERM goes straight to terminating the steps.
+fn watch_signals(cancel: Arc<Cancel>) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig == SIGTERM {
+                cancel.terminate();
+            } else {
+                cancel.request();
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `path` relative to `base` when it is inside it.
+fn relative(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| PathBuf::from(path))
+        .display()
+        .to_string()
+}
+
+/// The command line that resumes this run at `step`.
+fn resume_command(args: &RunArgs, step: &str) -> String {
+    let mut words = vec![
+        "mlk".to_owned(),
+        "run".into(),
+        args.inputs.pipeline.display().to_string(),
+    ];
+    if let Some(s) = &args.inputs.stack {
+        words.extend(["--stack".into(), s.clone()]);
+    }
+    for p in &args.inputs.params {
+        words.extend(["-p".into(), p.clone()]);
+    }
+    words.extend(["--from".into(), step.into()]);
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn quote(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
+    }
+}
+
+/// `--dry-run`: one row per step saying what a run would do.
+fn dry_run_table(initial: &[Initial], plan: &crate::resolve::Plan) -> String {
+    let width = initial
+        .iter()
+        .map(|i| i.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!("{:<width$}  {:<7}  {:<12}  NOTE\n", "STEP", "ACTION", "KEY");
+    for (i, s) in initial.iter().zip(&plan.steps) {
+        let action = match i.state {
+            StepState::Waiting => "run",
+            StepState::Cached => "cached",
+            _ => "skip",
+        };
+        let key = if s.cache.enabled {
+            s.cache.key.get(..12).unwrap_or_default()
+        } else {
+            "off"
+        };
+        let line = format!(
+            "{:<width$}  {action:<7}  {key:<12}  {}",
+            i.name,
+            i.note.as_deref().unwrap_or("")
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("examples/a.toml"), "examples/a.toml");
+        assert_eq!(quote("day=2026-11-01"), "day=2026-11-01");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
+    }
+}

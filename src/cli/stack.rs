@@ -1,0 +1,145 @@
+//! `mlk stack render|check STACK`: a stack's admin objects (Kueue flavors, queues and
+//! priority classes, KAI queues, PriorityClasses), or only their checks.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use super::compile::find_stack;
+use super::{Exit, Reporter, write_stdout, write_stdout_parts};
+use crate::load::{StackRef, load_stack};
+use crate::render::admin::render_admin;
+use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
+use crate::render::stream_parts;
+use crate::resolve::resolve_stack;
+
+/// `mlk stack` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StackCommand {
+    /// Print (or write into DIR) the stack's admin objects, for the cluster admin to apply.
+    #[command(
+        after_help = "Examples:\n  mlk stack render prod\n  mlk stack render stacks/prod.toml -o platform/queues/\n  mlk stack render prod -o platform/queues/ --check"
+    )]
+    Render(StackRenderArgs),
+    /// Check a stack file on its own (syntax, queues, GPU types and sharing settings).
+    #[command(after_help = "Examples:\n  mlk stack check prod\n  mlk stack check stacks/mig.toml")]
+    Check(StackArg),
+}
+
+/// The stack argument.
+#[derive(Debug, Args)]
+pub struct StackArg {
+    /// Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path.
+    #[arg(value_name = "STACK")]
+    pub stack: String,
+}
+
+/// `mlk stack render` arguments.
+#[derive(Debug, Args)]
+pub struct StackRenderArgs {
+    /// The stack.
+    #[command(flatten)]
+    pub stack: StackArg,
+    /// Write `<kind>-<name>.yaml` files and a kustomization.yaml into DIR instead of stdout.
+    #[arg(short = 'o', long = "output-dir", value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Write nothing; exit 1 with a diff when DIR differs from what would be written.
+    #[arg(long, requires = "output")]
+    pub check: bool,
+}
+
+/// Runs `mlk stack …`.
+pub fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
+    let (arg, render) = match cmd {
+        StackCommand::Render(a) => (&a.stack, Some(a)),
+        StackCommand::Check(a) => (a, None),
+    };
+    let stack_ref = match find_stack(Some(&arg.stack)) {
+        Ok(s) => s,
+        Err(d) => {
+            reporter.diagnostic(&d);
+            return Exit::Invalid;
+        }
+    };
+    let loaded = match load_stack(&stack_ref) {
+        Ok(l) => l,
+        Err(problems) => return fail(reporter, problems.items()),
+    };
+    let (plan, warnings) = match resolve_stack(&loaded.stack, loaded.file, &loaded.sources) {
+        Ok(p) => p,
+        Err(problems) => return fail(reporter, problems.items()),
+    };
+    reporter.diagnostics(&warnings);
+    let manifests = match render_admin(&plan) {
+        Ok(m) => m,
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Invalid;
+        }
+    };
+    let Some(args) = render else {
+        reporter.status(&format!(
+            "stack {} is valid: {} admin object{}",
+            plan.stack,
+            manifests.len(),
+            if manifests.len() == 1 { "" } else { "s" }
+        ));
+        return Exit::Ok;
+    };
+    let Some(dir) = &args.output else {
+        return write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));
+    };
+    let source = match &stack_ref {
+        StackRef::Path(p) => p
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        StackRef::BuiltinLocal => "local".into(),
+    };
+    let files = dir_files(&manifests, &source);
+    let changes = match diff_dir(dir, &files) {
+        Ok(c) => c,
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Io;
+        }
+    };
+    if args.check {
+        if changes.is_empty() {
+            reporter.status(&format!("{} is up to date", dir.display()));
+            return Exit::Ok;
+        }
+        let code = write_stdout(unified_diff(dir, &changes).as_bytes());
+        reporter.status(&format!(
+            "{} is out of date; run `mlk stack render {} -o {}`",
+            dir.display(),
+            arg.stack,
+            dir.display()
+        ));
+        return if code == Exit::Ok { Exit::Failed } else { code };
+    }
+    if let Err(e) = apply(dir, &changes) {
+        reporter.diagnostic(&e);
+        return Exit::Io;
+    }
+    let changed = changes
+        .iter()
+        .filter(|c| !matches!(c, Change::Delete { .. }))
+        .count();
+    reporter.status(&format!(
+        "wrote {}: {} files, {changed} changed",
+        dir.display(),
+        files.len()
+    ));
+    Exit::Ok
+}
+
+fn fail(reporter: &Reporter, items: &[crate::diag::Located]) -> Exit {
+    reporter.diagnostics(items);
+    let n = items.iter().filter(|d| d.is_error()).count();
+    reporter.status(&format!(
+        "error: {n} problem{} found",
+        if n == 1 { "" } else { "s" }
+    ));
+    Exit::Invalid
+}

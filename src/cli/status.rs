@@ -1,0 +1,182 @@
+//! `mlk status [RUN]` and `mlk logs RUN [STEP]`: local runs, read from `.mlk/runs/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+use super::run_progress::seconds;
+use super::{Exit, Reporter, write_stdout};
+use crate::exec::{RunRecord, record};
+
+/// `mlk status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Run id (default: the latest run); `latest` works too.
+    #[arg(value_name = "RUN")]
+    pub run: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+/// `mlk status -o`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// An aligned table.
+    Table,
+    /// The run record (`run.json`).
+    Json,
+}
+
+/// `mlk logs` arguments.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Run id, or `latest`.
+    #[arg(value_name = "RUN")]
+    pub run: String,
+    /// Only this step's log (unprefixed).
+    #[arg(value_name = "STEP")]
+    pub step: Option<String>,
+}
+
+fn runs_dir() -> PathBuf {
+    PathBuf::from(".mlk").join("runs")
+}
+
+/// Finds and reads a run: `None` or `latest` is the newest.
+fn find(reporter: &Reporter, run: Option<&str>) -> Result<RunRecord, Exit> {
+    let runs = runs_dir();
+    let ids = record::list(&runs).map_err(|e| {
+        reporter.status(&format!("error: cannot read {}: {e}", runs.display()));
+        Exit::Io
+    })?;
+    let id = match run.filter(|r| *r != "latest") {
+        Some(r) => r.to_owned(),
+        None => match ids.last() {
+            Some(id) => id.clone(),
+            None => {
+                reporter.status("error: no runs yet in .mlk/runs (runs are kept in the directory `mlk run` ran in)");
+                return Err(Exit::Invalid);
+            }
+        },
+    };
+    if !ids.contains(&id) {
+        let recent: Vec<&str> = ids.iter().rev().take(5).map(String::as_str).collect();
+        reporter.status(&format!(
+            "error: no run `{id}` in .mlk/runs{}",
+            if recent.is_empty() {
+                String::new()
+            } else {
+                format!(" (latest: {})", recent.join(", "))
+            }
+        ));
+        return Err(Exit::Invalid);
+    }
+    record::load(&runs, &id).map_err(|e| {
+        reporter.status(&format!("error: cannot read run {id}: {e}"));
+        Exit::Io
+    })
+}
+
+/// Runs `mlk status`.
+pub fn status(args: &StatusArgs, reporter: &Reporter) -> Exit {
+    let r = match find(reporter, args.run.as_deref()) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match args.format {
+        Format::Json => {
+            let mut text = serde_json::to_string_pretty(&r).unwrap_or_default();
+            text.push('\n');
+            write_stdout(text.as_bytes())
+        }
+        Format::Table => write_stdout(table(&r).as_bytes()),
+    }
+}
+
+/// A run as an aligned table.
+pub fn table(r: &RunRecord) -> String {
+    let took = r
+        .ended_unix_ms
+        .map(|e| {
+            format!(
+                " in {}",
+                seconds(e.saturating_sub(r.started_unix_ms) as f64 / 1000.0)
+            )
+        })
+        .unwrap_or_default();
+    let state = serde_json::to_value(r.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let mut out = format!(
+        "run {} of pipeline {} on stack {}: {state}{took}\n",
+        r.run_id, r.pipeline, r.stack
+    );
+    let mut rows =
+        vec![["STEP", "STATE", "DURATION", "ATTEMPTS", "EXIT", "NOTE"].map(String::from)];
+    for s in &r.steps {
+        rows.push([
+            s.name.clone(),
+            s.state.as_str().to_owned(),
+            s.duration_seconds.map_or_else(|| "-".into(), seconds),
+            s.attempts.to_string(),
+            s.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
+            s.note.clone().unwrap_or_default(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Runs `mlk logs`.
+pub fn logs(args: &LogsArgs, reporter: &Reporter) -> Exit {
+    let r = match find(reporter, Some(&args.run)) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let dir = runs_dir().join(&r.run_id);
+    let steps: Vec<&str> = match &args.step {
+        Some(s) if r.steps.iter().any(|x| &x.name == s) => vec![s.as_str()],
+        Some(s) => {
+            let names: Vec<&str> = r.steps.iter().map(|x| x.name.as_str()).collect();
+            reporter.status(&format!(
+                "error: run {} has no step `{s}` (steps: {})",
+                r.run_id,
+                names.join(", ")
+            ));
+            return Exit::Invalid;
+        }
+        None => r.steps.iter().map(|s| s.name.as_str()).collect(),
+    };
+    let mut out = String::new();
+    for step in &steps {
+        let text = match std::fs::read_to_string(record::log_path(&dir, step)) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                reporter.status(&format!("error: cannot read the log of `{step}`: {e}"));
+                return Exit::Io;
+            }
+        };
+        if args.step.is_some() {
+            out.push_str(&text);
+        } else {
+            for line in text.lines() {
+                out.push_str(&format!("[{step}] {line}\n"));
+            }
+        }
+    }
+    write_stdout(out.as_bytes())
+}

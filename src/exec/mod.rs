@@ -1,0 +1,28 @@
+//! Execution: a resolved [`Plan`](crate::resolve::Plan) → a run on a [`Backend`].
+//!
+//! This stage owns everything about a run that does not depend on where steps execute:
+//! which steps run (cache hits, `--from`, `--only`), scheduling the DAG with independent
+//! steps in parallel, retries, timeouts, cancellation, cache records on success, and
+//! multiplexing log lines into per-step log files and the run record under
+//! `.mlk/runs/<run-id>/`. A [`Backend`] starts one attempt of one step and streams its log
+//! lines; the local-process backend lives in [`crate::local`], the Kubernetes one will plug
+//! in behind the same trait. The executor never prints: everything a user sees goes through
+//! [`Events`], which only `cli` implements.
+//!
+//! Threads, not async: one scoped worker thread per running step polls its process, and the
+//! calling thread schedules. Polling every few milliseconds costs nothing next to a process
+//! start and keeps timeouts and cancellation in one plain loop.
+
+mod backend;
+pub mod record;
+mod schedule;
+mod select;
+mod worker;
+
+pub use backend::{Backend, Exited, LogSink, Process, Stop, Stream};
+pub use record::{RunDir, RunRecord, RunState, StepRun};
+pub use schedule::{Cancel, Event, Events, Options, Summary, execute};
+pub use select::{ExecError, Initial, Selection, StepState, prepare};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! Run records on disk: `.mlk/runs/<run-id>/run.json` and one `<step>.log` per step.
+//!
+//! Run ids are `YYYYMMDD-HHMMSS-xxxx` (UTC, then 4 random hex digits), so sorting the
+//! directory names sorts runs by start time and `mlk status` finds the latest one by name.
+//! `run.json` is rewritten atomically after every state change, so it can be read while
+//! the run goes on.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::select::{ExecError, StepState};
+
+/// Bump when the layout of `run.json` changes incompatibly.
+pub const RUN_FORMAT: u32 = 1;
+
+/// How a run as a whole is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+    /// Still running (or mlk was killed before it could say otherwise).
+    Running,
+    /// Every selected step is done or cached.
+    Succeeded,
+    /// A step failed.
+    Failed,
+    /// Stopped by Ctrl-C.
+    Interrupted,
+}
+
+/// `run.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// [`RUN_FORMAT`].
+    pub format: u32,
+    /// The run id.
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Pipeline file as given on the command line.
+    pub pipeline_file: String,
+    /// Stack name.
+    pub stack: String,
+    /// Overall state.
+    pub state: RunState,
+    /// Start, in milliseconds since the Unix epoch.
+    pub started_unix_ms: u64,
+    /// End, in milliseconds since the Unix epoch.
+    pub ended_unix_ms: Option<u64>,
+    /// Every step, in plan order.
+    pub steps: Vec<StepRun>,
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepRun {
+    /// Step name.
+    pub name: String,
+    /// State.
+    pub state: StepState,
+    /// Full cache key.
+    pub key: String,
+    /// Why it is cached, skipped or failed.
+    pub note: Option<String>,
+    /// Attempts started.
+    pub attempts: u32,
+    /// Exit code of the last attempt.
+    pub exit_code: Option<i32>,
+    /// Start of the first attempt, in milliseconds since the Unix epoch.
+    pub started_unix_ms: Option<u64>,
+    /// Seconds from the first start to the end of the last attempt.
+    pub duration_seconds: Option<f64>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A run id for a run starting at `at`, made unique by `entropy`.
+pub fn run_id(at: SystemTime, entropy: u64) -> String {
+    let stamp = humantime::format_rfc3339_seconds(at).to_string();
+    let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
+    let (date, time) = digits.split_at(digits.len().min(8));
+    format!("{date}-{time}-{:04x}", entropy & 0xffff)
+}
+
+/// Random bits for [`run_id`], from the standard library's per-process random hash keys.
+pub fn entropy() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// The directory of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    dir: PathBuf,
+}
+
+fn io(path: &Path, e: &std::io::Error) -> ExecError {
+    ExecError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl RunDir {
+    /// Creates `<runs>/<id>` for a new run; fails if it exists.
+    pub fn create(runs: &Path, id: &str) -> Result<Self, ExecError> {
+        fs::create_dir_all(runs).map_err(|e| io(runs, &e))?;
+        let dir = runs.join(id);
+        fs::create_dir(&dir).map_err(|e| io(&dir, &e))?;
+        Ok(RunDir { dir })
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the log of `step` goes.
+    pub fn log_path(&self, step: &str) -> PathBuf {
+        log_path(&self.dir, step)
+    }
+
+    /// Writes `run.json` atomically.
+    pub fn write(&self, record: &RunRecord) -> Result<(), ExecError> {
+        let path = self.dir.join("run.json");
+        let mut text = serde_json::to_string_pretty(record).map_err(|e| ExecError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        text.push('\n');
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".run-")
+            .tempfile_in(&self.dir)
+            .map_err(|e| io(&self.dir, &e))?;
+        tmp.write_all(text.as_bytes()).map_err(|e| io(&path, &e))?;
+        tmp.persist(&path).map_err(|e| io(&path, &e.error))?;
+        Ok(())
+    }
+}
+
+/// The log file of `step` in the run directory `dir`.
+pub fn log_path(dir: &Path, step: &str) -> PathBuf {
+    dir.join(format!("{step}.log"))
+}
+
+/// The ids of every run under `runs`, oldest first.
+pub fn list(runs: &Path) -> std::io::Result<Vec<String>> {
+    let entries = match fs::read_dir(runs) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut ids = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        if entry.path().join("run.json").is_file() {
+            ids.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    ids.sort();
+    Ok(ids)
+}
+
+/// Reads `<runs>/<id>/run.json`.
+pub fn load(runs: &Path, id: &str) -> std::io::Result<RunRecord> {
+    let text = fs::read_to_string(runs.join(id).join("run.json"))?;
+    serde_json::from_str(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(1_795_250_700);
+        let id = run_id(t, 0xabcd_1234);
+        assert_eq!(id.len(), "20261121-084500-1234".len(), "{id}");
+        assert!(id.ends_with("-1234"), "{id}");
+        let later = run_id(t + std::time::Duration::from_secs(1), 0);
+        assert!(later > id, "{later} <= {id}");
+    }
+}

@@ -1,0 +1,271 @@
+//! Which steps a run starts: cache hits, steps the backend cannot run, `--from` and `--only`.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::Backend;
+use crate::cache::store::{Record, Store, StoreError};
+use crate::resolve::{Plan, Step};
+
+/// Which part of the DAG to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every step (cache hits are skipped).
+    All,
+    /// `--from STEP`: the step and everything downstream of it, even when cached.
+    From(String),
+    /// `--only STEP`: just that step, even when cached.
+    Only(String),
+}
+
+/// Where a step is in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepState {
+    /// Not started yet.
+    Waiting,
+    /// A cache hit: not run, its outputs reused.
+    Cached,
+    /// Not run: not selected, or the backend cannot run it.
+    Skipped,
+    /// Running.
+    Running,
+    /// Finished successfully.
+    Done,
+    /// Failed (after its retries), timed out or was terminated.
+    Failed,
+    /// Never started because the run stopped first.
+    NotRun,
+}
+
+impl StepState {
+    /// The lower-case name shown to users.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepState::Waiting => "waiting",
+            StepState::Cached => "cached",
+            StepState::Skipped => "skipped",
+            StepState::Running => "running",
+            StepState::Done => "done",
+            StepState::Failed => "failed",
+            StepState::NotRun => "not-run",
+        }
+    }
+
+    /// Whether downstream steps may start after this one.
+    pub fn satisfies(self) -> bool {
+        matches!(
+            self,
+            StepState::Cached | StepState::Skipped | StepState::Done
+        )
+    }
+}
+
+/// A step's state before anything runs.
+#[derive(Debug, Clone)]
+pub struct Initial {
+    /// Step name.
+    pub name: String,
+    /// [`StepState::Waiting`] (will run), [`StepState::Cached`] or [`StepState::Skipped`].
+    pub state: StepState,
+    /// Why it is cached or skipped.
+    pub note: Option<String>,
+}
+
+/// Why a run cannot start.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ExecError {
+    /// `--from` / `--only` named a step the pipeline does not have.
+    #[error("`{flag}` names `{name}`, which is not a step of this pipeline")]
+    #[diagnostic(code(mlk::exec::unknown_step), help("{help}"))]
+    UnknownStep {
+        /// `--from` or `--only`.
+        flag: &'static str,
+        /// The name given.
+        name: String,
+        /// The steps there are.
+        help: String,
+    },
+    /// An upstream step of `--from` / `--only` has no usable cache record.
+    #[error("cannot run `{flag} {step}`: upstream step{s} {missing} ha{ve} no cached result", s = if missing.contains(',') { "s" } else { "" }, ve = if missing.contains(',') { "ve" } else { "s" })]
+    #[diagnostic(
+        code(mlk::exec::upstream_not_cached),
+        help("run the whole pipeline once (without {flag}), or start earlier: {flag} {first}")
+    )]
+    UpstreamNotCached {
+        /// `--from` or `--only`.
+        flag: &'static str,
+        /// The step given.
+        step: String,
+        /// The upstream steps without a record, quoted and comma-separated.
+        missing: String,
+        /// The first of them.
+        first: String,
+    },
+    /// The cache store failed.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Store(#[from] StoreError),
+    /// Writing the run record or a log file failed.
+    #[error("cannot write {path}: {message}")]
+    #[diagnostic(
+        code(mlk::exec::io),
+        help("mlk keeps runs under .mlk/ in the working directory; check its permissions")
+    )]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl ExecError {
+    /// Whether the problem is the user's input (exit 2) rather than I/O (exit 3).
+    pub fn is_invalid(&self) -> bool {
+        matches!(
+            self,
+            ExecError::UnknownStep { .. } | ExecError::UpstreamNotCached { .. }
+        )
+    }
+}
+
+/// The usable cache record of a step, if any: same key, within its TTL, outputs present.
+pub(crate) fn hit(
+    plan: &Plan,
+    step: &Step,
+    backend: &dyn Backend,
+    store: Option<&dyn Store>,
+) -> Result<Option<Record>, StoreError> {
+    let Some(store) = store else {
+        return Ok(None);
+    };
+    if !step.cache.enabled {
+        return Ok(None);
+    }
+    let Some(record) = store.get(&plan.pipeline, &step.name, &step.cache.key)? else {
+        return Ok(None);
+    };
+    if let Some(ttl) = step.cache.ttl_seconds {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if record.created_unix.saturating_add(ttl) < now {
+            return Ok(None);
+        }
+    }
+    Ok(backend.outputs_present(&record.outputs).then_some(record))
+}
+
+/// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit or is
+/// skipped. `no_cache` makes every selected step run.
+pub fn prepare(
+    plan: &Plan,
+    backend: &dyn Backend,
+    store: Option<&dyn Store>,
+    selection: &Selection,
+    no_cache: bool,
+) -> Result<Vec<Initial>, ExecError> {
+    let index: BTreeMap<&str, usize> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let n = plan.steps.len();
+    let (flag, start) = match selection {
+        Selection::All => ("", None),
+        Selection::From(s) => ("--from", Some(s)),
+        Selection::Only(s) => ("--only", Some(s)),
+    };
+    let mut selected = vec![start.is_none(); n];
+    if let Some(name) = start {
+        let Some(&i) = index.get(name.as_str()) else {
+            return Err(ExecError::UnknownStep {
+                flag,
+                name: name.clone(),
+                help: match crate::diag::did_you_mean(name, index.keys().copied()) {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!(
+                        "steps: {}",
+                        index.keys().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                },
+            });
+        };
+        selected[i] = true;
+        if matches!(selection, Selection::From(_)) {
+            // Plan order is a topological order: upstream steps come first.
+            for j in i + 1..n {
+                if plan.steps[j]
+                    .depends_on
+                    .iter()
+                    .any(|d| index.get(d.as_str()).is_some_and(|&k| selected[k]))
+                {
+                    selected[j] = true;
+                }
+            }
+        }
+    }
+    // Direct upstream steps of the selection that are not part of it must be cache hits.
+    let mut required = vec![false; n];
+    for (i, s) in plan.steps.iter().enumerate() {
+        if selected[i] {
+            for d in &s.depends_on {
+                if let Some(&k) = index.get(d.as_str())
+                    && !selected[k]
+                {
+                    required[k] = true;
+                }
+            }
+        }
+    }
+
+    let mut out = Vec::with_capacity(n);
+    let mut missing = Vec::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let (state, note) = if let Some(reason) = backend.skip_reason(step) {
+            (StepState::Skipped, Some(reason))
+        } else if !selected[i] {
+            match hit(plan, step, backend, store)? {
+                Some(r) => (StepState::Cached, Some(cached_note(&r))),
+                None if required[i] => {
+                    missing.push(step.name.clone());
+                    (StepState::Skipped, None)
+                }
+                None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
+            }
+        } else if start.is_none() && !no_cache {
+            match hit(plan, step, backend, store)? {
+                Some(r) => (StepState::Cached, Some(cached_note(&r))),
+                None => (StepState::Waiting, None),
+            }
+        } else {
+            (StepState::Waiting, None)
+        };
+        out.push(Initial {
+            name: step.name.clone(),
+            state,
+            note,
+        });
+    }
+    if let (Some(step), Some(first)) = (start, missing.first()) {
+        return Err(ExecError::UpstreamNotCached {
+            flag,
+            step: step.clone(),
+            first: first.clone(),
+            missing: missing
+                .iter()
+                .map(|m| format!("`{m}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(out)
+}
+
+fn cached_note(r: &Record) -> String {
+    format!("from run {}", r.run_id)
+}

@@ -1,0 +1,183 @@
+//! The local-process backend: every step's command as a process on this machine.
+//!
+//! A step runs in the pipeline file's directory, in its own process group (so a timeout or a
+//! second Ctrl-C stops everything it started, and the terminal's Ctrl-C reaches mlk only),
+//! with mlk's environment, the step's variables (see [`env`] for secrets), and `MLK_RUN_ID`,
+//! `MLK_STEP` and `MLK_PIPELINE`. Its output directories are created before it starts.
+//! Serve steps are skipped: there is no model server locally.
+
+pub mod env;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
+use crate::load::StepKind;
+use crate::resolve::Step;
+
+pub use env::MissingEnv;
+
+/// Looks up an environment variable of mlk (injected so tests need no real environment).
+pub type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Runs steps as local processes.
+pub struct LocalBackend {
+    dir: PathBuf,
+    pipeline: String,
+    run_id: String,
+    lookup: Lookup,
+}
+
+impl LocalBackend {
+    /// Steps of `pipeline` run in `dir` (the pipeline file's directory) for run `run_id`.
+    pub fn new(dir: PathBuf, pipeline: &str, run_id: &str, lookup: Lookup) -> Self {
+        LocalBackend {
+            dir,
+            pipeline: pipeline.into(),
+            run_id: run_id.into(),
+            lookup,
+        }
+    }
+
+    /// Every secret or ConfigMap reference of `steps` that cannot be resolved.
+    pub fn missing_env<'a>(&self, steps: impl IntoIterator<Item = &'a Step>) -> Vec<MissingEnv> {
+        steps
+            .into_iter()
+            .filter_map(|s| env::step_env(s, &*self.lookup).err())
+            .flatten()
+            .collect()
+    }
+}
+
+impl Backend for LocalBackend {
+    fn skip_reason(&self, step: &Step) -> Option<String> {
+        (step.kind == StepKind::Serve)
+            .then(|| "serve steps do not run on the local backend (no model server)".into())
+    }
+
+    fn outputs_present(&self, outputs: &BTreeMap<String, String>) -> bool {
+        outputs
+            .values()
+            .filter(|uri| uri.starts_with('/'))
+            .all(|p| Path::new(p).exists())
+    }
+
+    fn start(&self, step: &Step, _attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
+        let Some((program, args)) = step.command.split_first() else {
+            return Err("the step has no command".into());
+        };
+        let vars = env::step_env(step, &*self.lookup).map_err(|missing| {
+            missing
+                .iter()
+                .map(|m| format!("{} is not set", m.variable))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })?;
+        for uri in step.outputs.values().filter(|u| u.starts_with('/')) {
+            if let Some(parent) = Path::new(uri).parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
+        }
+        let mut child = Command::new(program)
+            .args(args)
+            .current_dir(&self.dir)
+            .envs(vars)
+            .env("MLK_RUN_ID", &self.run_id)
+            .env("MLK_STEP", &step.name)
+            .env("MLK_PIPELINE", &self.pipeline)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("`{program}`: {e}"))?;
+        let (done_tx, done) = mpsc::channel();
+        let mut readers = 0;
+        if let Some(out) = child.stdout.take() {
+            pump(out, Stream::Stdout, logs.clone(), done_tx.clone());
+            readers += 1;
+        }
+        if let Some(err) = child.stderr.take() {
+            pump(err, Stream::Stderr, logs, done_tx);
+            readers += 1;
+        }
+        let pgid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+        Ok(Box::new(LocalProcess {
+            child,
+            pgid,
+            done,
+            readers,
+        }))
+    }
+}
+
+/// Reads whole lines of one stream on a thread of its own.
+fn pump(r: impl Read + Send + 'static, stream: Stream, logs: LogSink, done: Sender<()>) {
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(r);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match r.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+                        buf.pop();
+                    }
+                    logs.line(stream, &String::from_utf8_lossy(&buf));
+                }
+            }
+        }
+        let _ = done.send(());
+    });
+}
+
+struct LocalProcess {
+    child: Child,
+    pgid: i32,
+    done: Receiver<()>,
+    readers: usize,
+}
+
+impl Process for LocalProcess {
+    fn try_wait(&mut self) -> std::io::Result<Option<Exited>> {
+        Ok(self.child.try_wait()?.map(|s| Exited {
+            code: s.code(),
+            signal: s.signal(),
+        }))
+    }
+
+    fn stop(&mut self, how: Stop) -> std::io::Result<()> {
+        let signal = match how {
+            Stop::Terminate => Signal::SIGTERM,
+            Stop::Kill => Signal::SIGKILL,
+        };
+        match killpg(Pid::from_raw(self.pgid), signal) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn drain(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.readers > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.done.recv_timeout(left).is_err() {
+                // Something the step started in the background still holds its output open:
+                // the step is over, so is its process group.
+                let _ = self.stop(Stop::Kill);
+                return;
+            }
+            self.readers -= 1;
+        }
+    }
+}
