@@ -34,6 +34,14 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
+            cand cache 'List, explain and clear cache records'
+            cand run 'Run a pipeline: independent steps in parallel, cached steps skipped'
+            cand status 'Show the steps of a local run (the latest by default)'
+            cand logs 'Print the stored logs of a local run'
+            cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand init 'Create a pipeline and its stacks to start from'
+            cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
+            cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -99,6 +107,256 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mlk;cache'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand ls 'List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run, outputs'
+            cand explain 'Print every component of a step''s cache key with its digest, and the step''s status'
+            cand clear 'Remove records of the local cache store: all of them, or one step''s'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mlk;cache;ls'= {
+            cand --pipeline 'Only this pipeline''s records (its `[pipeline] name`)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;cache;explain'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand -p 'Override a pipeline parameter (repeatable)'
+            cand --param 'Override a pipeline parameter (repeatable)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;cache;clear'= {
+            cand --pipeline 'Only this pipeline''s records (its `[pipeline] name`)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;cache;help'= {
+            cand ls 'List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run, outputs'
+            cand explain 'Print every component of a step''s cache key with its digest, and the step''s status'
+            cand clear 'Remove records of the local cache store: all of them, or one step''s'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mlk;cache;help;ls'= {
+        }
+        &'mlk;cache;help;explain'= {
+        }
+        &'mlk;cache;help;clear'= {
+        }
+        &'mlk;cache;help;help'= {
+        }
+        &'mlk;run'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand -p 'Override a pipeline parameter (repeatable)'
+            cand --param 'Override a pipeline parameter (repeatable)'
+            cand --from 'Run STEP and everything downstream of it; upstream steps must be cached'
+            cand --only 'Run only STEP; the steps it reads from must be cached'
+            cand -j 'Steps running at the same time (default: the number of CPUs)'
+            cand --jobs 'Steps running at the same time (default: the number of CPUs)'
+            cand --dry-run 'Print what would run and what is cached, and run nothing'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --no-cache 'Run every selected step, even when its result is cached'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;status'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;logs'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;stack'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand render 'Print (or write into DIR) the stack''s admin objects, for the cluster admin to apply'
+            cand check 'Check a stack file on its own (syntax, queues, GPU types and sharing settings)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mlk;stack;render'= {
+            cand -o 'Write `<kind>-<name>.yaml` files and a kustomization.yaml into DIR instead of stdout'
+            cand --output-dir 'Write `<kind>-<name>.yaml` files and a kustomization.yaml into DIR instead of stdout'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --check 'Write nothing; exit 1 with a diff when DIR differs from what would be written'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;stack;check'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;stack;help'= {
+            cand render 'Print (or write into DIR) the stack''s admin objects, for the cluster admin to apply'
+            cand check 'Check a stack file on its own (syntax, queues, GPU types and sharing settings)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'mlk;stack;help;render'= {
+        }
+        &'mlk;stack;help;check'= {
+        }
+        &'mlk;stack;help;help'= {
+        }
+        &'mlk;init'= {
+            cand --template 'What to start from'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --force 'Overwrite files that already exist'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;man'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;schema'= {
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mlk;completions'= {
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
             cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
@@ -118,6 +376,14 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
+            cand cache 'List, explain and clear cache records'
+            cand run 'Run a pipeline: independent steps in parallel, cached steps skipped'
+            cand status 'Show the steps of a local run (the latest by default)'
+            cand logs 'Print the stored logs of a local run'
+            cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand init 'Create a pipeline and its stacks to start from'
+            cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
+            cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
             cand completions 'Print a shell completion script'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -126,6 +392,37 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;help;plan'= {
         }
         &'mlk;help;check'= {
+        }
+        &'mlk;help;cache'= {
+            cand ls 'List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run, outputs'
+            cand explain 'Print every component of a step''s cache key with its digest, and the step''s status'
+            cand clear 'Remove records of the local cache store: all of them, or one step''s'
+        }
+        &'mlk;help;cache;ls'= {
+        }
+        &'mlk;help;cache;explain'= {
+        }
+        &'mlk;help;cache;clear'= {
+        }
+        &'mlk;help;run'= {
+        }
+        &'mlk;help;status'= {
+        }
+        &'mlk;help;logs'= {
+        }
+        &'mlk;help;stack'= {
+            cand render 'Print (or write into DIR) the stack''s admin objects, for the cluster admin to apply'
+            cand check 'Check a stack file on its own (syntax, queues, GPU types and sharing settings)'
+        }
+        &'mlk;help;stack;render'= {
+        }
+        &'mlk;help;stack;check'= {
+        }
+        &'mlk;help;init'= {
+        }
+        &'mlk;help;man'= {
+        }
+        &'mlk;help;schema'= {
         }
         &'mlk;help;completions'= {
         }

@@ -7,13 +7,20 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod cache;
+mod cache_key;
 mod cli;
 mod completions;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod init;
+mod man;
 mod output_dir;
 mod roundtrip;
+mod run;
+mod schema;
+mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -107,16 +114,19 @@ impl Pair {
         assert_eq!(out.code, 0, "rendering {self:?} failed:\n{}", out.stderr);
         out.stdout
     }
-    /// `mlk plan -o json` of this pair; panics with stderr unless it exits 0.
+    /// `mlk plan -o json` of this pair; panics with stderr unless it exits 0. It runs in an
+    /// empty directory, so cache records a developer made with `mlk run` in the repository
+    /// (`.mlk/cache/`) cannot turn a `miss` of the snapshot into a `hit`.
     pub fn plan_json(&self) -> String {
-        let out = mlk(&[
+        let empty = tempfile::tempdir().unwrap();
+        let out = run(command().current_dir(empty.path()).args([
             "plan",
-            &self.pipeline_path(),
+            root().join(self.pipeline_path()).to_str().unwrap(),
             "--stack",
-            &self.stack_path(),
+            root().join(self.stack_path()).to_str().unwrap(),
             "-o",
             "json",
-        ]);
+        ]));
         assert_eq!(out.code, 0, "plan of {self:?} failed:\n{}", out.stderr);
         out.stdout
     }
