@@ -1,7 +1,8 @@
 //! Run records on disk: `.mlk/runs/<run-id>/run.json` and one `<step>.log` per step.
 //!
-//! Run ids are `YYYYMMDD-HHMMSS-xxxx` (UTC, then 4 random hex digits), so sorting the
-//! directory names sorts runs by start time and `mlk status` finds the latest one by name.
+//! Run ids are `YYYYMMDD-HHMMSS-xxxx` (UTC, then 4 random hex digits). [`list`] orders runs
+//! by that second and, within one second, by the start time in their record, so
+//! `mlk status` finds the latest run even when two started in the same second.
 //! `run.json` is rewritten atomically after every state change, so it can be read while
 //! the run goes on.
 
@@ -165,15 +166,36 @@ pub fn list(runs: &Path) -> std::io::Result<Vec<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
     };
-    let mut ids = Vec::new();
+    // Ids sort by their second; runs started within the same second are ordered by the
+    // start time their record holds (the id's random suffix says nothing about order).
+    let mut runs_found: Vec<(u64, String)> = Vec::new();
     for entry in entries {
         let entry = entry?;
+        let id = entry.file_name().to_string_lossy().into_owned();
         if entry.path().join("run.json").is_file() {
-            ids.push(entry.file_name().to_string_lossy().into_owned());
+            let started = started_ms(&entry.path().join("run.json"));
+            runs_found.push((started, id));
         }
     }
-    ids.sort();
-    Ok(ids)
+    runs_found.sort_by(|a, b| {
+        a.1[..a.1.len().min(15)]
+            .cmp(&b.1[..b.1.len().min(15)])
+            .then(a.0.cmp(&b.0))
+            .then(a.1.cmp(&b.1))
+    });
+    Ok(runs_found.into_iter().map(|(_, id)| id).collect())
+}
+
+/// The start time in a run record, reading nothing else of it (0 if unreadable).
+fn started_ms(path: &Path) -> u64 {
+    #[derive(serde::Deserialize)]
+    struct Started {
+        started_unix_ms: u64,
+    }
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<Started>(&t).ok())
+        .map_or(0, |s| s.started_unix_ms)
 }
 
 /// Reads `<runs>/<id>/run.json`.
@@ -186,6 +208,23 @@ pub fn load(runs: &Path, id: &str) -> std::io::Result<RunRecord> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_of_the_same_second_list_in_start_order() {
+        let dir = tempfile::tempdir().unwrap();
+        // "ffff" sorts after "0000" by name, but started first.
+        for (id, started) in [
+            ("20261121-084530-ffff", 1_000),
+            ("20261121-084530-0000", 2_000),
+        ] {
+            let run = dir.path().join(id);
+            fs::create_dir_all(&run).unwrap();
+            let text = serde_json::json!({"started_unix_ms": started}).to_string();
+            fs::write(run.join("run.json"), text).unwrap();
+        }
+        let ids = list(dir.path()).unwrap();
+        assert_eq!(ids, ["20261121-084530-ffff", "20261121-084530-0000"]);
+    }
 
     #[test]
     fn run_ids_sort_by_time() {
