@@ -39,7 +39,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate a pipeline against a stack without writing anything')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'List, explain and clear cache records')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a pipeline: independent steps in parallel, cached steps skipped')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the steps of a local run (the latest by default)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a run''s steps from its local record (latest by default), or from the cluster')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete every object of a cluster run (found by its `mlk.dev/run` label)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the stored logs of a local run')
             [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
@@ -223,6 +224,7 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run every selected step, even when its result is cached')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Submit the steps to the cluster, print the run id and exit without waiting (only for steps that do not wait for each other, e.g. with --only)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
@@ -236,6 +238,23 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
         'mlk;status' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Read the run''s objects from the cluster (by the `mlk.dev/run` label) instead of the local record')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mlk;delete' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
@@ -408,7 +427,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Validate a pipeline against a stack without writing anything')
             [CompletionResult]::new('cache', 'cache', [CompletionResultType]::ParameterValue, 'List, explain and clear cache records')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a pipeline: independent steps in parallel, cached steps skipped')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the steps of a local run (the latest by default)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a run''s steps from its local record (latest by default), or from the cluster')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete every object of a cluster run (found by its `mlk.dev/run` label)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the stored logs of a local run')
             [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
@@ -446,6 +466,9 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             break
         }
         'mlk;help;status' {
+            break
+        }
+        'mlk;help;delete' {
             break
         }
         'mlk;help;logs' {

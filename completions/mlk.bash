@@ -25,6 +25,9 @@ _mlk() {
             mlk,completions)
                 cmd="mlk__subcmd__completions"
                 ;;
+            mlk,delete)
+                cmd="mlk__subcmd__delete"
+                ;;
             mlk,help)
                 cmd="mlk__subcmd__help"
                 ;;
@@ -87,6 +90,9 @@ _mlk() {
                 ;;
             mlk__subcmd__help,completions)
                 cmd="mlk__subcmd__help__subcmd__completions"
+                ;;
+            mlk__subcmd__help,delete)
+                cmd="mlk__subcmd__help__subcmd__delete"
                 ;;
             mlk__subcmd__help,help)
                 cmd="mlk__subcmd__help__subcmd__help"
@@ -158,7 +164,7 @@ _mlk() {
 
     case "${cmd}" in
         mlk)
-            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render plan check cache run status logs stack init man schema completions help"
+            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render plan check cache run status delete logs stack init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -505,8 +511,42 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__delete)
+            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__help)
-            opts="render plan check cache run status logs stack init man schema completions help"
+            opts="render plan check cache run status delete logs stack init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -590,6 +630,20 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__help__subcmd__delete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -994,7 +1048,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__run)
-            opts="-s -p -j -n -q -v -h -V --stack --param --no-cache --from --only --jobs --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -j -n -q -v -h -V --stack --param --no-cache --from --only --jobs --detach --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1264,7 +1318,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__status)
-            opts="-o -n -q -v -h -V --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-o -n -q -v -h -V --output --cluster --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

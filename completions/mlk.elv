@@ -36,7 +36,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
             cand run 'Run a pipeline: independent steps in parallel, cached steps skipped'
-            cand status 'Show the steps of a local run (the latest by default)'
+            cand status 'Show a run''s steps from its local record (latest by default), or from the cluster'
+            cand delete 'Delete every object of a cluster run (found by its `mlk.dev/run` label)'
             cand logs 'Print the stored logs of a local run'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
             cand init 'Create a pipeline and its stacks to start from'
@@ -207,6 +208,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand --namespace 'Namespace of every object, instead of the stack''s'
             cand --color 'When to use colours'
             cand --no-cache 'Run every selected step, even when its result is cached'
+            cand --detach 'Submit the steps to the cluster, print the run id and exit without waiting (only for steps that do not wait for each other, e.g. with --only)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more about what mlk does'
@@ -219,6 +221,22 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;status'= {
             cand -o 'Output format'
             cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --cluster 'Read the run''s objects from the cluster (by the `mlk.dev/run` label) instead of the local record'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;delete'= {
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
             cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
             cand -n 'Namespace of every object, instead of the stack''s'
@@ -378,7 +396,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
             cand run 'Run a pipeline: independent steps in parallel, cached steps skipped'
-            cand status 'Show the steps of a local run (the latest by default)'
+            cand status 'Show a run''s steps from its local record (latest by default), or from the cluster'
+            cand delete 'Delete every object of a cluster run (found by its `mlk.dev/run` label)'
             cand logs 'Print the stored logs of a local run'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
             cand init 'Create a pipeline and its stacks to start from'
@@ -407,6 +426,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;help;run'= {
         }
         &'mlk;help;status'= {
+        }
+        &'mlk;help;delete'= {
         }
         &'mlk;help;logs'= {
         }

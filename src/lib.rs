@@ -15,6 +15,7 @@
 
 pub mod cache;
 pub mod cli;
+pub mod cluster;
 pub mod diag;
 pub mod duration;
 pub mod exec;

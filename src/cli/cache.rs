@@ -4,6 +4,7 @@
 //! `ls` and `clear` work on the local store, `.mlk/cache` in the current directory. `explain`
 //! compiles a pipeline like `mlk plan` and looks its step up in the stack's store.
 
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
@@ -13,6 +14,7 @@ use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::key::{KeyComponents, digest_of};
 use crate::cache::status::{Lookup, Query, Status, lookup};
 use crate::cache::store::{LocalStore, Store, StoreError};
+use crate::cluster::{Cluster, ConfigMapStore, Target};
 use crate::load::{CacheStore, Loaded};
 use crate::resolve::{Options, Plan};
 
@@ -67,32 +69,52 @@ pub(crate) enum StoreChoice {
     Local(LocalStore),
     /// `store = "none"`: caching is off.
     Off,
-    /// `store = "configmap"`: in the cluster, which mlk does not read yet.
-    Cluster,
+    /// `store = "configmap"`: in the cluster; `None` when it cannot be reached.
+    Cluster(Option<ConfigMapStore>),
 }
 
 impl StoreChoice {
-    /// The store of a loaded stack.
-    pub(crate) fn of(l: &Loaded) -> StoreChoice {
+    /// The store of a loaded stack; a ConfigMap store only when its cluster answers.
+    pub(crate) fn of(l: &Loaded, plan: &Plan, global: &Global, reporter: &Reporter) -> StoreChoice {
         match l.stack.cache.store {
             CacheStore::Local => {
                 StoreChoice::Local(LocalStore::new(crate::cache::local_store_path()))
             }
             CacheStore::None => StoreChoice::Off,
-            CacheStore::Configmap => StoreChoice::Cluster,
+            CacheStore::Configmap => {
+                let target = Target {
+                    kubeconfig: global.kubeconfig.clone(),
+                    context: global
+                        .context
+                        .clone()
+                        .or_else(|| plan.stack.context.clone()),
+                    namespace: Some(plan.stack.namespace.clone()),
+                };
+                match Cluster::connect(&target).and_then(|c| c.probe(PROBE).map(|()| c)) {
+                    Ok(c) => StoreChoice::Cluster(Some(ConfigMapStore::new(Arc::new(c)))),
+                    Err(e) => {
+                        reporter.verbose(&format!("cache records not read: {e}"));
+                        StoreChoice::Cluster(None)
+                    }
+                }
+            }
         }
     }
 
     fn store(&self) -> Option<&dyn Store> {
         match self {
             StoreChoice::Local(s) => Some(s),
-            StoreChoice::Off | StoreChoice::Cluster => None,
+            StoreChoice::Cluster(Some(s)) => Some(s),
+            StoreChoice::Off | StoreChoice::Cluster(None) => None,
         }
     }
 }
 
 /// The note printed under a plan whose store cannot be read.
-const CLUSTER_NOTE: &str = "note: cache status `?`: this stack keeps cache records as ConfigMaps in the cluster, which mlk does not read yet";
+const CLUSTER_NOTE: &str = "note: cache status `?`: this stack keeps cache records as ConfigMaps in the cluster, which mlk could not reach (-v says why)";
+
+/// How long `plan` waits for the cluster before showing `?`.
+const PROBE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now_unix() -> u64 {
@@ -111,9 +133,14 @@ pub(crate) struct PlanStatus {
 
 /// The cache status of every step of `plan`. A store that cannot be read makes every status
 /// unknown, with a warning.
-pub(crate) fn plan_status(plan: &Plan, l: &Loaded, reporter: &Reporter) -> PlanStatus {
-    let choice = StoreChoice::of(l);
-    let note = matches!(choice, StoreChoice::Cluster).then_some(CLUSTER_NOTE);
+pub(crate) fn plan_status(
+    plan: &Plan,
+    l: &Loaded,
+    global: &Global,
+    reporter: &Reporter,
+) -> PlanStatus {
+    let choice = StoreChoice::of(l, plan, global, reporter);
+    let note = matches!(choice, StoreChoice::Cluster(None)).then_some(CLUSTER_NOTE);
     PlanStatus {
         lookups: lookups(plan, &choice, reporter),
         note,
@@ -246,7 +273,7 @@ fn explain(inputs: &Inputs, step: &str, global: &Global, reporter: &Reporter) ->
         return Exit::Invalid;
     };
     let s = &plan.steps[index];
-    let all = plan_status(plan, &c.loaded, reporter);
+    let all = plan_status(plan, &c.loaded, global, reporter);
     let status = &all.lookups[index];
     let mut out = format!(
         "step {} of pipeline {} on stack {}\nkey     {}\nstatus  {}",

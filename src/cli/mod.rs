@@ -9,11 +9,13 @@ mod check;
 mod compile;
 mod hash_progress;
 mod init;
+mod lifecycle;
 mod man;
 mod plan;
 mod render;
 mod report;
 mod run;
+mod run_cluster;
 mod run_progress;
 mod schema;
 mod stack;
@@ -119,12 +121,17 @@ pub enum Command {
     Cache(cache::CacheArgs),
     /// Run a pipeline: independent steps in parallel, cached steps skipped.
     #[command(
-        after_help = "Examples:\n  mlk run pipeline.toml\n  mlk run pipeline.toml -p epochs=20 --jobs 4\n  mlk run pipeline.toml --from train      # resume at train\n  mlk run pipeline.toml --dry-run         # what would run, what is cached\n\nCtrl-C stops starting steps and waits for running ones; a second Ctrl-C terminates them.\nExit codes: 0 ok, 1 a step failed, 2 invalid input, 3 I/O failure, 130 interrupted."
+        after_help = "Examples:\n  mlk run pipeline.toml\n  mlk run pipeline.toml -p epochs=20 --jobs 4\n  mlk run pipeline.toml --from train      # resume at train\n  mlk run pipeline.toml --dry-run         # what would run, what is cached\n\nCtrl-C stops starting steps and waits for running ones; a second Ctrl-C terminates them.\nExit codes: 0 ok, 1 a step failed, 2 invalid input, 3 cluster or I/O failure, 130 interrupted."
     )]
     Run(run::RunArgs),
-    /// Show the steps of a local run (the latest by default).
-    #[command(after_help = "Examples:\n  mlk status\n  mlk status 20261121-084500-1a2b -o json")]
+    /// Show a run's steps from its local record (latest by default), or from the cluster.
+    #[command(
+        after_help = "Examples:\n  mlk status\n  mlk status 20261121-084500-1a2b -o json\n  mlk status 20261121-084500-1a2b --cluster -n ml-dev"
+    )]
     Status(status::StatusArgs),
+    /// Delete every object of a cluster run (found by its `mlk.dev/run` label).
+    #[command(after_help = "Examples:\n  mlk delete 20261121-084500-1a2b -n ml-dev")]
+    Delete(lifecycle::DeleteArgs),
     /// Print the stored logs of a local run.
     #[command(after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train")]
     Logs(status::LogsArgs),
@@ -230,7 +237,15 @@ pub fn run(cli: Cli) -> Exit {
         Command::Check(args) => check::run(&args, &cli.global, &reporter),
         Command::Cache(args) => cache::run(&args, &cli.global, &reporter),
         Command::Run(args) => run::run(&args, &cli.global, &reporter),
+        Command::Status(args) if args.cluster => match &args.run {
+            Some(run) => lifecycle::status(run, &cli.global, &reporter),
+            None => {
+                reporter.status("error: --cluster needs a RUN id");
+                Exit::Invalid
+            }
+        },
         Command::Status(args) => status::status(&args, &reporter),
+        Command::Delete(args) => lifecycle::delete(&args, &cli.global, &reporter),
         Command::Logs(args) => status::logs(&args, &reporter),
         Command::Stack(cmd) => stack::run(&cmd, &reporter),
         Command::Init(args) => init::run(&args, &reporter),

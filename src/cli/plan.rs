@@ -48,7 +48,7 @@ pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
         Err(code) => return code,
     };
     let plan = &c.resolved.plan;
-    let status = super::cache::plan_status(plan, &c.loaded, reporter);
+    let status = super::cache::plan_status(plan, &c.loaded, global, reporter);
     let lookups = &status.lookups;
     match args.format {
         Format::Json => write_stdout(json(plan, lookups).as_bytes()),

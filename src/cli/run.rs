@@ -1,4 +1,4 @@
-//! `mlk run`: run a pipeline on the stack's backend (local processes in this version).
+//! `mlk run`: run a pipeline on the stack's backend (local processes, or a cluster).
 //!
 //! Ctrl-C once stops scheduling and waits for the running steps; twice terminates them
 //! (SIGTERM to their process groups, SIGKILL after a grace period). Either way mlk exits 130.
@@ -10,9 +10,11 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 
 use super::compile::compile;
+use super::run_cluster;
 use super::run_progress::Progress;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::store::{LocalStore, Store};
+use crate::cluster::ConfigMapStore;
 use crate::exec::{self, Cancel, ExecError, Initial, RunDir, RunState, Selection, StepState};
 use crate::load::{Backend as StackBackend, CacheStore};
 use crate::local::LocalBackend;
@@ -39,6 +41,10 @@ pub struct RunArgs {
     /// Steps running at the same time (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    /// Submit the steps to the cluster, print the run id and exit without waiting (only for
+    /// steps that do not wait for each other, e.g. with --only).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub detach: bool,
     /// Print what would run and what is cached, and run nothing.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
@@ -53,19 +59,18 @@ pub enum DryRun {
     Server,
 }
 
-/// The built-in stack's kubernetes-backend refusal.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error(
-    "stack `{stack}` uses the kubernetes backend, which `mlk run` does not support in this version"
-)]
-#[diagnostic(
-    code(mlk::run::kubernetes_backend),
-    help(
-        "run locally with the built-in local stack (omit --stack), or apply the output of `mlk render` with kubectl"
-    )
-)]
-struct ClusterBackend {
-    stack: String,
+/// A backend for deciding what would run without connecting anywhere.
+struct NoBackend;
+
+impl exec::Backend for NoBackend {
+    fn start(
+        &self,
+        _step: &crate::resolve::Step,
+        _attempt: u32,
+        _logs: exec::LogSink,
+    ) -> Result<Box<dyn exec::Process>, String> {
+        Err("a client dry run starts nothing".into())
+    }
 }
 
 /// Runs `mlk run`.
@@ -95,57 +100,112 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         ));
         return Exit::Invalid;
     }
-    if plan.stack.backend != StackBackend::Local {
-        reporter.diagnostic(&ClusterBackend {
-            stack: plan.stack.name.clone(),
-        });
+    if plan.stack.backend == StackBackend::Local && args.detach {
+        reporter.status(&format!(
+            "error: --detach leaves steps running on a cluster, and stack `{}` runs steps locally",
+            plan.stack.name
+        ));
         return Exit::Invalid;
     }
     let mlk_dir = cwd.join(".mlk");
-    let store: Option<Box<dyn Store>> = match c.loaded.stack.cache.store {
+    // ConfigMap records need the cluster: replaced once it is connected (a client dry run
+    // never connects, so it reads no records).
+    let mut store: Option<Box<dyn Store>> = match c.loaded.stack.cache.store {
         CacheStore::None => None,
+        CacheStore::Configmap if plan.stack.backend != StackBackend::Local => None,
         CacheStore::Local | CacheStore::Configmap => {
             Some(Box::new(LocalStore::new(mlk_dir.join("cache"))))
         }
     };
-    let store = store.as_deref();
-    let dir = cwd.join(&c.loaded.pipeline.dir);
-    let backend = LocalBackend::new(
-        dir,
-        &plan.pipeline,
-        &run_id,
-        Box::new(|name| std::env::var(name).ok()),
-    );
+    let cancel = Arc::new(Cancel::new());
+    let mut cluster = None;
     let selection = match (&args.from, &args.only) {
         (Some(s), _) => Selection::From(s.clone()),
         (_, Some(s)) => Selection::Only(s.clone()),
         _ => Selection::All,
     };
-    let initial = match exec::prepare(plan, &backend, store, &selection, args.no_cache) {
+    let backend: Box<dyn exec::Backend> = if plan.stack.backend == StackBackend::Local {
+        let dir = cwd.join(&c.loaded.pipeline.dir);
+        let local = LocalBackend::new(
+            dir,
+            &plan.pipeline,
+            &run_id,
+            Box::new(|name| std::env::var(name).ok()),
+        );
+        let initial = match exec::prepare(plan, &local, store.as_deref(), &selection, args.no_cache)
+        {
+            Ok(i) => i,
+            Err(e) => return exec_error(reporter, &e),
+        };
+        if args.dry_run.is_some() {
+            return write_stdout(dry_run_table(&initial, plan).as_bytes());
+        }
+        let missing = local.missing_env(
+            plan.steps
+                .iter()
+                .zip(&initial)
+                .filter(|(_, i)| i.state == StepState::Waiting)
+                .map(|(s, _)| s),
+        );
+        if !missing.is_empty() {
+            for m in &missing {
+                reporter.diagnostic(m);
+            }
+            return Exit::Invalid;
+        }
+        Box::new(local)
+    } else {
+        if args.dry_run == Some(DryRun::Client) {
+            // Nothing leaves this machine: what would run, from the local cache view.
+            let initial = match exec::prepare(
+                plan,
+                &NoBackend,
+                store.as_deref(),
+                &selection,
+                args.no_cache,
+            ) {
+                Ok(i) => i,
+                Err(e) => return exec_error(reporter, &e),
+            };
+            return write_stdout(dry_run_table(&initial, plan).as_bytes());
+        }
+        let kube = match run_cluster::backend(&c, global, &run_id, reporter) {
+            Ok(b) => b,
+            Err(code) => return code,
+        };
+        let kube = kube.with_cancel(Arc::clone(&cancel));
+        cluster = Some(kube.cluster());
+        if c.loaded.stack.cache.store == CacheStore::Configmap {
+            store = Some(Box::new(ConfigMapStore::new(kube.cluster())));
+        }
+        if args.dry_run == Some(DryRun::Server) {
+            let initial =
+                match exec::prepare(plan, &kube, store.as_deref(), &selection, args.no_cache) {
+                    Ok(i) => i,
+                    Err(e) => return exec_error(reporter, &e),
+                };
+            return run_cluster::dry_run(&kube, &initial, reporter);
+        }
+        if args.detach {
+            let initial =
+                match exec::prepare(plan, &kube, store.as_deref(), &selection, args.no_cache) {
+                    Ok(i) => i,
+                    Err(e) => return exec_error(reporter, &e),
+                };
+            return run_cluster::detach(&kube, plan, &initial, &run_id, reporter);
+        }
+        Box::new(kube)
+    };
+    let backend = backend.as_ref();
+    let store = store.as_deref();
+    let initial = match exec::prepare(plan, backend, store, &selection, args.no_cache) {
         Ok(i) => i,
         Err(e) => return exec_error(reporter, &e),
     };
-    if args.dry_run.is_some() {
-        return write_stdout(dry_run_table(&initial, plan).as_bytes());
-    }
-    let missing = backend.missing_env(
-        plan.steps
-            .iter()
-            .zip(&initial)
-            .filter(|(_, i)| i.state == StepState::Waiting)
-            .map(|(s, _)| s),
-    );
-    if !missing.is_empty() {
-        for m in &missing {
-            reporter.diagnostic(m);
-        }
-        return Exit::Invalid;
-    }
     let runs = match RunDir::create(&mlk_dir.join("runs"), &run_id) {
         Ok(r) => r,
         Err(e) => return exec_error(reporter, &e),
     };
-    let cancel = Arc::new(Cancel::new());
     if let Err(e) = watch_signals(Arc::clone(&cancel)) {
         reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
     }
@@ -162,7 +222,7 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
     let summary = match exec::execute(
         plan,
         &initial,
-        &backend,
+        backend,
         store,
         &runs,
         &exec_opts,
@@ -204,6 +264,11 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         }
         RunState::Interrupted => {
             reporter.status(&format!("run {run_id} interrupted; logs in {logs}"));
+            if let Some(cluster) = &cluster {
+                if cancel.level() >= 2 {
+                    run_cluster::after_interrupt(cluster, &run_id, reporter);
+                }
+            }
             Exit::Interrupted
         }
     }

@@ -252,6 +252,17 @@ impl Events for Progress {
                     self.status(format!("{step}: {text}"));
                 }
             }
+            Event::Pending { step, reason } => {
+                let text = match reason {
+                    Some(r) => format!("pending: {r}"),
+                    None => "running".to_owned(),
+                };
+                if self.bars.is_some() {
+                    self.bar(step, StepState::Running, text);
+                } else {
+                    self.status(format!("{step}: {text}"));
+                }
+            }
             Event::Retrying {
                 step,
                 attempt,

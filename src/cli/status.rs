@@ -17,6 +17,10 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Read the run's objects from the cluster (by the `mlk.dev/run` label) instead of the
+    /// local record.
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 /// `mlk status -o`.

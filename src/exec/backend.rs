@@ -101,4 +101,9 @@ pub trait Process: Send {
     fn stop(&mut self, how: Stop) -> std::io::Result<()>;
     /// After it ended: waits up to `limit` for its remaining log lines to be delivered.
     fn drain(&mut self, limit: Duration);
+    /// Why it has not started running yet (waiting for a scheduler, an image…), if it has
+    /// not; asked after every [`Process::try_wait`] that returned `None`.
+    fn pending(&self) -> Option<String> {
+        None
+    }
 }

@@ -75,6 +75,13 @@ pub enum Event<'a> {
         /// The line, without its ending.
         line: &'a str,
     },
+    /// A started step is not running yet, and the backend says why (`None`: it runs now).
+    Pending {
+        /// Step.
+        step: &'a str,
+        /// Why: `suspended: waiting for Kueue admission`, `pod … is not scheduled: …`.
+        reason: Option<&'a str>,
+    },
     /// An attempt failed and the step will be tried again.
     Retrying {
         /// Step.

@@ -77,10 +77,20 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
         };
         let mut stopped: Option<(Instant, String)> = None;
         let mut killed = false;
+        let mut pending: Option<String> = None;
         let exited = loop {
             match process.try_wait() {
                 Ok(Some(e)) => break Some(e),
-                Ok(None) => {}
+                Ok(None) => {
+                    let now_pending = process.pending();
+                    if now_pending != pending {
+                        events.event(&Event::Pending {
+                            step: &step.name,
+                            reason: now_pending.as_deref(),
+                        });
+                        pending = now_pending;
+                    }
+                }
                 Err(e) => {
                     stopped.get_or_insert((Instant::now(), format!("lost the process: {e}")));
                     let _ = process.stop(Stop::Kill);

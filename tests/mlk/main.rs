@@ -10,10 +10,12 @@
 mod cache;
 mod cache_key;
 mod cli;
+mod cluster;
 mod completions;
 mod determinism;
 mod diagnostics;
 mod examples;
+mod fake_api;
 mod init;
 mod man;
 mod output_dir;
@@ -55,6 +57,11 @@ pub fn command() -> Command {
         .env("NO_COLOR", "1")
         .env_remove("MLK_STACK")
         .env_remove("CLICOLOR_FORCE")
+        // No test may reach a real cluster: a kubeconfig that does not exist.
+        .env(
+            "KUBECONFIG",
+            root().join("tests/fixtures/no-such-kubeconfig"),
+        )
         .args(["--color", "never"])
         .stdin(Stdio::null());
     c

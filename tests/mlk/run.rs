@@ -405,16 +405,6 @@ fn status_and_logs_show_a_run() {
 }
 
 #[test]
-fn a_kubernetes_stack_is_refused() {
-    let p = Project::new(CHAIN);
-    let dev = root().join("examples/stacks/dev.toml");
-    let out = p.run(&["--stack", dev.to_str().unwrap()]);
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("kubernetes backend"), "{}", out.stderr);
-    assert!(!p.exists(".mlk/runs"));
-}
-
-#[test]
 fn the_quickstart_runs_and_is_cached_the_second_time() {
     let dir = tempfile::tempdir().unwrap();
     let quickstart = root().join("examples/pipelines/quickstart.toml");
@@ -518,15 +508,10 @@ command = ["sh", "-c", "echo a > \"$1\"", "a", "{{ outputs.x }}"]
 command = ["sh", "-c", "cat \"$1\"", "b", "{{ steps.a.outputs.x }}"]
 "#,
     );
-    let dev = root().join("examples/stacks/dev.toml");
-    let cases: [(&str, Vec<&str>); 4] = [
+    let cases: [(&str, Vec<&str>); 3] = [
         ("run-from-unknown-step", vec!["--from", "bb"]),
         ("run-from-uncached-upstream", vec!["--from", "b"]),
         ("run-missing-secret", vec![]),
-        (
-            "run-kubernetes-stack",
-            vec!["--stack", dev.to_str().unwrap()],
-        ),
     ];
     for (name, args) in cases {
         let out = p.run(&args);

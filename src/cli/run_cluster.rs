@@ -1,0 +1,173 @@
+//! The cluster half of `mlk run`: connect, render with the run id, preflight, and
+//! `--dry-run=server`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::compile::Compiled;
+use super::{Exit, Global, Reporter, write_stdout};
+use crate::cluster::{Cluster, KubeBackend, Target, delete_run, preflight};
+use crate::exec::{Initial, StepState};
+use crate::render::{Templates, render};
+use crate::resolve::{Plan, Step};
+
+/// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
+pub fn backend(
+    c: &Compiled,
+    global: &Global,
+    run_id: &str,
+    reporter: &Reporter,
+) -> Result<KubeBackend, Exit> {
+    let plan = &c.resolved.plan;
+    let templates = Templates::new(
+        c.loaded
+            .stack
+            .templates_dir
+            .as_ref()
+            .map(|d| d.get_ref().as_path()),
+    )
+    .map_err(|e| {
+        reporter.diagnostic(&e);
+        Exit::Invalid
+    })?;
+    let manifests = render(plan, &templates, Some(run_id)).map_err(|e| {
+        reporter.diagnostic(&e);
+        Exit::Invalid
+    })?;
+    let target = Target {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global
+            .context
+            .clone()
+            .or_else(|| plan.stack.context.clone()),
+        namespace: Some(plan.stack.namespace.clone()),
+    };
+    let cluster = Cluster::connect(&target).map_err(|e| {
+        reporter.diagnostic(&e);
+        Exit::Io
+    })?;
+    reporter.verbose(&format!(
+        "cluster: {} (namespace {})",
+        cluster.server, cluster.namespace
+    ));
+    let resources = preflight(&cluster, plan, &manifests).map_err(|problems| {
+        for p in &problems {
+            reporter.diagnostic(p);
+        }
+        Exit::Io
+    })?;
+    Ok(KubeBackend::new(
+        Arc::new(cluster),
+        resources,
+        manifests,
+        &plan.pipeline,
+        run_id,
+    ))
+}
+
+/// `--dry-run=server`: every object of the steps that would run, applied with `dryRun=All`;
+/// one line per object with what the API server said. Exit 2 when it refused any.
+pub fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Reporter) -> Exit {
+    let steps = initial
+        .iter()
+        .filter(|i| i.state == StepState::Waiting)
+        .map(|i| i.name.as_str());
+    let reports = backend.dry_run(steps);
+    let width = reports
+        .iter()
+        .map(|r| r.object.len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    let mut out = format!("{:<width$}  RESULT\n", "OBJECT");
+    let mut refused = 0;
+    for r in &reports {
+        match &r.result {
+            Ok(()) => out.push_str(&format!("{:<width$}  accepted\n", r.object)),
+            Err(why) => {
+                refused += 1;
+                out.push_str(&format!("{:<width$}  refused: {why}\n", r.object));
+            }
+        }
+    }
+    let code = write_stdout(out.as_bytes());
+    if refused > 0 {
+        reporter.status(&format!(
+            "error: the API server refused {refused} of {} objects",
+            reports.len()
+        ));
+        return Exit::Invalid;
+    }
+    code
+}
+
+/// After a second Ctrl-C: asks whether to delete the run's objects (on a terminal), or says
+/// they were left running and how to delete them.
+pub fn after_interrupt(cluster: &Cluster, run_id: &str, reporter: &Reporter) {
+    use std::io::{BufRead, IsTerminal, Write};
+    let leave = format!(
+        "the objects of run {run_id} are left running in namespace `{}`; delete them with `mlk delete {run_id} -n {}`",
+        cluster.namespace, cluster.namespace
+    );
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        reporter.status(&leave);
+        return;
+    }
+    eprint!("delete the objects of run {run_id} from the cluster? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        reporter.status(&leave);
+        return;
+    }
+    match delete_run(cluster, run_id) {
+        Ok(deleted) => reporter.status(&format!("deleted {} objects", deleted.len())),
+        Err(e) => reporter.diagnostic(&e),
+    }
+}
+
+/// `--detach`: applies the steps that would run and prints the run id. Refused when one of
+/// them needs another: nothing would wait for the first to finish.
+pub fn detach(
+    backend: &KubeBackend,
+    plan: &Plan,
+    initial: &[Initial],
+    run_id: &str,
+    reporter: &Reporter,
+) -> Exit {
+    let to_run: Vec<&Step> = plan
+        .steps
+        .iter()
+        .zip(initial)
+        .filter(|(_, i)| i.state == StepState::Waiting)
+        .map(|(s, _)| s)
+        .collect();
+    let names: BTreeSet<&str> = to_run.iter().map(|s| s.name.as_str()).collect();
+    let blocked = to_run.iter().find_map(|s| {
+        s.depends_on
+            .iter()
+            .find(|d| names.contains(d.as_str()))
+            .map(|d| (s.name.as_str(), d.as_str()))
+    });
+    if let Some((step, needs)) = blocked {
+        reporter.status(&format!(
+            "error: --detach does not wait for steps, and `{step}` needs `{needs}`, which would run too; submit one level at a time with --only STEP, or run without --detach"
+        ));
+        return Exit::Invalid;
+    }
+    for s in to_run {
+        match backend.submit(s, 1) {
+            Ok(w) => reporter.status(&format!("{}: submitted {}/{}", s.name, w.kind, w.name)),
+            Err(e) => {
+                reporter.status(&format!(
+                    "error: step `{}` could not be submitted: {e}",
+                    s.name
+                ));
+                return Exit::Io;
+            }
+        }
+    }
+    reporter.status("detached: no cache records are written for these steps; follow them with `mlk status RUN --cluster`");
+    write_stdout(format!("{run_id}\n").as_bytes())
+}

@@ -1,0 +1,184 @@
+//! What can go wrong talking to a cluster, as diagnostics with stable codes.
+
+use super::error_chain;
+
+/// A cluster failure (exit code 3).
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ClusterError {
+    /// The kubeconfig could not be read or used.
+    #[error("cannot use the kubeconfig: {message}")]
+    #[diagnostic(
+        code(mlk::cluster::kubeconfig),
+        help(
+            "mlk reads --kubeconfig, else $KUBECONFIG, else ~/.kube/config, as kubectl does; check that `kubectl config view` works"
+        )
+    )]
+    Kubeconfig {
+        /// What failed.
+        message: String,
+    },
+    /// The context named by `--context` or the stack is not in the kubeconfig.
+    #[error("no context `{name}` in the kubeconfig")]
+    #[diagnostic(
+        code(mlk::cluster::context),
+        help(
+            "contexts in the kubeconfig: {known}; pass --context NAME or set `context` in the stack"
+        )
+    )]
+    NoContext {
+        /// The context asked for.
+        name: String,
+        /// The contexts that exist.
+        known: String,
+    },
+    /// Neither a context was named nor is there a current one.
+    #[error("the kubeconfig has no current context")]
+    #[diagnostic(
+        code(mlk::cluster::context),
+        help(
+            "pass --context NAME, set `context` in the stack, or run `kubectl config use-context NAME`"
+        )
+    )]
+    NoCurrentContext,
+    /// The API server did not answer.
+    #[error("cannot reach the API server at {server}: {message}")]
+    #[diagnostic(
+        code(mlk::cluster::unreachable),
+        help("check the network (VPN?) and the server address of context `{context}`")
+    )]
+    Unreachable {
+        /// Server URL.
+        server: String,
+        /// Context name.
+        context: String,
+        /// The error.
+        message: String,
+    },
+    /// 401: the credentials were refused.
+    #[error("the API server at {server} refused the credentials (401 Unauthorized)")]
+    #[diagnostic(
+        code(mlk::cluster::unauthorized),
+        help(
+            "the token or certificate of context `{context}` is invalid or expired; log in again"
+        )
+    )]
+    Unauthorized {
+        /// Server URL.
+        server: String,
+        /// Context name.
+        context: String,
+    },
+    /// 403: the user may not do something mlk needs.
+    #[error("forbidden: {message}")]
+    #[diagnostic(
+        code(mlk::cluster::forbidden),
+        help("ask a cluster admin for a Role in namespace `{namespace}` that allows it")
+    )]
+    Forbidden {
+        /// The server's message.
+        message: String,
+        /// Namespace.
+        namespace: String,
+    },
+    /// The namespace does not exist.
+    #[error("namespace `{namespace}` does not exist on {server}")]
+    #[diagnostic(
+        code(mlk::cluster::namespace),
+        help(
+            "create it (`mlk stack render` writes the stack's admin objects) or pick another with -n"
+        )
+    )]
+    NoNamespace {
+        /// Namespace.
+        namespace: String,
+        /// Server URL.
+        server: String,
+    },
+    /// A kind the run needs is not served by the cluster.
+    #[error("the cluster does not serve {kind} ({api_version}), which step `{step}` needs")]
+    #[diagnostic(code(mlk::cluster::crd_missing), help("install {operator}"))]
+    KindMissing {
+        /// Kind.
+        kind: String,
+        /// apiVersion.
+        api_version: String,
+        /// First step that needs it.
+        step: String,
+        /// The operator that provides it.
+        operator: String,
+    },
+    /// A queue a step names does not exist.
+    #[error("{kind} `{queue}` does not exist (step `{step}` is queued to it)")]
+    #[diagnostic(
+        code(mlk::cluster::queue_missing),
+        help(
+            "`mlk stack render STACK` writes the stack's queues for a cluster admin to apply; a LocalQueue must be in namespace `{namespace}`"
+        )
+    )]
+    NoQueue {
+        /// `LocalQueue` or `Queue`.
+        kind: String,
+        /// Queue name.
+        queue: String,
+        /// First step that uses it.
+        step: String,
+        /// Namespace.
+        namespace: String,
+    },
+    /// A SelfSubjectAccessReview said no.
+    #[error("you may not create {kind} in namespace `{namespace}`")]
+    #[diagnostic(
+        code(mlk::cluster::denied),
+        help("ask a cluster admin for a Role that allows `create` on {resource}")
+    )]
+    Denied {
+        /// Kind.
+        kind: String,
+        /// Resource (plural).
+        resource: String,
+        /// Namespace.
+        namespace: String,
+    },
+    /// Any other API failure.
+    #[error("{what}: {message}")]
+    #[diagnostic(code(mlk::cluster::api))]
+    Api {
+        /// What mlk was doing.
+        what: String,
+        /// The error.
+        message: String,
+    },
+}
+
+impl ClusterError {
+    /// Classifies a failed request made while doing `what`.
+    pub fn from_kube(e: &kube::Error, what: &str, cluster: &super::Cluster) -> ClusterError {
+        let context = cluster
+            .context
+            .clone()
+            .unwrap_or_else(|| "(current)".into());
+        match e {
+            kube::Error::Api(r) if r.code == 401 => ClusterError::Unauthorized {
+                server: cluster.server.clone(),
+                context,
+            },
+            kube::Error::Api(r) if r.code == 403 => ClusterError::Forbidden {
+                message: r.message.clone(),
+                namespace: cluster.namespace.clone(),
+            },
+            kube::Error::Api(r) => ClusterError::Api {
+                what: what.into(),
+                message: format!("{} ({})", r.message, r.code),
+            },
+            kube::Error::HyperError(_) | kube::Error::Service(_) => ClusterError::Unreachable {
+                server: cluster.server.clone(),
+                context,
+                message: error_chain(e),
+            },
+            other => ClusterError::Api {
+                what: what.into(),
+                message: error_chain(other),
+            },
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! A run's objects on the cluster, found by the `mlk.dev/run` label: listing them for
+//! `mlk status`, deleting them for `mlk delete` and after an interrupted run.
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::core::GroupVersionKind;
+use kube::discovery;
+use serde_json::Value;
+
+use super::{Cluster, ClusterError, retry};
+
+/// The kinds mlk applies for a run, workloads first.
+const RUN_KINDS: &[(&str, &str, &str)] = &[
+    ("serving.kserve.io", "v1beta1", "InferenceService"),
+    ("trainer.kubeflow.org", "v1alpha1", "TrainJob"),
+    ("kubeflow.org", "v1", "PyTorchJob"),
+    ("batch", "v1", "Job"),
+    ("networking.k8s.io", "v1", "NetworkPolicy"),
+];
+
+/// One object of a run.
+#[derive(Debug, Clone)]
+pub struct RunObject {
+    /// Kind.
+    pub kind: String,
+    /// Name.
+    pub name: String,
+    /// The `mlk.dev/step` label.
+    pub step: String,
+    /// The first condition whose status is True (`Complete`, `Failed`, `Ready`…), or
+    /// `Suspended` / `Pending`.
+    pub state: String,
+}
+
+/// Every object labelled with `run_id` in the cluster's namespace (kinds the cluster does not
+/// serve are skipped), with the API of its kind.
+async fn find(
+    cluster: &Cluster,
+    run_id: &str,
+) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+    let client = cluster.client();
+    let lp = ListParams::default().labels(&format!("mlk.dev/run={run_id}"));
+    let mut out = Vec::new();
+    for (group, version, kind) in RUN_KINDS {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let ar = match retry(|| discovery::pinned_kind(&client, &gvk)).await {
+            Ok((ar, _)) => ar,
+            Err(kube::Error::Api(r)) if r.code == 404 => continue,
+            Err(kube::Error::Discovery(_)) => continue,
+            Err(e) => {
+                return Err(ClusterError::from_kube(
+                    &e,
+                    "discovering API resources",
+                    cluster,
+                ));
+            }
+        };
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &cluster.namespace, &ar);
+        let list = retry(|| api.list(&lp))
+            .await
+            .map_err(|e| ClusterError::from_kube(&e, &format!("listing {kind}s"), cluster))?;
+        for mut obj in list.items {
+            obj.types.get_or_insert_with(|| kube::core::TypeMeta {
+                api_version: ar.api_version.clone(),
+                kind: ar.kind.clone(),
+            });
+            out.push((api.clone(), obj));
+        }
+    }
+    Ok(out)
+}
+
+/// The objects of a run, workloads first.
+pub fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, ClusterError> {
+    let found = cluster.block_on(find(cluster, run_id))?;
+    Ok(found
+        .iter()
+        .map(|(_, o)| RunObject {
+            kind: o.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
+            name: o.metadata.name.clone().unwrap_or_default(),
+            step: o
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("mlk.dev/step"))
+                .cloned()
+                .unwrap_or_default(),
+            state: state(&o.data),
+        })
+        .collect())
+}
+
+fn state(data: &Value) -> String {
+    let conditions = data
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let true_types: Vec<&str> = conditions
+        .iter()
+        .filter(|c| c.get("status").and_then(Value::as_str) == Some("True"))
+        .filter_map(|c| c.get("type").and_then(Value::as_str))
+        .collect();
+    for done in ["Complete", "Succeeded", "Failed", "Ready"] {
+        if true_types.contains(&done) {
+            return done.into();
+        }
+    }
+    if data.pointer("/spec/suspend") == Some(&Value::Bool(true)) {
+        return "Suspended".into();
+    }
+    if data.get("status").is_some() || data.get("spec").is_some() {
+        "Running".into()
+    } else {
+        "-".into()
+    }
+}
+
+/// Deletes every object of a run (pods go with their owners); returns `Kind/name` of each.
+pub fn delete_run(cluster: &Cluster, run_id: &str) -> Result<Vec<String>, ClusterError> {
+    cluster.block_on(async {
+        let found = find(cluster, run_id).await?;
+        let dp = DeleteParams::background();
+        let mut deleted = Vec::new();
+        for (api, obj) in found {
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            match retry(|| api.delete(&name, &dp)).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(r)) if r.code == 404 => {}
+                Err(e) => {
+                    return Err(ClusterError::from_kube(
+                        &e,
+                        &format!("deleting {name}"),
+                        cluster,
+                    ));
+                }
+            }
+            let kind = obj.types.map(|t| t.kind).unwrap_or_default();
+            deleted.push(format!("{kind}/{name}"));
+        }
+        Ok(deleted)
+    })
+}

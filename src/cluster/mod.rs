@@ -1,0 +1,203 @@
+//! The Kubernetes backend: connecting, preflight checks, applying, waiting and logs.
+//!
+//! This is the only module that talks to the network. Connection settings follow kubectl:
+//! `--kubeconfig`, else `$KUBECONFIG` (a `:`-separated list, merged), else `~/.kube/config`;
+//! `--context`, else the stack's `context`, else the current context; `-n/--namespace` over
+//! the stack's namespace. kube-rs does the HTTP (rustls with `ring` for TLS); this module runs
+//! it on its own small tokio runtime so the executor above stays plain threads.
+//!
+//! Every call that may fail transiently (429, 5xx, a reset connection, a 409 from a concurrent
+//! apply) goes through [`retry`]: such errors are retried with backoff and never become a
+//! step failure.
+
+mod backend;
+mod errors;
+mod lifecycle;
+mod logs;
+mod preflight;
+mod store;
+mod wait;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::{Client, Config};
+
+pub use backend::{ApplyReport, KubeBackend};
+pub use errors::ClusterError;
+pub use lifecycle::{RunObject, delete_run, run_objects};
+pub use preflight::preflight;
+pub use store::ConfigMapStore;
+
+/// Where to connect, from the command line and the stack.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `--kubeconfig`.
+    pub kubeconfig: Option<PathBuf>,
+    /// `--context`, else the stack's `context`.
+    pub context: Option<String>,
+    /// `-n/--namespace`, else the stack's namespace; `None`: the context's (as kubectl).
+    pub namespace: Option<String>,
+}
+
+/// A connection to one cluster, with the runtime its requests run on.
+pub struct Cluster {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    /// The namespace every object goes to.
+    pub namespace: String,
+    /// The API server's URL (for messages).
+    pub server: String,
+    /// The kubeconfig context in use, if named.
+    pub context: Option<String>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("server", &self.server)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Reads the kubeconfig and builds a client; nothing is sent yet.
+    pub fn connect(target: &Target) -> Result<Cluster, ClusterError> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| ClusterError::Api {
+                what: "starting the network runtime".into(),
+                message: e.to_string(),
+            })?;
+        let kubeconfig = match &target.kubeconfig {
+            Some(p) => Kubeconfig::read_from(p),
+            None => Kubeconfig::read(),
+        }
+        .map_err(|e| ClusterError::Kubeconfig {
+            message: error_chain(&e),
+        })?;
+        let contexts: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+        let context = target
+            .context
+            .clone()
+            .or_else(|| kubeconfig.current_context.clone());
+        let options = KubeConfigOptions {
+            context: target.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = rt
+            .block_on(Config::from_custom_kubeconfig(kubeconfig, &options))
+            .map_err(|e| match e {
+                KubeconfigError::LoadContext(name) => ClusterError::NoContext {
+                    name,
+                    known: if contexts.is_empty() {
+                        "none".into()
+                    } else {
+                        contexts.join(", ")
+                    },
+                },
+                KubeconfigError::CurrentContextNotSet => ClusterError::NoCurrentContext,
+                other => ClusterError::Kubeconfig {
+                    message: error_chain(&other),
+                },
+            })?;
+        let server = config.cluster_url.to_string();
+        let default_namespace = config.default_namespace.clone();
+        let mut config = config;
+        // kube's default is 30 s: too long to learn that the VPN is down.
+        config.connect_timeout = Some(Duration::from_secs(10));
+        let client = {
+            let _guard = rt.enter();
+            Client::try_from(config).map_err(|e| ClusterError::Kubeconfig {
+                message: error_chain(&e),
+            })?
+        };
+        Ok(Cluster {
+            rt,
+            client,
+            namespace: target.namespace.clone().unwrap_or(default_namespace),
+            server,
+            context,
+        })
+    }
+
+    /// Whether the API server answers (the namespace may be read) within `limit`; one try.
+    pub fn probe(&self, limit: Duration) -> Result<(), ClusterError> {
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(self.client());
+        let get = namespaces.get_opt(&self.namespace);
+        match self.block_on(async { tokio::time::timeout(limit, get).await }) {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(ClusterError::from_kube(&e, "reading the namespace", self)),
+            Err(_) => Err(ClusterError::Unreachable {
+                server: self.server.clone(),
+                context: self.context.clone().unwrap_or_default(),
+                message: format!("no answer within {}s", limit.as_secs()),
+            }),
+        }
+    }
+
+    /// Runs `f` to completion on this connection's runtime.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The kube client.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+}
+
+/// `e` and its sources, joined with `: `.
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Whether an error may go away by itself: rate limiting, server errors, a conflicting
+/// concurrent write, a lost connection.
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(r) => matches!(r.code, 409 | 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
+/// Attempts before a transient error is given up on.
+const ATTEMPTS: u32 = 6;
+
+/// Calls `f` until it succeeds, fails for good, or failed transiently [`ATTEMPTS`] times;
+/// waits 100 ms, 200 ms, 400 ms… between attempts.
+pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let mut delay = Duration::from_millis(100);
+    let mut attempt = 1;
+    loop {
+        match f().await {
+            Err(e) if attempt < ATTEMPTS && is_transient(&e) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}

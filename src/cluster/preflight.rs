@@ -1,0 +1,234 @@
+//! Checks made before anything is created: the namespace exists, every kind the run needs is
+//! served (with the operator to install when it is not), and the user may create each kind.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery;
+
+use super::{Cluster, ClusterError, retry};
+use crate::load::SchedulerKind;
+use crate::render::Manifest;
+use crate::resolve::Plan;
+
+/// The served resource of every `(apiVersion, kind)` the run applies.
+pub type Resources = BTreeMap<(String, String), ApiResource>;
+
+/// Runs every check; returns every problem found, not just the first.
+pub fn preflight(
+    cluster: &Cluster,
+    plan: &Plan,
+    manifests: &[Manifest],
+) -> Result<Resources, Vec<ClusterError>> {
+    cluster.block_on(run(cluster, plan, manifests))
+}
+
+async fn run(
+    cluster: &Cluster,
+    plan: &Plan,
+    manifests: &[Manifest],
+) -> Result<Resources, Vec<ClusterError>> {
+    let client = cluster.client();
+    let ns = cluster.namespace.as_str();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    match retry(|| namespaces.get_opt(ns)).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return Err(vec![ClusterError::NoNamespace {
+                namespace: ns.into(),
+                server: cluster.server.clone(),
+            }]);
+        }
+        Err(e) => {
+            return Err(vec![ClusterError::from_kube(
+                &e,
+                "reading the namespace",
+                cluster,
+            )]);
+        }
+    }
+    // Kinds in apply order, each with the first step that needs it.
+    let mut needed: BTreeMap<(String, String), String> = BTreeMap::new();
+    for m in manifests {
+        needed
+            .entry((m.api_version.clone(), m.kind.clone()))
+            .or_insert_with(|| m.step.clone().unwrap_or_default());
+    }
+    let mut problems = Vec::new();
+    let mut resources = Resources::new();
+    for ((api_version, kind), step) in &needed {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g, v),
+            None => ("", api_version.as_str()),
+        };
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
+            Ok((ar, _)) => {
+                resources.insert((api_version.clone(), kind.clone()), ar);
+            }
+            Err(kube::Error::Api(r)) if r.code == 404 => {
+                problems.push(missing(api_version, kind, step))
+            }
+            Err(kube::Error::Discovery(_)) => problems.push(missing(api_version, kind, step)),
+            Err(e) => {
+                problems.push(ClusterError::from_kube(
+                    &e,
+                    "discovering API resources",
+                    cluster,
+                ));
+                return Err(problems);
+            }
+        }
+    }
+    if let Err(e) = queues(cluster, plan, &mut problems).await {
+        problems.push(e);
+        return Err(problems);
+    }
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let post = PostParams::default();
+    for ((api_version, _), ar) in &resources {
+        if manifests
+            .iter()
+            .all(|m| &m.api_version != api_version || m.kind != ar.kind)
+        {
+            continue; // a scheduler kind: mlk only reads it
+        }
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(ns.into()),
+                    verb: Some("create".into()),
+                    group: Some(ar.group.clone()),
+                    resource: Some(ar.plural.clone()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        match retry(|| reviews.create(&post, &review)).await {
+            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
+            Ok(_) => problems.push(ClusterError::Denied {
+                kind: ar.kind.clone(),
+                resource: if ar.group.is_empty() {
+                    ar.plural.clone()
+                } else {
+                    format!("{}.{}", ar.plural, ar.group)
+                },
+                namespace: ns.into(),
+            }),
+            Err(e) => {
+                problems.push(ClusterError::from_kube(&e, "checking permissions", cluster));
+                return Err(problems);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(resources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The scheduler is installed and every queue the steps name exists: Kueue LocalQueues in
+/// the namespace (`v1beta2`, else `v1beta1`), KAI Queues (cluster-wide).
+async fn queues(
+    cluster: &Cluster,
+    plan: &Plan,
+    problems: &mut Vec<ClusterError>,
+) -> Result<(), ClusterError> {
+    let (group, versions, kind, namespaced): (&str, &[&str], &str, bool) =
+        match plan.stack.scheduler {
+            SchedulerKind::Kueue => (
+                "kueue.x-k8s.io",
+                &["v1beta2", "v1beta1"],
+                "LocalQueue",
+                true,
+            ),
+            SchedulerKind::Kai => ("scheduling.run.ai", &["v2"], "Queue", false),
+            SchedulerKind::Default => return Ok(()),
+        };
+    let client = cluster.client();
+    let mut found = None;
+    for version in versions {
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
+            Ok((ar, _)) => {
+                found = Some(ar);
+                break;
+            }
+            Err(kube::Error::Api(r)) if r.code == 404 => {}
+            Err(kube::Error::Discovery(_)) => {}
+            Err(e) => {
+                return Err(ClusterError::from_kube(
+                    &e,
+                    "discovering API resources",
+                    cluster,
+                ));
+            }
+        }
+    }
+    let first = plan
+        .steps
+        .first()
+        .map(|s| s.name.clone())
+        .unwrap_or_default();
+    let Some(ar) = found else {
+        problems.push(missing(&format!("{group}/{}", versions[0]), kind, &first));
+        return Ok(());
+    };
+    let api: Api<DynamicObject> = if namespaced {
+        Api::namespaced_with(client, &cluster.namespace, &ar)
+    } else {
+        Api::all_with(client, &ar)
+    };
+    let mut names = BTreeMap::new();
+    for s in &plan.steps {
+        if let Some(q) = &s.queue {
+            names.entry(q.clone()).or_insert_with(|| s.name.clone());
+        }
+    }
+    for (queue, step) in names {
+        match retry(|| api.get_opt(&queue)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(ClusterError::NoQueue {
+                kind: kind.into(),
+                queue,
+                step,
+                namespace: cluster.namespace.clone(),
+            }),
+            Err(e) => return Err(ClusterError::from_kube(&e, "reading queues", cluster)),
+        }
+    }
+    Ok(())
+}
+
+fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {
+    ClusterError::KindMissing {
+        kind: kind.into(),
+        api_version: api_version.into(),
+        step: step.into(),
+        operator: operator(kind).into(),
+    }
+}
+
+/// What to install for `kind`.
+fn operator(kind: &str) -> &'static str {
+    match kind {
+        "PyTorchJob" => {
+            "the Kubeflow training operator (https://github.com/kubeflow/training-operator)"
+        }
+        "TrainJob" => "Kubeflow Trainer (https://github.com/kubeflow/trainer)",
+        "InferenceService" => "KServe (https://kserve.github.io/website/)",
+        "LocalQueue" | "ClusterQueue" | "ResourceFlavor" | "WorkloadPriorityClass" => {
+            "Kueue (https://kueue.sigs.k8s.io/)"
+        }
+        "Queue" => "the KAI Scheduler (https://github.com/NVIDIA/KAI-Scheduler)",
+        _ => "the operator that serves this kind, or pick a stack that matches this cluster",
+    }
+}

@@ -1,0 +1,151 @@
+//! [`ConfigMapStore`]: cache records as ConfigMaps in the stack's namespace.
+//!
+//! One ConfigMap per (pipeline, step, key), named `mlk-cache-<pipeline>-<step>-<key[..16]>`,
+//! labelled `mlk.dev/cache=record`, `mlk.dev/pipeline`, `mlk.dev/step` and
+//! `mlk.dev/cache-key` (the first 32 hex digits: label values stop at 63 characters), with
+//! the record as JSON under `record.json`. Written with server-side apply like every other
+//! object. Expiry is decided by the record's age, as for the local store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::json;
+
+use super::backend::FIELD_MANAGER;
+use super::{Cluster, error_chain, retry};
+use crate::cache::store::{RECORD_FORMAT, Record, Store, StoreError};
+
+/// The data key holding the record.
+const DATA_KEY: &str = "record.json";
+
+/// Cache records in ConfigMaps.
+pub struct ConfigMapStore {
+    cluster: Arc<Cluster>,
+}
+
+impl ConfigMapStore {
+    /// Records in `cluster`'s namespace.
+    pub fn new(cluster: Arc<Cluster>) -> Self {
+        ConfigMapStore { cluster }
+    }
+
+    fn api(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.cluster.client(), &self.cluster.namespace)
+    }
+
+    fn err(&self, name: &str, e: &kube::Error) -> StoreError {
+        StoreError {
+            path: format!("configmap {}/{name}", self.cluster.namespace),
+            message: error_chain(e),
+        }
+    }
+
+    fn select(&self, selector: &str) -> Result<Vec<Record>, StoreError> {
+        let api = self.api();
+        let lp = ListParams::default().labels(selector);
+        let list = self
+            .cluster
+            .block_on(retry(|| api.list(&lp)))
+            .map_err(|e| self.err(selector, &e))?;
+        let mut out: Vec<Record> = list.items.iter().filter_map(record).collect();
+        out.sort_by(|a, b| {
+            (&a.pipeline, &a.step, std::cmp::Reverse(a.created_unix)).cmp(&(
+                &b.pipeline,
+                &b.step,
+                std::cmp::Reverse(b.created_unix),
+            ))
+        });
+        Ok(out)
+    }
+}
+
+/// The ConfigMap name of a record.
+pub fn object_name(pipeline: &str, step: &str, key: &str) -> String {
+    format!(
+        "mlk-cache-{pipeline}-{step}-{}",
+        key.get(..16).unwrap_or(key)
+    )
+}
+
+/// The record in a ConfigMap; one of another format, or unreadable, is skipped (a miss).
+fn record(cm: &ConfigMap) -> Option<Record> {
+    let text = cm.data.as_ref()?.get(DATA_KEY)?;
+    serde_json::from_str::<Record>(text)
+        .ok()
+        .filter(|r| r.format == RECORD_FORMAT)
+}
+
+impl Store for ConfigMapStore {
+    fn get(&self, pipeline: &str, step: &str, key: &str) -> Result<Option<Record>, StoreError> {
+        let name = object_name(pipeline, step, key);
+        let api = self.api();
+        let cm = self
+            .cluster
+            .block_on(retry(|| api.get_opt(&name)))
+            .map_err(|e| self.err(&name, &e))?;
+        Ok(cm.as_ref().and_then(record).filter(|r| r.key == key))
+    }
+
+    fn history(&self, pipeline: &str, step: &str) -> Result<Vec<Record>, StoreError> {
+        self.select(&format!(
+            "mlk.dev/cache=record,mlk.dev/pipeline={pipeline},mlk.dev/step={step}"
+        ))
+    }
+
+    fn put(&self, r: &Record) -> Result<(), StoreError> {
+        let name = object_name(&r.pipeline, &r.step, &r.key);
+        let text = serde_json::to_string_pretty(r).map_err(|e| StoreError {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        let labels: BTreeMap<&str, &str> = BTreeMap::from([
+            ("app.kubernetes.io/managed-by", "mlk"),
+            ("mlk.dev/cache", "record"),
+            ("mlk.dev/pipeline", r.pipeline.as_str()),
+            ("mlk.dev/step", r.step.as_str()),
+            ("mlk.dev/cache-key", r.key.get(..32).unwrap_or(&r.key)),
+            ("mlk.dev/run", r.run_id.as_str()),
+        ]);
+        let doc = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": self.cluster.namespace, "labels": labels},
+            "data": {DATA_KEY: text},
+        });
+        let api = self.api();
+        let params = PatchParams::apply(FIELD_MANAGER).validation_strict();
+        let patch = Patch::Apply(&doc);
+        self.cluster
+            .block_on(retry(|| api.patch(&name, &params, &patch)))
+            .map_err(|e| self.err(&name, &e))?;
+        Ok(())
+    }
+
+    fn list(&self) -> Result<Vec<Record>, StoreError> {
+        self.select("mlk.dev/cache=record")
+    }
+
+    fn clear(&self, pipeline: Option<&str>, step: Option<&str>) -> Result<usize, StoreError> {
+        let mut selector = "mlk.dev/cache=record".to_owned();
+        if let Some(p) = pipeline {
+            selector.push_str(&format!(",mlk.dev/pipeline={p}"));
+        }
+        if let Some(s) = step {
+            selector.push_str(&format!(",mlk.dev/step={s}"));
+        }
+        let records = self.select(&selector)?;
+        let api = self.api();
+        let dp = DeleteParams::default();
+        for r in &records {
+            let name = object_name(&r.pipeline, &r.step, &r.key);
+            match self.cluster.block_on(retry(|| api.delete(&name, &dp))) {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 404 => {}
+                Err(e) => return Err(self.err(&name, &e)),
+            }
+        }
+        Ok(records.len())
+    }
+}

@@ -1,0 +1,138 @@
+//! Reading a workload's state: done or failed from its conditions, and why its pods are not
+//! running yet (with whether that can heal by waiting).
+
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::Value;
+
+/// `Some(Ok)` when the workload succeeded, `Some(Err(why))` when it failed, `None` while not
+/// done. An InferenceService is done when it is Ready.
+pub(super) fn outcome(kind: &str, obj: &Value) -> Option<Result<(), String>> {
+    let (good, bad) = match kind {
+        "PyTorchJob" => ("Succeeded", "Failed"),
+        "InferenceService" => ("Ready", ""),
+        _ => ("Complete", "Failed"),
+    };
+    let conditions = obj.pointer("/status/conditions")?.as_array()?;
+    for c in conditions {
+        if c.get("status").and_then(Value::as_str) != Some("True") {
+            continue;
+        }
+        let ty = c.get("type").and_then(Value::as_str).unwrap_or_default();
+        if ty == good {
+            return Some(Ok(()));
+        }
+        if !bad.is_empty() && ty == bad {
+            let text = |k: &str| {
+                c.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let why = [text("reason"), text("message")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            return Some(Err(if why.is_empty() { "failed".into() } else { why }));
+        }
+    }
+    None
+}
+
+/// Errors that will not heal by waiting.
+pub(super) enum Fatal {
+    /// Right away (an invalid image name, a missing ConfigMap or Secret key).
+    Now,
+    /// After [`PULL_LIMIT`] (the registry may come back).
+    Pull,
+}
+
+/// Why the step's pods are not running, and whether that is fatal.
+pub(super) fn pending_reason(pods: &[Pod]) -> (Option<String>, Option<Fatal>) {
+    for p in pods {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        let Some(status) = &p.status else { continue };
+        for c in status.container_statuses.iter().flatten() {
+            let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
+                continue;
+            };
+            let reason = w.reason.clone().unwrap_or_default();
+            let message = w.message.clone().unwrap_or_default();
+            let text = format!("pod {name}: {reason} {message}")
+                .trim_end()
+                .to_owned();
+            match reason.as_str() {
+                "ErrImagePull" | "ImagePullBackOff" => return (Some(text), Some(Fatal::Pull)),
+                "InvalidImageName" | "CreateContainerConfigError" | "CreateContainerError" => {
+                    return (Some(text), Some(Fatal::Now));
+                }
+                _ => {}
+            }
+        }
+        for c in status.conditions.iter().flatten() {
+            if c.type_ == "PodScheduled" && c.status == "False" {
+                let why = c.message.clone().or(c.reason.clone()).unwrap_or_default();
+                return (Some(format!("pod {name} is not scheduled: {why}")), None);
+            }
+        }
+    }
+    (None, None)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn outcomes_by_kind() {
+        let job = |ty: &str, status: &str| json!({"status": {"conditions": [{"type": ty, "status": status, "reason": "BackoffLimitExceeded", "message": "too many"}]}});
+        assert_eq!(outcome("Job", &job("Complete", "True")), Some(Ok(())));
+        assert_eq!(outcome("Job", &job("Complete", "False")), None);
+        assert_eq!(
+            outcome("Job", &job("Failed", "True")),
+            Some(Err("BackoffLimitExceeded: too many".into()))
+        );
+        assert_eq!(
+            outcome("PyTorchJob", &job("Succeeded", "True")),
+            Some(Ok(()))
+        );
+        assert_eq!(outcome("PyTorchJob", &job("Complete", "True")), None);
+        assert_eq!(
+            outcome("InferenceService", &job("Ready", "True")),
+            Some(Ok(()))
+        );
+        assert_eq!(outcome("InferenceService", &job("Failed", "True")), None);
+        assert_eq!(outcome("Job", &json!({})), None);
+    }
+
+    #[test]
+    fn pending_reasons() {
+        let pod = |status: Value| -> Pod {
+            serde_json::from_value(json!({"metadata": {"name": "p"}, "status": status})).unwrap()
+        };
+        let waiting = |reason: &str| {
+            pod(
+                json!({"containerStatuses": [{"name": "main", "image": "x", "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": reason, "message": "m"}}}]}),
+            )
+        };
+        let (why, fatal) = pending_reason(&[waiting("ImagePullBackOff")]);
+        assert_eq!(why.as_deref(), Some("pod p: ImagePullBackOff m"));
+        assert!(matches!(fatal, Some(Fatal::Pull)));
+        assert!(matches!(
+            pending_reason(&[waiting("InvalidImageName")]).1,
+            Some(Fatal::Now)
+        ));
+        assert!(pending_reason(&[waiting("ContainerCreating")]).0.is_none());
+        let unscheduled = pod(
+            json!({"conditions": [{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available"}]}),
+        );
+        let (why, fatal) = pending_reason(&[unscheduled]);
+        assert_eq!(
+            why.as_deref(),
+            Some("pod p is not scheduled: 0/3 nodes are available")
+        );
+        assert!(fatal.is_none());
+    }
+}

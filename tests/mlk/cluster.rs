@@ -1,0 +1,591 @@
+//! `mlk run` on the kubernetes backend, against the fake API server in [`crate::fake_api`].
+//!
+//! Every test starts its own server on 127.0.0.1 and points `KUBECONFIG` at it; the scripted
+//! controllers finish each workload in well under a second.
+
+use std::path::Path;
+
+use crate::fake_api::{FakeApi, Script};
+use crate::{Run, command, run};
+
+const PIPELINE: &str = r#"[pipeline]
+name = "t"
+
+[defaults]
+image = "alpine:3"
+
+[steps.prep]
+command = ["sh", "-c", "echo prep"]
+
+[steps.train]
+after = ["prep"]
+command = ["sh", "-c", "echo train"]
+
+[steps.eval]
+after = ["train"]
+command = ["sh", "-c", "echo eval"]
+"#;
+
+const STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[cache]\nstore = \"none\"\n";
+
+const KUEUE: &str = "\n[scheduler]\nkind = \"kueue\"\nqueue = \"team\"\n";
+
+/// A project directory with a pipeline, a stack and a kubeconfig for `api`.
+struct Cluster {
+    dir: tempfile::TempDir,
+    api: FakeApi,
+}
+
+impl Cluster {
+    fn new(pipeline: &str, stack: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pipeline.toml"), pipeline).unwrap();
+        std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
+        let api = FakeApi::start();
+        api.kubeconfig(dir.path());
+        Cluster { dir, api }
+    }
+
+    /// Creates Kueue's LocalQueue `team` in namespace `ml`.
+    fn with_queue(self) -> Self {
+        self.api.create(
+            "/apis/kueue.x-k8s.io/v1beta1/namespaces/ml/localqueues/team",
+            serde_json::json!({"apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "LocalQueue", "metadata": {"name": "team", "namespace": "ml"}}),
+        );
+        self
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn mlk(&self, args: &[&str]) -> Run {
+        let mut c = command();
+        c.current_dir(self.path())
+            .env("KUBECONFIG", self.path().join("kubeconfig"));
+        run(c.args(args))
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["run", "pipeline.toml", "--stack", "./stack.toml"];
+        all.extend_from_slice(args);
+        self.mlk(&all)
+    }
+
+    /// The steps whose Job was applied (not dry run), in order.
+    fn applied(&self) -> Vec<String> {
+        self.api
+            .requests()
+            .iter()
+            .filter(|r| r.starts_with("PATCH ") && !r.contains("dryRun"))
+            .map(|r| {
+                r.split('?')
+                    .next()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+fn lines(text: &str, needle: &str) -> usize {
+    text.lines().filter(|l| l.contains(needle)).count()
+}
+
+fn script(lines: &[&str]) -> Script {
+    Script {
+        lines: lines.iter().map(|l| (*l).to_owned()).collect(),
+        ..Script::default()
+    }
+}
+
+#[test]
+fn three_steps_run_in_order_with_server_side_apply() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script("prep", script(&["prep says hi"]));
+    c.api.script("train", script(&["epoch 1", "epoch 2"]));
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for l in ["prep says hi", "epoch 1", "epoch 2", "hello from eval"] {
+        assert_eq!(lines(&all, l), 1, "{l} in:\n{all}");
+    }
+    let applied = c.applied();
+    assert_eq!(applied.len(), 3, "{applied:?}");
+    assert!(applied[0].starts_with("t-prep-") && applied[1].starts_with("t-train-"));
+    assert!(applied[2].starts_with("t-eval-"));
+    let patch = c
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.starts_with("PATCH"))
+        .unwrap();
+    assert!(patch.contains("fieldManager=mlk"), "{patch}");
+    assert!(patch.contains("fieldValidation=Strict"), "{patch}");
+    let jobs = c.api.objects("jobs");
+    let run_ids: std::collections::BTreeSet<_> = jobs
+        .values()
+        .map(|j| {
+            j["metadata"]["labels"]["mlk.dev/run"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(run_ids.len(), 1, "one run label on every job: {run_ids:?}");
+}
+
+#[test]
+fn a_failing_step_stops_the_run() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "train",
+        Script {
+            lines: vec!["loss is nan".into()],
+            fail: true,
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("step `train` failed"), "{}", out.stderr);
+    assert!(out.stderr.contains("loss is nan"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("BackoffLimitExceeded"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.applied().len(), 2, "eval is never applied");
+}
+
+#[test]
+fn a_suspended_job_waits_for_kueue_admission() {
+    let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}")).with_queue();
+    c.api.script(
+        "prep",
+        Script {
+            lines: vec!["admitted".into()],
+            admit_after: Some(std::time::Duration::from_millis(700)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        lines(&all, "[prep] mlk: suspended: waiting for Kueue admission"),
+        1,
+        "{all}"
+    );
+    assert_eq!(lines(&all, "admitted"), 1, "{all}");
+    assert!(
+        out.stderr
+            .contains("prep: pending: suspended: waiting for Kueue admission\nprep: running\n"),
+        "the progress line says why, then that it runs:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn logs_survive_a_container_restart_and_a_dropped_stream() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let numbered: Vec<String> = (1..=6).map(|i| format!("line {i} of train")).collect();
+    c.api.script(
+        "train",
+        Script {
+            lines: numbered.clone(),
+            restart_after: Some(3),
+            ..Script::default()
+        },
+    );
+    c.api.drop_next_log_after("-train-", 1);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for l in &numbered {
+        assert_eq!(lines(&all, l), 1, "{l} exactly once in:\n{all}");
+    }
+    let reopened = c
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("-train-") && r.contains("/log?") && r.contains("sinceTime="))
+        .count();
+    assert!(
+        reopened >= 2,
+        "the stream was reopened after the drop and the restart"
+    );
+}
+
+#[test]
+fn server_errors_and_conflicts_during_apply_are_retried() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.fail_next_apply(500);
+    c.api.fail_next_apply(409);
+    c.api.fail_next_apply(429);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(c.api.objects("jobs").len(), 3);
+}
+
+#[test]
+fn dry_run_server_applies_nothing_and_reports_per_object() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&out.stdout, "accepted"), 3, "{}", out.stdout);
+    assert!(c.api.objects("jobs").is_empty());
+    assert!(c.api.requests().iter().any(|r| r.contains("dryRun=All")));
+}
+
+#[test]
+fn a_missing_crd_names_the_operator_before_anything_is_created() {
+    let pipeline = format!(
+        "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
+    );
+    let c = Cluster::new(&pipeline, STACK);
+    c.api.hide("PyTorchJob");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::crd_missing"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Kubeflow training operator"),
+        "{}",
+        out.stderr
+    );
+    assert!(c.applied().is_empty());
+}
+
+#[test]
+fn preflight_checks_namespace_permissions_and_context() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["-n", "elsewhere"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("namespace `elsewhere` does not exist"),
+        "{}",
+        out.stderr
+    );
+
+    let out = c.run(&["--context", "nope"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::context"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("fake"), "{}", out.stderr);
+
+    c.api.deny("jobs");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(c.applied().is_empty());
+}
+
+/// Every cluster diagnostic, as a user sees it (server port and paths masked).
+#[test]
+fn cluster_errors() {
+    let pipeline = format!(
+        "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
+    );
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let snapshot = |name: &str, c: &Cluster, out: Run| {
+        let text = out
+            .code_and_stderr()
+            .replace(c.path().to_str().unwrap(), "[dir]");
+        let text = port.replace_all(&text, "127.0.0.1:[port]").into_owned();
+        crate::snapshots().bind(|| insta::assert_snapshot!(name, text));
+    };
+    let c = Cluster::new(&pipeline, STACK);
+    c.api.hide("PyTorchJob");
+    snapshot("cluster-crd-missing", &c, c.run(&[]));
+    let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}"));
+    snapshot("cluster-queue-missing", &c, c.run(&[]));
+    c.api.hide("LocalQueue");
+    snapshot("cluster-kueue-missing", &c, c.run(&[]));
+    let c = Cluster::new(PIPELINE, STACK);
+    snapshot("cluster-no-namespace", &c, c.run(&["-n", "elsewhere"]));
+    snapshot("cluster-no-context", &c, c.run(&["--context", "nope"]));
+    snapshot(
+        "cluster-bad-kubeconfig",
+        &c,
+        c.run(&["--kubeconfig", "no-such-kubeconfig"]),
+    );
+    c.api.deny("jobs");
+    snapshot("cluster-denied", &c, c.run(&[]));
+    for (code, name) in [
+        (401, "cluster-unauthorized"),
+        (403, "cluster-forbidden"),
+        (400, "cluster-api"),
+    ] {
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.fail_all(code);
+        snapshot(name, &c, c.run(&[]));
+    }
+    let c = Cluster::new(PIPELINE, STACK);
+    let config = std::fs::read_to_string(c.path().join("kubeconfig")).unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = port
+        .replace(&config, free.to_string().as_str())
+        .into_owned();
+    std::fs::write(c.path().join("kubeconfig"), config).unwrap();
+    snapshot("cluster-unreachable", &c, c.run(&[]));
+}
+
+#[test]
+fn cache_records_are_configmaps_and_a_second_run_is_cached() {
+    let stack = STACK.replace("store = \"none\"", "store = \"configmap\"");
+    let c = Cluster::new(PIPELINE, &stack);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let records = c.api.objects("configmaps");
+    assert_eq!(records.len(), 3, "{records:?}");
+    let prep = records
+        .values()
+        .find(|r| r["metadata"]["labels"]["mlk.dev/step"] == "prep")
+        .unwrap();
+    assert_eq!(prep["metadata"]["labels"]["mlk.dev/cache"], "record");
+    assert!(
+        prep["data"]["record.json"]
+            .as_str()
+            .unwrap()
+            .contains("\"step\": \"prep\"")
+    );
+    assert!(
+        !c.dir.path().join(".mlk/cache").exists(),
+        "nothing cached locally"
+    );
+
+    let plan = c.mlk(&["plan", "pipeline.toml", "--stack", "./stack.toml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(lines(&plan.stdout, " hit "), 3, "{}", plan.stdout);
+    assert!(!plan.stdout.contains("could not reach"), "{}", plan.stdout);
+    let applied = c.applied().len();
+    assert_eq!(applied, 6, "3 jobs and 3 records");
+    let again = c.run(&[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(
+        c.applied().len(),
+        applied,
+        "nothing applied: every step is cached"
+    );
+}
+
+#[test]
+fn status_and_delete_find_a_run_by_its_label() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = regex::Regex::new(r"run (\d{8}-\d{6}-[0-9a-f]+) succeeded")
+        .unwrap()
+        .captures(&out.stderr)
+        .unwrap()[1]
+        .to_owned();
+    let status = c.mlk(&["status", &run_id, "--cluster", "-n", "ml"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(lines(&status.stdout, "Complete"), 3, "{}", status.stdout);
+    assert!(status.stdout.contains(" Job/t-prep-"), "{}", status.stdout);
+
+    let deleted = c.mlk(&["delete", &run_id, "-n", "ml"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert_eq!(
+        lines(&deleted.stdout, "deleted Job/t-"),
+        3,
+        "{}",
+        deleted.stdout
+    );
+    assert!(c.api.objects("jobs").is_empty());
+    let again = c.mlk(&["delete", &run_id, "-n", "ml"]);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("no objects labelled"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn a_second_ctrl_c_without_a_terminal_leaves_the_objects_running() {
+    let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}")).with_queue();
+    c.api.script(
+        "prep",
+        Script {
+            admit_after: Some(std::time::Duration::from_secs(30)),
+            ..Script::default()
+        },
+    );
+    let mut cmd = command();
+    cmd.current_dir(c.path())
+        .env("KUBECONFIG", c.path().join("kubeconfig"))
+        .args(["run", "pipeline.toml", "--stack", "./stack.toml"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while c.api.objects("jobs").is_empty() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "never applied"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for _ in 0..2 {
+        let kill = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("are left running in namespace `ml`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("mlk delete "), "{stderr}");
+    assert_eq!(c.api.objects("jobs").len(), 1, "the job is still there");
+}
+
+#[test]
+fn an_expired_watch_is_resumed_with_a_fresh_get() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.expire_watches(4);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let watches = c
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("watch=true"))
+        .count();
+    assert!(
+        watches > 4,
+        "the 4 expired watches, then served ones: {watches}"
+    );
+    assert!(!out.stderr.contains("failed"), "{}", out.stderr);
+}
+
+#[test]
+fn an_invalid_image_fails_the_step_at_once() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "prep",
+        Script {
+            stuck: Some("InvalidImageName".into()),
+            ..Script::default()
+        },
+    );
+    let start = std::time::Instant::now();
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert!(out.stderr.contains("step `prep` failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("InvalidImageName as scripted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.applied().len(), 1, "train and eval never start");
+}
+
+#[test]
+fn a_timed_out_step_has_its_workload_deleted() {
+    let pipeline = PIPELINE.replace("[steps.prep]\n", "[steps.prep]\ntimeout = \"1s\"\n");
+    let c = Cluster::new(&pipeline, &format!("{STACK}{KUEUE}")).with_queue();
+    c.api.script(
+        "prep",
+        Script {
+            admit_after: Some(std::time::Duration::from_secs(30)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
+    assert!(c.api.objects("jobs").is_empty(), "the job was deleted");
+}
+
+#[test]
+fn detach_submits_independent_steps_and_prints_the_run_id() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let refused = c.run(&["--detach"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("`train` needs `prep`"),
+        "{}",
+        refused.stderr
+    );
+    assert!(c.applied().is_empty());
+
+    let out = c.run(&["--detach", "--only", "prep"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim();
+    assert!(
+        regex::Regex::new(r"^\d{8}-\d{6}-[0-9a-f]+$")
+            .unwrap()
+            .is_match(run_id),
+        "{run_id}"
+    );
+    let jobs = c.api.objects("jobs");
+    assert_eq!(jobs.len(), 1);
+    let job = jobs.values().next().unwrap();
+    assert_eq!(job["metadata"]["labels"]["mlk.dev/run"], run_id);
+}
+
+#[test]
+fn logs_follow_a_replacement_pod() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let numbered: Vec<String> = (1..=5).map(|i| format!("shard {i} done")).collect();
+    c.api.script(
+        "train",
+        Script {
+            lines: numbered.clone(),
+            replace_after: Some(2),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for l in &numbered {
+        assert_eq!(lines(&all, l), 1, "{l} exactly once in:\n{all}");
+    }
+    assert_eq!(
+        c.api.objects("pods").len(),
+        4,
+        "prep, eval, and two train pods"
+    );
+}
+
+#[test]
+fn a_pytorch_step_waits_for_succeeded_and_prefixes_its_replica() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, STACK);
+    c.api.script("big", script(&["rank 0 ready"]));
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("[big] [master-0] rank 0 ready"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(c.api.objects("pytorchjobs").len(), 1);
+}

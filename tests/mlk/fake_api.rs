@@ -1,0 +1,760 @@
+//! A fake Kubernetes API server on 127.0.0.1 for the cluster tests.
+//!
+//! Plain HTTP/1.1 over `std::net`, one thread per connection, `Connection: close` on every
+//! answer. It serves what mlk uses: discovery (`/api`, `/apis`, `/api/v1`,
+//! `/apis/<group>/<version>`), namespaces, SelfSubjectAccessReviews, server-side apply
+//! (`PATCH` with `application/apply-patch+yaml`, `fieldManager`, `fieldValidation=Strict`,
+//! `dryRun=All`), GET, LIST and WATCH with `labelSelector`, DELETE, and pod logs with `follow`,
+//! `timestamps` and `sinceTime` (second precision, as the kubelet has it).
+//!
+//! Scripted controllers stand in for the Job and training operators: when a workload of a
+//! step is applied, a thread creates its pod, writes the scripted log lines, and sets the
+//! workload's conditions. Faults are injected per test: an error status for the next apply,
+//! a log stream that drops after some lines, a kind that is not served, a denied review,
+//! watches that end with 410 Gone. Watches (`watch=true&resourceVersion=N`) stream the
+//! recorded changes after N as newline-delimited JSON and end after 2 seconds.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// (group, version, kind, plural, namespaced)
+const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
+    ("", "v1", "Pod", "pods", true),
+    ("", "v1", "ConfigMap", "configmaps", true),
+    ("", "v1", "Namespace", "namespaces", false),
+    ("", "v1", "Event", "events", true),
+    ("batch", "v1", "Job", "jobs", true),
+    ("kubeflow.org", "v1", "PyTorchJob", "pytorchjobs", true),
+    (
+        "serving.kserve.io",
+        "v1beta1",
+        "InferenceService",
+        "inferenceservices",
+        true,
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        true,
+    ),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "LocalQueue",
+        "localqueues",
+        true,
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+    ),
+];
+
+/// What the scripted controller does with a step's workload.
+#[derive(Debug, Clone, Default)]
+pub struct Script {
+    /// Log lines of its pod.
+    pub lines: Vec<String>,
+    /// Whether it fails (exit code 3) instead of completing.
+    pub fail: bool,
+    /// Keep the Job suspended this long, then admit it (as Kueue does).
+    pub admit_after: Option<Duration>,
+    /// Restart the container after this many lines (the stream of the old one ends).
+    pub restart_after: Option<usize>,
+    /// The container never starts: it waits with this reason (`InvalidImageName`, …).
+    pub stuck: Option<String>,
+    /// After this many lines the pod fails and a new pod (another name) writes the rest.
+    pub replace_after: Option<usize>,
+}
+
+#[derive(Default)]
+struct State {
+    rv: u64,
+    objects: BTreeMap<String, Value>,
+    namespaces: BTreeSet<String>,
+    hidden: BTreeSet<String>,
+    denied: BTreeSet<String>,
+    apply_faults: VecDeque<u16>,
+    fail_all: Option<u16>,
+    /// (part of a pod name, lines): the next followed stream of such a pod ends early.
+    drop_log_after: Option<(String, usize)>,
+    scripts: BTreeMap<String, Script>,
+    requests: Vec<String>,
+    /// (pod, container) → (timestamp, line).
+    logs: BTreeMap<(String, String), Vec<(String, String)>>,
+    /// pod → container restarts, to end streams of the old instance.
+    restarts: BTreeMap<String, u32>,
+    stamp: u64,
+    /// Every change: (resourceVersion, type, path, object).
+    events: Vec<(u64, &'static str, String, Value)>,
+    /// Watches to end with a 410 Gone ERROR event instead of serving them.
+    expire_watches: usize,
+}
+
+impl State {
+    /// Stores `obj` at `path` with the next resourceVersion, recording the change.
+    fn put(&mut self, path: &str, mut obj: Value) -> Value {
+        self.rv += 1;
+        obj["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        let ty = if self.objects.contains_key(path) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        self.objects.insert(path.to_owned(), obj.clone());
+        self.events
+            .push((self.rv, ty, path.to_owned(), obj.clone()));
+        obj
+    }
+
+    /// Changes the object at `path`, if it exists.
+    fn update(&mut self, path: &str, f: impl FnOnce(&mut Value)) {
+        if let Some(mut o) = self.objects.get(path).cloned() {
+            f(&mut o);
+            self.put(path, o);
+        }
+    }
+
+    fn remove(&mut self, path: &str) -> Option<Value> {
+        let old = self.objects.remove(path)?;
+        self.rv += 1;
+        self.events
+            .push((self.rv, "DELETED", path.to_owned(), old.clone()));
+        Some(old)
+    }
+}
+
+/// The fake server; lives until the test process ends.
+#[derive(Clone)]
+pub struct FakeApi {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeApi {
+    /// Starts a server with namespace `ml`.
+    pub fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State::default()));
+        state.lock().unwrap().namespaces.insert("ml".into());
+        let api = FakeApi { addr, state };
+        let server = api.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let s = server.clone();
+                std::thread::spawn(move || s.serve(conn));
+            }
+        });
+        api
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Writes `dir/kubeconfig` (http, no auth, context `fake`) and returns its path.
+    pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+        let path = dir.join("kubeconfig");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\nusers:\n- name: fake\n  user: {{}}\n",
+            self.addr
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Stores `obj` at `path` (an object's URL path), as if someone had created it.
+    pub fn create(&self, path: &str, obj: Value) {
+        self.state().objects.insert(path.into(), obj);
+    }
+
+    /// Scripts the workload of `step`.
+    pub fn script(&self, step: &str, script: Script) {
+        self.state().scripts.insert(step.into(), script);
+    }
+
+    /// The next apply answers `code` (once per call).
+    pub fn fail_next_apply(&self, code: u16) {
+        self.state().apply_faults.push_back(code);
+    }
+
+    /// Every request outside discovery answers `code` (401 for a bad token, 403, …).
+    pub fn fail_all(&self, code: u16) {
+        self.state().fail_all = Some(code);
+    }
+
+    /// The next `n` watches end at once with a 410 Gone ERROR event.
+    pub fn expire_watches(&self, n: usize) {
+        self.state().expire_watches += n;
+    }
+
+    /// The next followed log stream of a pod whose name contains `pod` ends after `n` lines.
+    pub fn drop_next_log_after(&self, pod: &str, n: usize) {
+        self.state().drop_log_after = Some((pod.into(), n));
+    }
+
+    /// Stops serving `kind` (as if its CRD were not installed).
+    pub fn hide(&self, kind: &str) {
+        self.state().hidden.insert(kind.into());
+    }
+
+    /// SelfSubjectAccessReviews for `resource` (plural) answer "not allowed".
+    pub fn deny(&self, resource: &str) {
+        self.state().denied.insert(resource.into());
+    }
+
+    /// Every request so far, as `METHOD path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        self.state().requests.clone()
+    }
+
+    /// Stored objects of a kind (plural), by name.
+    pub fn objects(&self, plural: &str) -> BTreeMap<String, Value> {
+        self.state()
+            .objects
+            .iter()
+            .filter(|(k, _)| k.split('/').rev().nth(1) == Some(plural))
+            .map(|(k, v)| {
+                (
+                    k.rsplit('/').next().unwrap_or_default().to_owned(),
+                    v.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn serve(&self, conn: TcpStream) {
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let target = parts.next().unwrap_or_default().to_owned();
+        let mut length = 0;
+        let mut content_type = String::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                break;
+            }
+            let (name, value) = h.split_once(':').unwrap_or((&h, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                "content-type" => content_type = value.trim().to_owned(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+        let query = parse_query(query);
+        self.state().requests.push(format!("{method} {target}"));
+        let mut conn = conn;
+        if method == "GET" && path.ends_with("/log") {
+            return self.logs(&mut conn, path, &query);
+        }
+        if method == "GET" && query.get("watch").map(String::as_str) == Some("true") {
+            return self.watch(&mut conn, path, &query);
+        }
+        let (code, answer) = self.answer(&method, path, &query, &content_type, &body);
+        let text = answer.to_string();
+        let _ = write!(
+            conn,
+            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        );
+    }
+
+    fn answer(
+        &self,
+        method: &str,
+        path: &str,
+        query: &BTreeMap<String, String>,
+        content_type: &str,
+        body: &[u8],
+    ) -> (u16, Value) {
+        let mut st = self.state();
+        if let Some(code) = st.fail_all {
+            return (code, status(code, "injected for every request", "Injected"));
+        }
+        if path == "/api" {
+            return (200, json!({"kind": "APIVersions", "versions": ["v1"]}));
+        }
+        if path == "/apis" {
+            let groups: BTreeSet<(&str, &str)> = RESOURCES
+                .iter()
+                .filter(|r| !r.0.is_empty())
+                .map(|r| (r.0, r.1))
+                .collect();
+            let groups: Vec<Value> = groups
+                .iter()
+                .map(|(g, v)| {
+                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
+                    json!({"name": g, "versions": [gv], "preferredVersion": gv})
+                })
+                .collect();
+            return (
+                200,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            );
+        }
+        let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        // Discovery of one group version.
+        let (group, version, rest) = match segments.as_slice() {
+            ["api", v, rest @ ..] => ("", *v, rest),
+            ["apis", g, v, rest @ ..] => (*g, *v, rest),
+            _ => return not_found("path"),
+        };
+        let served: Vec<_> = RESOURCES
+            .iter()
+            .filter(|r| r.0 == group && r.1 == version && !st.hidden.contains(r.2))
+            .collect();
+        if served.is_empty() {
+            return not_found("group version");
+        }
+        if rest.is_empty() {
+            let resources: Vec<Value> = served
+                .iter()
+                .map(|r| json!({"name": r.3, "singularName": r.2.to_lowercase(), "namespaced": r.4, "kind": r.2, "verbs": ["create", "delete", "get", "list", "patch", "watch"]}))
+                .collect();
+            let gv = if group.is_empty() {
+                version.to_owned()
+            } else {
+                format!("{group}/{version}")
+            };
+            return (
+                200,
+                json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}),
+            );
+        }
+        let (ns, plural, name) = match rest {
+            ["namespaces", ns, plural, name @ ..] => (Some(*ns), *plural, name.first().copied()),
+            ["namespaces", ns] if method == "GET" => {
+                return if st.namespaces.contains(*ns) {
+                    (
+                        200,
+                        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                    )
+                } else {
+                    not_found("namespace")
+                };
+            }
+            [plural, name @ ..] => (None, *plural, name.first().copied()),
+            [] => return not_found("path"),
+        };
+        let Some(res) = served.iter().find(|r| r.3 == plural) else {
+            return not_found("resource");
+        };
+        if res.2 == "SelfSubjectAccessReview" && method == "POST" {
+            let mut review: Value = serde_json::from_slice(body).unwrap_or_default();
+            let resource = review
+                .pointer("/spec/resourceAttributes/resource")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            review["status"] = json!({"allowed": !st.denied.contains(&resource)});
+            return (201, review);
+        }
+        let collection = match name {
+            Some(n) => path
+                .strip_suffix(&format!("/{n}"))
+                .unwrap_or(path)
+                .to_owned(),
+            None => path.to_owned(),
+        };
+        match (method, name) {
+            ("GET", None) => {
+                let selector = query.get("labelSelector").cloned().unwrap_or_default();
+                let items: Vec<Value> = st
+                    .objects
+                    .iter()
+                    .filter(|(k, v)| {
+                        k.rsplit_once('/').map(|p| p.0) == Some(collection.as_str())
+                            && matches(v, &selector)
+                    })
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                (
+                    200,
+                    json!({"kind": format!("{}List", res.2), "apiVersion": "v1", "metadata": {"resourceVersion": st.rv.to_string()}, "items": items}),
+                )
+            }
+            ("GET", Some(_)) => match st.objects.get(path) {
+                Some(o) => (200, o.clone()),
+                None => not_found(plural),
+            },
+            ("DELETE", Some(_)) => match st.remove(path) {
+                Some(_) => (
+                    200,
+                    json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200}),
+                ),
+                None => not_found(plural),
+            },
+            ("PATCH", Some(n)) => {
+                if let Some(code) = st.apply_faults.pop_front() {
+                    return (code, status(code, "injected fault", "InternalError"));
+                }
+                if content_type != "application/apply-patch+yaml"
+                    || query.get("fieldManager").map(String::as_str) != Some("mlk")
+                {
+                    return (
+                        400,
+                        status(400, "not a server-side apply by mlk", "BadRequest"),
+                    );
+                }
+                let mut obj: Value = serde_json::from_slice(body).unwrap_or_default();
+                if query.get("fieldValidation").map(String::as_str) == Some("Strict") {
+                    if let Some(o) = obj.as_object() {
+                        if let Some(k) = o.keys().find(|k| {
+                            !["apiVersion", "kind", "metadata", "spec", "data"]
+                                .contains(&k.as_str())
+                        }) {
+                            return (
+                                422,
+                                status(
+                                    422,
+                                    &format!("strict decoding error: unknown field \"{k}\""),
+                                    "Invalid",
+                                ),
+                            );
+                        }
+                    }
+                }
+                obj["metadata"]["resourceVersion"] = json!((st.rv + 1).to_string());
+                obj["metadata"]["uid"] = json!(format!("uid-{n}"));
+                if let Some(old) = st.objects.get(path) {
+                    if let Some(s) = old.get("status") {
+                        obj["status"] = s.clone();
+                    }
+                }
+                if query.get("dryRun").map(String::as_str) == Some("All") {
+                    return (200, obj);
+                }
+                let created = !st.objects.contains_key(path);
+                let obj = st.put(path, obj);
+                drop(st);
+                if created && matches!(res.2, "Job" | "PyTorchJob") {
+                    self.control(
+                        path.to_owned(),
+                        ns.unwrap_or_default().to_owned(),
+                        obj.clone(),
+                    );
+                }
+                (200, obj)
+            }
+            _ => (405, status(405, "method not allowed", "MethodNotAllowed")),
+        }
+    }
+
+    /// The scripted controller of one workload.
+    fn control(&self, path: String, ns: String, obj: Value) {
+        let api = self.clone();
+        std::thread::spawn(move || {
+            let step = obj
+                .pointer("/metadata/labels/mlk.dev~1step")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let script = api
+                .state()
+                .scripts
+                .get(&step)
+                .cloned()
+                .unwrap_or_else(|| Script {
+                    lines: vec![format!("hello from {step}")],
+                    ..Script::default()
+                });
+            let name = obj
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
+            if let Some(wait) = script.admit_after {
+                std::thread::sleep(wait);
+                api.state()
+                    .update(&path, |o| o["spec"]["suspend"] = json!(false));
+            }
+            let template = if kind == "Job" {
+                obj.pointer("/spec/template")
+            } else {
+                obj.pointer("/spec/pytorchReplicaSpecs/Master/template")
+            };
+            let template = template.cloned().unwrap_or_default();
+            let mut pod = if kind == "Job" {
+                format!("{name}-x7k2p")
+            } else {
+                format!("{name}-master-0")
+            };
+            let container = template
+                .pointer("/spec/containers/0/name")
+                .and_then(Value::as_str)
+                .unwrap_or("main")
+                .to_owned();
+            let set_pod = |pod: &str, phase: &str, state: Value| {
+                let mut st = api.state();
+                st.put(&format!("/api/v1/namespaces/{ns}/pods/{pod}"), json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": pod, "namespace": ns, "labels": template.pointer("/metadata/labels").cloned().unwrap_or_default()},
+                    "spec": template["spec"].clone(),
+                    "status": {"phase": phase, "containerStatuses": [{"name": container, "ready": phase == "Running", "restartCount": 0, "image": "x", "imageID": "", "state": state}]},
+                }));
+            };
+            if let Some(reason) = &script.stuck {
+                set_pod(
+                    &pod,
+                    "Pending",
+                    json!({"waiting": {"reason": reason, "message": "as scripted"}}),
+                );
+                return;
+            }
+            set_pod(&pod, "Running", json!({"running": {}}));
+            std::thread::sleep(Duration::from_millis(50));
+            for (i, line) in script.lines.iter().enumerate() {
+                if script.replace_after == Some(i) {
+                    set_pod(&pod, "Failed", json!({"terminated": {"exitCode": 137}}));
+                    pod = format!("{name}-b8m3q");
+                    set_pod(&pod, "Running", json!({"running": {}}));
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                if script.restart_after == Some(i) {
+                    *api.state().restarts.entry(pod.clone()).or_default() += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                let mut st = api.state();
+                st.stamp += 1;
+                let stamp = format!("2026-11-21T08:00:00.{:09}Z", st.stamp);
+                st.logs
+                    .entry((pod.clone(), container.clone()))
+                    .or_default()
+                    .push((stamp, line.clone()));
+                drop(st);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            let (phase, code, condition) = if script.fail {
+                ("Failed", 3, "Failed")
+            } else if kind == "Job" {
+                ("Succeeded", 0, "Complete")
+            } else {
+                ("Succeeded", 0, "Succeeded")
+            };
+            set_pod(&pod, phase, json!({"terminated": {"exitCode": code}}));
+            api.state().update(&path, |o| {
+                o["status"] = json!({"conditions": [{"type": condition, "status": "True", "reason": if script.fail { "BackoffLimitExceeded" } else { "Done" }, "message": if script.fail { "Job has reached the specified backoff limit" } else { "" }}]});
+            });
+        });
+    }
+
+    /// `GET <collection>?watch=true&resourceVersion=N`: newline-delimited JSON events after
+    /// N that match `fieldSelector=metadata.name=X` and `labelSelector`; the watch ends after
+    /// 2 s (as `timeoutSeconds` would), or at once with a 410 ERROR event when expired.
+    fn watch(&self, conn: &mut TcpStream, path: &str, query: &BTreeMap<String, String>) {
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
+        );
+        let expired = {
+            let mut st = self.state();
+            let e = st.expire_watches > 0;
+            st.expire_watches = st.expire_watches.saturating_sub(1);
+            e
+        };
+        if expired {
+            let event = json!({"type": "ERROR", "object": status(410, "too old resource version", "Expired")});
+            let _ = writeln!(conn, "{event}");
+            return;
+        }
+        let mut after: u64 = query
+            .get("resourceVersion")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let name = query
+            .get("fieldSelector")
+            .and_then(|f| f.strip_prefix("metadata.name="))
+            .map(str::to_owned);
+        let labels = query.get("labelSelector").cloned().unwrap_or_default();
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            let events: Vec<_> = self
+                .state()
+                .events
+                .iter()
+                .filter(|e| e.0 > after)
+                .cloned()
+                .collect();
+            for (rv, ty, p, obj) in events {
+                after = rv;
+                let (collection, object) = p.rsplit_once('/').unwrap_or_default();
+                if collection != path
+                    || name.as_deref().is_some_and(|n| n != object)
+                    || !matches(&obj, &labels)
+                {
+                    continue;
+                }
+                if writeln!(conn, "{}", json!({"type": ty, "object": obj})).is_err() {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `GET …/pods/NAME/log`.
+    fn logs(&self, conn: &mut TcpStream, path: &str, query: &BTreeMap<String, String>) {
+        let pod = path
+            .trim_end_matches("/log")
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let container = query
+            .get("container")
+            .cloned()
+            .unwrap_or_else(|| "main".into());
+        let follow = query.get("follow").map(String::as_str) == Some("true");
+        let stamps = query.get("timestamps").map(String::as_str) == Some("true");
+        // sinceTime has whole seconds: every line of that second is sent again.
+        let since = query
+            .get("sinceTime")
+            .map(|s| s.trim_end_matches('Z').to_owned());
+        let (pod_path, drop_after, restarts) = {
+            let mut st = self.state();
+            let p = st
+                .objects
+                .keys()
+                .find(|k| k.ends_with(&format!("/pods/{pod}")))
+                .cloned();
+            let d = match &st.drop_log_after {
+                Some((part, n)) if follow && pod.contains(part.as_str()) => {
+                    let n = *n;
+                    st.drop_log_after = None;
+                    Some(n)
+                }
+                _ => None,
+            };
+            (p, d, st.restarts.get(&pod).copied().unwrap_or(0))
+        };
+        if pod_path.is_none() {
+            let text = status(404, "pod not found", "NotFound").to_string();
+            let _ = write!(
+                conn,
+                "HTTP/1.1 404 X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+            return;
+        }
+        let _ = write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
+        );
+        let mut sent = 0usize;
+        let mut next = 0usize;
+        loop {
+            let (lines, done, restarted) = {
+                let st = self.state();
+                let lines = st
+                    .logs
+                    .get(&(pod.clone(), container.clone()))
+                    .cloned()
+                    .unwrap_or_default();
+                let phase = pod_path
+                    .as_ref()
+                    .and_then(|p| st.objects.get(p))
+                    .and_then(|o| o.pointer("/status/phase"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("Succeeded")
+                    .to_owned();
+                let restarted = st.restarts.get(&pod).copied().unwrap_or(0) != restarts;
+                (lines, phase != "Running", restarted)
+            };
+            for (stamp, line) in lines.iter().skip(next) {
+                next += 1;
+                if since
+                    .as_ref()
+                    .is_some_and(|s| stamp.get(..19).unwrap_or_default() < s.as_str())
+                {
+                    continue;
+                }
+                let text = if stamps {
+                    format!("{stamp} {line}\n")
+                } else {
+                    format!("{line}\n")
+                };
+                if conn.write_all(text.as_bytes()).is_err() {
+                    return;
+                }
+                sent += 1;
+                if drop_after == Some(sent) {
+                    return;
+                }
+            }
+            if !follow || done || restarted {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn parse_query(q: &str) -> BTreeMap<String, String> {
+    q.split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), decode(v)))
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether `obj`'s labels match `a=b,c=d`.
+fn matches(obj: &Value, selector: &str) -> bool {
+    selector.split(',').filter(|s| !s.is_empty()).all(|term| {
+        let (k, v) = term.split_once('=').unwrap_or((term, ""));
+        obj.pointer("/metadata/labels")
+            .and_then(|l| l.get(k))
+            .and_then(Value::as_str)
+            == Some(v)
+    })
+}
+
+fn status(code: u16, message: &str, reason: &str) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
+}
+
+fn not_found(what: &str) -> (u16, Value) {
+    (404, status(404, &format!("{what} not found"), "NotFound"))
+}
