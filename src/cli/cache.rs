@@ -236,7 +236,7 @@ fn ls(pipeline: Option<&str>, reporter: &Reporter) -> Exit {
         reporter.status("no cache records in .mlk/cache");
         return Exit::Ok;
     }
-    write_stdout(align(&rows).as_bytes())
+    write_stdout(super::table::aligned(&rows).as_bytes())
 }
 
 fn clear(pipeline: Option<&str>, step: Option<&str>, reporter: &Reporter) -> Exit {
@@ -297,7 +297,7 @@ fn explain(inputs: &Inputs, step: &str, global: &Global, reporter: &Reporter) ->
         out.push_str(&format!("\nttl     {}", age(ttl)));
     }
     out.push_str("\n\n");
-    out.push_str(&align(&component_rows(&s.cache.components)));
+    out.push_str(&super::table::aligned(&component_rows(&s.cache.components)));
     if let (Status::Unknown, Some(note)) = (status.status, all.note) {
         out.push_str(note);
         out.push('\n');
@@ -375,31 +375,6 @@ fn age(secs: u64) -> String {
         s if s < 86_400 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
     }
-}
-
-/// Rows as an aligned table (two spaces between columns, no trailing blanks).
-fn align(rows: &[Vec<String>]) -> String {
-    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| {
-            rows.iter()
-                .filter_map(|r| r.get(i))
-                .map(|c| c.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = String::new();
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]

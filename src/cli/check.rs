@@ -4,8 +4,7 @@ use clap::Args;
 
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter};
-use crate::render::{Templates, render};
-use crate::resolve::Options;
+use crate::render::render;
 
 /// `mlk check` arguments.
 #[derive(Debug, Args)]
@@ -17,26 +16,14 @@ pub struct CheckArgs {
 
 /// Runs `mlk check`.
 pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
-    let opts = Options {
-        params: args.inputs.params.clone(),
-        ..Options::default()
-    };
+    let opts = args.inputs.options();
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let templates = match Templates::new(
-        c.loaded
-            .stack
-            .templates_dir
-            .as_ref()
-            .map(|d| d.get_ref().as_path()),
-    ) {
+    let templates = match c.templates(reporter) {
         Ok(t) => t,
-        Err(e) => {
-            reporter.diagnostic(&e);
-            return Exit::Invalid;
-        }
+        Err(code) => return code,
     };
     match render(&c.resolved.plan, &templates, None) {
         Ok(manifests) => {

@@ -9,6 +9,7 @@ use crate::cache::digest::{DigestError, Digester};
 use crate::cache::stat_cache::StatCache;
 use crate::diag::{Located, Problems};
 use crate::load::{InputDef, Loaded, StackRef, load};
+use crate::render::Templates;
 use crate::resolve::{InputDigests, Options, ResolveError, Resolved, resolve};
 
 /// A pipeline resolved against its stack.
@@ -17,6 +18,22 @@ pub struct Compiled {
     pub loaded: Loaded,
     /// The plan and its warnings.
     pub resolved: Resolved,
+}
+
+impl Compiled {
+    /// The built-in templates with the stack's `templates_dir` overrides; a problem is printed.
+    pub fn templates(&self, reporter: &Reporter) -> Result<Templates, Exit> {
+        let dir = self
+            .loaded
+            .stack
+            .templates_dir
+            .as_ref()
+            .map(|d| d.get_ref().as_path());
+        Templates::new(dir).map_err(|e| {
+            reporter.diagnostic(&e);
+            Exit::Invalid
+        })
+    }
 }
 
 /// Couldn't find a named stack.

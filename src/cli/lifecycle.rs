@@ -75,18 +75,7 @@ pub fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
             o.state.clone(),
         ]);
     }
-    let widths: Vec<usize> = (0..3)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
     let mut out = format!("run {run} in namespace {}\n", cluster.namespace);
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&super::table::aligned(&rows));
     write_stdout(out.as_bytes())
 }

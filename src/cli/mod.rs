@@ -20,6 +20,7 @@ mod run_progress;
 mod schema;
 mod stack;
 mod status;
+mod table;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -176,6 +177,16 @@ pub struct Inputs {
     /// Override a pipeline parameter (repeatable).
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+}
+
+impl Inputs {
+    /// Resolution options for compiling without running: the `-p` overrides only.
+    pub fn options(&self) -> crate::resolve::Options {
+        crate::resolve::Options {
+            params: self.params.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Runs mlk with the process arguments.

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::status::{Lookup, Status};
-use crate::resolve::{Options, Plan};
+use crate::resolve::Plan;
 
 /// `mlk plan` arguments.
 #[derive(Debug, Args)]
@@ -39,10 +39,7 @@ struct PlanJson<'a> {
 
 /// Runs `mlk plan`.
 pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
-    let opts = Options {
-        params: args.inputs.params.clone(),
-        ..Options::default()
-    };
+    let opts = args.inputs.options();
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
         Err(code) => return code,
@@ -138,22 +135,11 @@ pub fn table(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
             },
         ]);
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut out = format!(
         "pipeline {} on stack {} (namespace {})\n",
         plan.pipeline, plan.stack.name, plan.stack.namespace
     );
-    for r in rows {
-        let line: Vec<String> = r
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&super::table::aligned(&rows));
     out.push_str(&cache_notes(plan, lookups, note));
     out.push_str(&cost_note(plan));
     out

@@ -7,8 +7,7 @@ use clap::Args;
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout, write_stdout_parts};
 use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
-use crate::render::{Templates, render, stream_parts};
-use crate::resolve::Options;
+use crate::render::{render, stream_parts};
 
 /// `mlk render` arguments.
 #[derive(Debug, Args)]
@@ -26,26 +25,14 @@ pub struct RenderArgs {
 
 /// Runs `mlk render`.
 pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
-    let opts = Options {
-        params: args.inputs.params.clone(),
-        ..Options::default()
-    };
+    let opts = args.inputs.options();
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let templates = match Templates::new(
-        c.loaded
-            .stack
-            .templates_dir
-            .as_ref()
-            .map(|d| d.get_ref().as_path()),
-    ) {
+    let templates = match c.templates(reporter) {
         Ok(t) => t,
-        Err(e) => {
-            reporter.diagnostic(&e);
-            return Exit::Invalid;
-        }
+        Err(code) => return code,
     };
     let manifests = match render(&c.resolved.plan, &templates, None) {
         Ok(m) => m,

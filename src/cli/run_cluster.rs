@@ -8,7 +8,7 @@ use super::compile::Compiled;
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::cluster::{Cluster, KubeBackend, Target, delete_run, preflight};
 use crate::exec::{Initial, StepState};
-use crate::render::{Templates, render};
+use crate::render::render;
 use crate::resolve::{Plan, Step};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
@@ -19,17 +19,7 @@ pub fn backend(
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
-    let templates = Templates::new(
-        c.loaded
-            .stack
-            .templates_dir
-            .as_ref()
-            .map(|d| d.get_ref().as_path()),
-    )
-    .map_err(|e| {
-        reporter.diagnostic(&e);
-        Exit::Invalid
-    })?;
+    let templates = c.templates(reporter)?;
     let manifests = render(plan, &templates, Some(run_id)).map_err(|e| {
         reporter.diagnostic(&e);
         Exit::Invalid
