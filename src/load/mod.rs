@@ -266,27 +266,7 @@ pub fn load(pipeline_path: &Path, stack: &StackRef) -> Result<Loaded, Problems> 
         }
     };
 
-    let (stack_file, stack) = match stack {
-        StackRef::BuiltinLocal => {
-            let file = sources.add("<built-in stack: local>", stack::LOCAL_STACK_TOML);
-            let (model, cx) = stack::decode(sources.text(file), None);
-            finish(&mut sources, &mut problems, file, cx);
-            (file, model)
-        }
-        StackRef::Path(p) => match read(p) {
-            Ok(text) => {
-                let file = sources.add(display_path(p), text);
-                let (model, cx) = stack::decode(sources.text(file), p.parent());
-                finish(&mut sources, &mut problems, file, cx);
-                (file, model)
-            }
-            Err(e) => {
-                let file = sources.add(display_path(p), String::new());
-                problems.push(&sources, file, e);
-                (file, None)
-            }
-        },
-    };
+    let (stack_file, stack) = read_stack(stack, &mut sources, &mut problems);
 
     match (pipeline, stack) {
         (Some(pipeline), Some(stack)) if !problems.has_errors() => Ok(Loaded {
@@ -297,6 +277,36 @@ pub fn load(pipeline_path: &Path, stack: &StackRef) -> Result<Loaded, Problems> 
             sources,
         }),
         _ => Err(problems),
+    }
+}
+
+/// Reads and decodes a stack (a file or the built-in `local`), registering its text in
+/// `sources` and its problems in `problems`.
+fn read_stack(
+    stack: &StackRef,
+    sources: &mut Sources,
+    problems: &mut Problems,
+) -> (FileId, Option<StackFile>) {
+    match stack {
+        StackRef::BuiltinLocal => {
+            let file = sources.add("<built-in stack: local>", stack::LOCAL_STACK_TOML);
+            let (model, cx) = stack::decode(sources.text(file), None);
+            finish(sources, problems, file, cx);
+            (file, model)
+        }
+        StackRef::Path(p) => match read(p) {
+            Ok(text) => {
+                let file = sources.add(display_path(p), text);
+                let (model, cx) = stack::decode(sources.text(file), p.parent());
+                finish(sources, problems, file, cx);
+                (file, model)
+            }
+            Err(e) => {
+                let file = sources.add(display_path(p), String::new());
+                problems.push(sources, file, e);
+                (file, None)
+            }
+        },
     }
 }
 
@@ -314,27 +324,7 @@ pub struct LoadedStack {
 pub fn load_stack(stack: &StackRef) -> Result<LoadedStack, Problems> {
     let mut sources = Sources::default();
     let mut problems = Problems::default();
-    let (file, model) = match stack {
-        StackRef::BuiltinLocal => {
-            let file = sources.add("<built-in stack: local>", stack::LOCAL_STACK_TOML);
-            let (model, cx) = stack::decode(sources.text(file), None);
-            finish(&mut sources, &mut problems, file, cx);
-            (file, model)
-        }
-        StackRef::Path(p) => match read(p) {
-            Ok(text) => {
-                let file = sources.add(display_path(p), text);
-                let (model, cx) = stack::decode(sources.text(file), p.parent());
-                finish(&mut sources, &mut problems, file, cx);
-                (file, model)
-            }
-            Err(e) => {
-                let file = sources.add(display_path(p), String::new());
-                problems.push(&sources, file, e);
-                (file, None)
-            }
-        },
-    };
+    let (file, model) = read_stack(stack, &mut sources, &mut problems);
     match model {
         Some(stack) if !problems.has_errors() => Ok(LoadedStack {
             stack,

@@ -1,7 +1,7 @@
 //! The committed shell completions in `completions/` are exactly what `mlk completions SHELL`
 //! prints. `MLK_UPDATE_COMPLETIONS=1 cargo test completions` rewrites them.
 
-use crate::{mlk, root};
+use crate::mlk;
 
 /// Shell name for `mlk completions` → file under `completions/`.
 const SHELLS: &[(&str, &str)] = &[
@@ -23,16 +23,9 @@ fn committed_completions_are_up_to_date() {
             out.stdout.contains("mlk"),
             "mlk completions {shell} printed no script"
         );
-        let path = root().join("completions").join(file);
-        let committed = std::fs::read_to_string(&path).ok();
-        if committed.as_deref() == Some(out.stdout.as_str()) {
-            continue;
-        }
-        if update {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &out.stdout).unwrap();
-        } else {
-            stale.push(format!("completions/{file}"));
+        let rel = format!("completions/{file}");
+        if crate::stale_generated_file(&rel, &out.stdout, update) {
+            stale.push(rel);
         }
     }
     assert!(

@@ -176,3 +176,18 @@ pub fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Compares a committed generated file (relative to the repository root) with `generated`;
+/// with `update`, rewrites it. Returns whether it was out of date and left so.
+pub fn stale_generated_file(rel: &str, generated: &str, update: bool) -> bool {
+    let path = root().join(rel);
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(generated) {
+        return false;
+    }
+    if update {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, generated).unwrap();
+        return false;
+    }
+    true
+}

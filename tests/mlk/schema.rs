@@ -2,7 +2,7 @@
 //! every example file names its schema on its first line. `MLK_UPDATE_SCHEMAS=1 cargo test
 //! schema` rewrites them.
 
-use crate::{files, mlk, root};
+use crate::{files, mlk};
 
 #[test]
 fn committed_schemas_are_up_to_date() {
@@ -13,16 +13,9 @@ fn committed_schemas_are_up_to_date() {
         assert_eq!(out.code, 0, "mlk schema {format}: {}", out.stderr);
         let schema: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
         assert_eq!(schema["additionalProperties"], false, "{format}");
-        let path = root().join("schemas").join(format!("{format}.schema.json"));
-        let committed = std::fs::read_to_string(&path).ok();
-        if committed.as_deref() == Some(out.stdout.as_str()) {
-            continue;
-        }
-        if update {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &out.stdout).unwrap();
-        } else {
-            stale.push(format!("schemas/{format}.schema.json"));
+        let rel = format!("schemas/{format}.schema.json");
+        if crate::stale_generated_file(&rel, &out.stdout, update) {
+            stale.push(rel);
         }
     }
     assert!(
