@@ -864,7 +864,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__logs)
-            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-f -n -q -v -h -V --follow --cluster --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

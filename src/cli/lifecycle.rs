@@ -14,7 +14,7 @@ pub struct DeleteArgs {
     pub run: String,
 }
 
-fn connect(global: &Global, reporter: &Reporter) -> Result<Cluster, Exit> {
+pub(super) fn connect(global: &Global, reporter: &Reporter) -> Result<Cluster, Exit> {
     let target = Target {
         kubeconfig: global.kubeconfig.clone(),
         context: global.context.clone(),

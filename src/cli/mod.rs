@@ -133,8 +133,10 @@ pub enum Command {
     /// Delete every object of a cluster run (found by its `mlk.dev/run` label).
     #[command(after_help = "Examples:\n  mlk delete 20261121-084500-1a2b -n ml-dev")]
     Delete(lifecycle::DeleteArgs),
-    /// Print the stored logs of a local run.
-    #[command(after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train")]
+    /// Print the logs of a run: stored ones of a local run, or its pods' in the cluster.
+    #[command(
+        after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train\n  mlk logs 20261121-084500-1a2b -f -n ml-dev   # a cluster run, until it finishes"
+    )]
     Logs(status::LogsArgs),
     /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
     #[command(
@@ -257,7 +259,7 @@ pub fn run(cli: Cli) -> Exit {
         },
         Command::Status(args) => status::status(&args, &reporter),
         Command::Delete(args) => lifecycle::delete(&args, &cli.global, &reporter),
-        Command::Logs(args) => status::logs(&args, &reporter),
+        Command::Logs(args) => status::logs(&args, &cli.global, &reporter),
         Command::Stack(cmd) => stack::run(&cmd, &reporter),
         Command::Init(args) => init::run(&args, &reporter),
         Command::Man(args) => man::run(&args, &reporter),

@@ -158,6 +158,6 @@ pub fn detach(
             }
         }
     }
-    reporter.status("detached: no cache records are written for these steps; follow them with `mlk status RUN --cluster`");
+    reporter.status("detached: no cache records are written for these steps; follow them with `mlk logs RUN -f` and `mlk status RUN --cluster`");
     write_stdout(format!("{run_id}\n").as_bytes())
 }

@@ -206,8 +206,13 @@ pub fn seconds(d: f64) -> String {
 impl Events for Progress {
     fn event(&self, event: &Event<'_>) {
         match event {
-            Event::Log { step, line, .. } => {
-                let prefix = format!("[{step}]");
+            Event::Log {
+                step, source, line, ..
+            } => {
+                let prefix = match source {
+                    Some(s) => format!("[{step}/{s}]"),
+                    None => format!("[{step}]"),
+                };
                 let prefix = match self.colors.get(*step) {
                     Some(code) => self.paint(code, &prefix),
                     None => prefix,

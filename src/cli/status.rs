@@ -1,11 +1,12 @@
-//! `mlk status [RUN]` and `mlk logs RUN [STEP]`: local runs, read from `.mlk/runs/`.
+//! `mlk status [RUN]` and `mlk logs RUN [STEP]`: local runs, read from `.mlk/runs/`; `mlk logs`
+//! of a run that is not there (or with `--cluster`) reads its pods' logs from the cluster.
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::run_progress::seconds;
-use super::{Exit, Reporter, write_stdout};
+use super::{Exit, Global, Reporter, write_stdout};
 use crate::exec::{RunRecord, record};
 
 /// `mlk status` arguments.
@@ -38,9 +39,16 @@ pub struct LogsArgs {
     /// Run id, or `latest`.
     #[arg(value_name = "RUN")]
     pub run: String,
-    /// Only this step's log (unprefixed).
+    /// Only this step's log (unprefixed for a local run).
     #[arg(value_name = "STEP")]
     pub step: Option<String>,
+    /// For a cluster run: follow the logs until every workload of the run has finished.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Read the logs from the cluster (pods labelled `mlk.dev/run=RUN`) even when the run is
+    /// in the local `.mlk/runs`; the default for runs that are not.
+    #[arg(long)]
+    pub cluster: bool,
 }
 
 fn runs_dir() -> PathBuf {
@@ -133,8 +141,18 @@ pub fn table(r: &RunRecord) -> String {
     out
 }
 
-/// Runs `mlk logs`.
-pub fn logs(args: &LogsArgs, reporter: &Reporter) -> Exit {
+/// Runs `mlk logs`: from the local record, else (or with `--cluster`) from the cluster.
+pub fn logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
+    let local =
+        args.run == "latest" || record::list(&runs_dir()).is_ok_and(|ids| ids.contains(&args.run));
+    if args.cluster || !local {
+        return cluster_logs(args, global, reporter);
+    }
+    if args.follow {
+        reporter.status(
+            "note: -f follows cluster runs only (pass --cluster); printing the stored logs",
+        );
+    }
     let r = match find(reporter, Some(&args.run)) {
         Ok(r) => r,
         Err(code) => return code,
@@ -172,4 +190,64 @@ pub fn logs(args: &LogsArgs, reporter: &Reporter) -> Exit {
         }
     }
     write_stdout(out.as_bytes())
+}
+
+/// `mlk logs` for a run in the cluster, found by its `mlk.dev/run` label.
+fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
+    let target = crate::cluster::Target {
+        kubeconfig: global.kubeconfig.clone(),
+        context: global.context.clone(),
+        namespace: global.namespace.clone(),
+    };
+    let cluster = match crate::cluster::Cluster::connect(&target) {
+        Ok(c) => c,
+        // No usable kubeconfig and no `--cluster`: most likely a mistyped local run id.
+        Err(e) if !args.cluster => {
+            let code = find(reporter, Some(&args.run))
+                .err()
+                .unwrap_or(Exit::Invalid);
+            reporter.status(&format!("note: the cluster was not searched: {e}"));
+            return code;
+        }
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Io;
+        }
+    };
+    let out: std::sync::Arc<crate::cluster::RunLine> =
+        std::sync::Arc::new(|step: &str, source: Option<&str>, line: &str| {
+            let text = match source {
+                Some(s) => format!("[{step}/{s}] {line}\n"),
+                None => format!("[{step}] {line}\n"),
+            };
+            // One write under stdout's lock: lines of two pods never interleave. A closed
+            // pipe (`mlk logs … | head`) is not an error.
+            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+        });
+    // `latest` is the newest local run; its pods are looked for by its id.
+    let run = &match args.run.as_str() {
+        "latest" => match find(reporter, None) {
+            Ok(r) => r.run_id,
+            Err(code) => return code,
+        },
+        id => id.to_owned(),
+    };
+    match crate::cluster::run_logs(&cluster, run, args.step.as_deref(), args.follow, out) {
+        Ok(true) => Exit::Ok,
+        Ok(false) => {
+            let what = match &args.step {
+                Some(s) => format!("mlk.dev/run={run},mlk.dev/step={s}"),
+                None => format!("mlk.dev/run={run}"),
+            };
+            reporter.status(&format!(
+                "error: no run `{run}` in .mlk/runs, and no objects or pods labelled {what} in namespace `{}` (pass -n NAMESPACE for another)",
+                cluster.namespace
+            ));
+            Exit::Invalid
+        }
+        Err(e) => {
+            reporter.diagnostic(&e);
+            Exit::Io
+        }
+    }
 }

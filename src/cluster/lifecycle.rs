@@ -29,6 +29,9 @@ pub struct RunObject {
     /// The first condition whose status is True (`Complete`, `Failed`, `Ready`…), or
     /// `Suspended` / `Pending`.
     pub state: String,
+    /// Whether its step has more than one pod (a PyTorchJob, a parallel Job): log lines are
+    /// prefixed with the replica.
+    pub multi_pod: bool,
 }
 
 /// Every object labelled with `run_id` in the cluster's namespace (kinds the cluster does not
@@ -85,8 +88,22 @@ pub fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, Cl
                 .cloned()
                 .unwrap_or_default(),
             state: state(&o.data),
+            multi_pod: multi_pod(o),
         })
         .collect())
+}
+
+fn multi_pod(o: &DynamicObject) -> bool {
+    let kind = o
+        .types
+        .as_ref()
+        .map(|t| t.kind.as_str())
+        .unwrap_or_default();
+    let more = |ptr: &str| o.data.pointer(ptr).and_then(Value::as_i64).unwrap_or(1) > 1;
+    kind == "PyTorchJob"
+        || more("/spec/parallelism")
+        || more("/spec/completions")
+        || more("/spec/trainer/numNodes")
 }
 
 fn state(data: &Value) -> String {

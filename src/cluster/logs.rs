@@ -17,7 +17,7 @@ use kube::api::{Api, ListParams, LogParams};
 use tokio::task::AbortHandle;
 
 use super::backend::{POLL, lock};
-use super::retry;
+use super::{Cluster, ClusterError, RunObject, retry, run_objects};
 use crate::exec::{LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.
@@ -54,6 +54,7 @@ impl Follower {
                             container: c.name.clone(),
                             prefix,
                             sink: self.sink.clone(),
+                            follow: true,
                         };
                         let task = tokio::spawn(stream.follow());
                         lock(&self.aborts).push(task.abort_handle());
@@ -89,6 +90,8 @@ struct ContainerLog {
     container: String,
     prefix: Option<String>,
     sink: LogSink,
+    /// `false`: print what is there and return.
+    follow: bool,
 }
 
 /// Lines already printed: the newest timestamp, and the lines printed at exactly it.
@@ -117,6 +120,10 @@ impl Printed {
 impl ContainerLog {
     async fn follow(self) {
         let mut printed = Printed::default();
+        if !self.follow {
+            let _ = self.read(&mut printed, false).await;
+            return;
+        }
         let mut idle = 0u32;
         loop {
             let follow = self.read(&mut printed, true).await;
@@ -166,10 +173,117 @@ impl ContainerLog {
 
     fn deliver(&self, text: &str) {
         match &self.prefix {
-            Some(p) => self.sink.line(Stream::Stdout, &format!("[{p}] {text}")),
+            Some(p) => self.sink.line_from(Stream::Stdout, p, text),
             None => self.sink.line(Stream::Stdout, text),
         }
     }
+}
+
+/// Where [`run_logs`] sends each line: step, replica (for steps with more than one pod),
+/// line.
+pub type RunLine = dyn Fn(&str, Option<&str>, &str) + Send + Sync;
+
+/// Whether every workload of a run has finished (InferenceServices, which serve until
+/// deleted, and NetworkPolicies are not waited for).
+fn all_finished(objects: &[RunObject]) -> bool {
+    objects
+        .iter()
+        .filter(|o| !matches!(o.kind.as_str(), "InferenceService" | "NetworkPolicy"))
+        .all(|o| matches!(o.state.as_str(), "Complete" | "Succeeded" | "Failed"))
+}
+
+/// `mlk logs RUN [STEP]` for a cluster run: the logs of every container of every pod
+/// labelled `mlk.dev/run=RUN` (and `mlk.dev/step=STEP`), each line sent to `out`. Without
+/// `follow` what is there is read once, pod by pod; with it every container is followed (new
+/// pods too, across dropped streams and restarts, as for `mlk run`) until every workload of
+/// the run has finished. `Ok(false)`: the run has neither objects nor pods.
+pub fn run_logs(
+    cluster: &Cluster,
+    run_id: &str,
+    step: Option<&str>,
+    follow: bool,
+    out: Arc<RunLine>,
+) -> Result<bool, ClusterError> {
+    let pods: Api<Pod> = Api::namespaced(cluster.client(), &cluster.namespace);
+    let mut selector = format!("mlk.dev/run={run_id}");
+    if let Some(s) = step {
+        selector.push_str(&format!(",mlk.dev/step={s}"));
+    }
+    let lp = ListParams::default().labels(&selector);
+    let of_step = |objects: Vec<RunObject>| -> Vec<RunObject> {
+        objects
+            .into_iter()
+            .filter(|o| step.is_none_or(|s| o.step == s))
+            .collect()
+    };
+    let mut objects = of_step(run_objects(cluster, run_id)?);
+    let mut followed = BTreeSet::new();
+    let mut tasks = Vec::new();
+    let mut first = true;
+    loop {
+        // Read before listing: pods listed after the run ended are still read once.
+        let finished = !follow || all_finished(&objects);
+        let list = match cluster.block_on(retry(|| pods.list(&lp))) {
+            Ok(l) => l,
+            Err(e) if first => return Err(ClusterError::from_kube(&e, "listing pods", cluster)),
+            Err(_) => {
+                std::thread::sleep(POLL);
+                continue;
+            }
+        };
+        if first && objects.is_empty() && list.items.is_empty() {
+            return Ok(false);
+        }
+        first = false;
+        for pod in list.items {
+            let pod_name = pod.metadata.name.clone().unwrap_or_default();
+            let pod_step = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get("mlk.dev/step"))
+                .cloned()
+                .unwrap_or_default();
+            let multi = if objects.iter().any(|o| o.step == pod_step) {
+                objects.iter().any(|o| o.step == pod_step && o.multi_pod)
+            } else {
+                // The workload is gone: PyTorch pods are named by their replica.
+                pod_name.contains("-master-") || pod_name.contains("-worker-")
+            };
+            let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
+            for c in containers {
+                if !followed.insert((pod_name.clone(), c.name.clone())) {
+                    continue;
+                }
+                let out = Arc::clone(&out);
+                let name = pod_step.clone();
+                let stream = ContainerLog {
+                    pods: pods.clone(),
+                    pod: pod_name.clone(),
+                    container: c.name.clone(),
+                    prefix: multi.then(|| replica(&pod_name)),
+                    sink: LogSink::new(move |_, source, line| out(&name, source, line)),
+                    follow,
+                };
+                if follow {
+                    tasks.push(cluster.rt.spawn(stream.follow()));
+                } else {
+                    cluster.block_on(stream.follow());
+                }
+            }
+        }
+        if finished {
+            break;
+        }
+        std::thread::sleep(POLL);
+        if let Ok(o) = run_objects(cluster, run_id) {
+            objects = of_step(o);
+        }
+    }
+    for t in tasks {
+        let _ = cluster.block_on(t);
+    }
+    Ok(true)
 }
 
 /// Whether `container` of `pod` has ended for good (the pod is done).

@@ -28,6 +28,7 @@ use kube::{Client, Config};
 pub use backend::{ApplyReport, KubeBackend};
 pub use errors::ClusterError;
 pub use lifecycle::{RunObject, delete_run, run_objects};
+pub use logs::{RunLine, run_logs};
 pub use preflight::preflight;
 pub use store::ConfigMapStore;
 

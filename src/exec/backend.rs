@@ -49,8 +49,9 @@ pub enum Stop {
     Kill,
 }
 
-/// The function behind a [`LogSink`].
-type LineFn = dyn Fn(Stream, &str) + Send + Sync;
+/// The function behind a [`LogSink`]: stream, source (the replica of a step with more than
+/// one pod, `master-0`, …), line.
+type LineFn = dyn Fn(Stream, Option<&str>, &str) + Send + Sync;
 
 /// Where a backend delivers log lines: whole lines, without the line ending.
 #[derive(Clone)]
@@ -58,13 +59,18 @@ pub struct LogSink(Arc<LineFn>);
 
 impl LogSink {
     /// A sink calling `f` for every line.
-    pub fn new(f: impl Fn(Stream, &str) + Send + Sync + 'static) -> Self {
+    pub fn new(f: impl Fn(Stream, Option<&str>, &str) + Send + Sync + 'static) -> Self {
         LogSink(Arc::new(f))
     }
 
     /// Delivers one line.
     pub fn line(&self, stream: Stream, line: &str) {
-        (self.0)(stream, line);
+        (self.0)(stream, None, line);
+    }
+
+    /// Delivers one line of one of a step's pods (`source`: `master-0`, `worker-1`, …).
+    pub fn line_from(&self, stream: Stream, source: &str, line: &str) {
+        (self.0)(stream, Some(source), line);
     }
 }
 

@@ -72,6 +72,8 @@ pub enum Event<'a> {
         step: &'a str,
         /// Stream.
         stream: Stream,
+        /// The pod it comes from, for steps with more than one pod (`master-0`, …).
+        source: Option<&'a str>,
         /// The line, without its ending.
         line: &'a str,
     },
@@ -282,13 +284,17 @@ pub fn execute(
                         let log = Arc::clone(&logs[i]);
                         let events = Arc::clone(&events);
                         let name: Arc<str> = Arc::from(step.name.as_str());
-                        LogSink::new(move |stream, line| {
+                        LogSink::new(move |stream, source, line| {
                             // Terminal and file get the same order: both under the step's lock.
                             let mut log = lock(&log);
-                            log.push(line);
+                            match source {
+                                Some(s) => log.push(&format!("[{s}] {line}")),
+                                None => log.push(line),
+                            }
                             events.event(&Event::Log {
                                 step: &name,
                                 stream,
+                                source,
                                 line,
                             });
                         })

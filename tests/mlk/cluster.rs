@@ -583,9 +583,131 @@ fn a_pytorch_step_waits_for_succeeded_and_prefixes_its_replica() {
     let out = c.run(&[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("[big] [master-0] rank 0 ready"),
+        out.stdout.contains("[big/master-0] rank 0 ready"),
         "{}",
         out.stdout
     );
     assert_eq!(c.api.objects("pytorchjobs").len(), 1);
+}
+
+impl Cluster {
+    /// `mlk ARGS` in another directory (no `.mlk/runs` of this project), same cluster.
+    fn elsewhere(&self, args: &[&str]) -> Run {
+        let other = tempfile::tempdir().unwrap();
+        let mut c = command();
+        c.current_dir(other.path())
+            .env("KUBECONFIG", self.path().join("kubeconfig"));
+        run(c.args(args))
+    }
+}
+
+#[test]
+fn logs_follow_a_detached_run_from_another_process() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let numbered: Vec<String> = (1..=6).map(|i| format!("line {i} of prep")).collect();
+    c.api.script(
+        "prep",
+        Script {
+            lines: numbered.clone(),
+            // Still not started when `mlk logs -f` begins: it must wait and follow.
+            admit_after: Some(std::time::Duration::from_millis(800)),
+            restart_after: Some(4),
+            ..Script::default()
+        },
+    );
+    c.api.drop_next_log_after("-prep-", 2);
+    let out = c.run(&["--detach", "--only", "prep"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim().to_owned();
+
+    let followed = c.elsewhere(&["logs", &run_id, "-f", "-n", "ml"]);
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    for l in &numbered {
+        assert_eq!(
+            lines(&followed.stdout, &format!("[prep] {l}")),
+            1,
+            "{l} exactly once in:\n{}",
+            followed.stdout
+        );
+    }
+    assert_eq!(
+        followed.stdout.lines().count(),
+        numbered.len(),
+        "{}",
+        followed.stdout
+    );
+    let reopened = c
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("-prep-") && r.contains("/log?") && r.contains("sinceTime="))
+        .count();
+    assert!(reopened >= 1, "the stream was reopened after the drop");
+    let job = c.api.objects("jobs");
+    let job = job.values().next().unwrap();
+    assert_eq!(
+        job["status"]["conditions"][0]["type"], "Complete",
+        "exited when the job completed"
+    );
+
+    // Without -f: what is there, then exit; one step only; --cluster from the same directory.
+    let once = c.elsewhere(&["logs", &run_id, "prep", "-n", "ml"]);
+    assert_eq!(once.code, 0, "{}", once.stderr);
+    assert_eq!(
+        once.stdout.lines().count(),
+        numbered.len(),
+        "{}",
+        once.stdout
+    );
+    assert!(
+        once.stdout.starts_with("[prep] line 1 of prep\n"),
+        "{}",
+        once.stdout
+    );
+    let here = c.mlk(&["logs", &run_id, "--cluster", "-n", "ml"]);
+    assert_eq!(here.code, 0, "{}", here.stderr);
+    assert_eq!(here.stdout, once.stdout);
+}
+
+#[test]
+fn logs_of_a_cluster_run_prefix_the_replica() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, STACK);
+    c.api.script("big", script(&["rank 0 ready"]));
+    let out = c.run(&["--detach", "--only", "big"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim().to_owned();
+    let followed = c.elsewhere(&["logs", &run_id, "-f", "-n", "ml"]);
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    assert_eq!(followed.stdout, "[big/master-0] rank 0 ready\n");
+}
+
+#[test]
+fn logs_of_an_unknown_run() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.elsewhere(&["logs", "20260101-000000-dead", "-f", "-n", "ml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no run `20260101-000000-dead` in .mlk/runs, and no objects or pods labelled mlk.dev/run=20260101-000000-dead in namespace `ml`"),
+        "{}",
+        out.stderr
+    );
+
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let config = std::fs::read_to_string(c.path().join("kubeconfig")).unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = port
+        .replace(&config, free.to_string().as_str())
+        .into_owned();
+    std::fs::write(c.path().join("kubeconfig"), config).unwrap();
+    let out = c.elsewhere(&["logs", "20260101-000000-dead", "-n", "ml"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::unreachable"),
+        "{}",
+        out.stderr
+    );
 }
