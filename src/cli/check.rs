@@ -4,7 +4,6 @@ use clap::Args;
 
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter};
-use crate::render::render;
 
 /// `mlk check` arguments.
 #[derive(Debug, Args)]
@@ -21,11 +20,7 @@ pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let templates = match c.templates(reporter) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    match render(&c.resolved.plan, &templates, None) {
+    match c.manifests(reporter, None) {
         Ok(manifests) => {
             let plan = &c.resolved.plan;
             reporter.status(&format!(
@@ -37,9 +32,6 @@ pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
             ));
             Exit::Ok
         }
-        Err(e) => {
-            reporter.diagnostic(&e);
-            Exit::Invalid
-        }
+        Err(code) => code,
     }
 }

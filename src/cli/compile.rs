@@ -9,7 +9,7 @@ use crate::cache::digest::{DigestError, Digester};
 use crate::cache::stat_cache::StatCache;
 use crate::diag::{Located, Problems};
 use crate::load::{InputDef, Loaded, StackRef, load};
-use crate::render::Templates;
+use crate::render::{Manifest, Templates, render};
 use crate::resolve::{InputDigests, Options, ResolveError, Resolved, resolve};
 
 /// A pipeline resolved against its stack.
@@ -21,18 +21,25 @@ pub struct Compiled {
 }
 
 impl Compiled {
-    /// The built-in templates with the stack's `templates_dir` overrides; a problem is printed.
-    pub fn templates(&self, reporter: &Reporter) -> Result<Templates, Exit> {
+    /// The plan rendered with the built-in templates and the stack's `templates_dir`
+    /// overrides; `run_id` adds the `mlk.dev/run` label. A problem is printed (exit 2).
+    pub fn manifests(
+        &self,
+        reporter: &Reporter,
+        run_id: Option<&str>,
+    ) -> Result<Vec<Manifest>, Exit> {
         let dir = self
             .loaded
             .stack
             .templates_dir
             .as_ref()
             .map(|d| d.get_ref().as_path());
-        Templates::new(dir).map_err(|e| {
-            reporter.diagnostic(&e);
-            Exit::Invalid
-        })
+        Templates::new(dir)
+            .and_then(|t| render(&self.resolved.plan, &t, run_id))
+            .map_err(|e| {
+                reporter.diagnostic(&e);
+                Exit::Invalid
+            })
     }
 }
 

@@ -7,7 +7,7 @@ use clap::Args;
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout, write_stdout_parts};
 use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
-use crate::render::{render, stream_parts};
+use crate::render::stream_parts;
 
 /// `mlk render` arguments.
 #[derive(Debug, Args)]
@@ -30,16 +30,9 @@ pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let templates = match c.templates(reporter) {
-        Ok(t) => t,
-        Err(code) => return code,
-    };
-    let manifests = match render(&c.resolved.plan, &templates, None) {
+    let manifests = match c.manifests(reporter, None) {
         Ok(m) => m,
-        Err(e) => {
-            reporter.diagnostic(&e);
-            return Exit::Invalid;
-        }
+        Err(code) => return code,
     };
     let Some(dir) = &args.output else {
         let code = write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));

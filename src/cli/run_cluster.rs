@@ -8,7 +8,6 @@ use super::compile::Compiled;
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::cluster::{Cluster, KubeBackend, Target, delete_run, preflight};
 use crate::exec::{Initial, StepState};
-use crate::render::render;
 use crate::resolve::{Plan, Step};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
@@ -19,11 +18,7 @@ pub fn backend(
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
-    let templates = c.templates(reporter)?;
-    let manifests = render(plan, &templates, Some(run_id)).map_err(|e| {
-        reporter.diagnostic(&e);
-        Exit::Invalid
-    })?;
+    let manifests = c.manifests(reporter, Some(run_id))?;
     let target = Target {
         kubeconfig: global.kubeconfig.clone(),
         context: global
