@@ -1,0 +1,168 @@
+//! Descriptions of the stack file's keys, for its JSON Schema.
+
+/// Descriptions of the keys of the stack file's JSON Schema, by path (a suffix of the key's
+/// dotted path; `*` is an entry of a free-form table, `[]` an array element).
+pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
+    ("stack", "The stack: where and how pipelines run."),
+    ("stack.name", "The stack's name (a DNS-1123 label)."),
+    (
+        "stack.backend",
+        "Where `mlk run` runs steps: on a cluster, or as local processes.",
+    ),
+    (
+        "stack.namespace",
+        "Namespace of every namespaced object (default \"default\").",
+    ),
+    ("stack.context", "kubeconfig context."),
+    ("stack.service_account", "Service account of every pod."),
+    (
+        "stack.image_pull_secrets",
+        "Image pull secrets of every pod.",
+    ),
+    (
+        "stack.templates_dir",
+        "Overrides of the built-in templates, relative to the stack file.",
+    ),
+    ("artifacts", "Where step outputs are stored."),
+    (
+        "artifacts.uri",
+        "Base of output URIs: {uri}/{pipeline}/{step}/{cache_key}/{output} (default .mlk/artifacts).",
+    ),
+    (
+        "artifacts.env_from_secret",
+        "A Secret with the storage credentials, given to every step.",
+    ),
+    ("cache", "Where cache records are kept."),
+    (
+        "cache.store",
+        "configmap (in the namespace), local (.mlk/cache) or none.",
+    ),
+    ("cache.ttl", "Records older than this are misses."),
+    ("scheduler", "Which scheduler admits the workloads."),
+    (
+        "scheduler.kind",
+        "default (priorityClassName only), kueue or kai.",
+    ),
+    (
+        "scheduler.queue",
+        "Default queue: the Kueue LocalQueue or the KAI leaf queue.",
+    ),
+    (
+        "scheduler.priority",
+        "Default priority name, from [priorities].",
+    ),
+    ("serving", "KServe settings."),
+    (
+        "serving.mode",
+        "KServe deployment mode; decides which serve settings are legal.",
+    ),
+    ("training", "Distributed training settings."),
+    (
+        "training.api",
+        "pytorchjob (kubeflow.org/v1) or trainjob (trainer.kubeflow.org/v1alpha1).",
+    ),
+    (
+        "training.runtime",
+        "The ClusterTrainingRuntime of TrainJobs (default torch-distributed).",
+    ),
+    ("priorities", "Priority names steps may use, by name."),
+    ("priorities.*.value", "Priority value (at most 1000000000)."),
+    (
+        "priorities.*.preemptible",
+        "Whether workloads of this priority may be preempted.",
+    ),
+    (
+        "priorities.*.description",
+        "Description of the priority class.",
+    ),
+    ("gpu", "GPU sharing and types."),
+    (
+        "gpu.sharing",
+        "How fractional GPU requests compile: none, kai, mig or time-slicing.",
+    ),
+    (
+        "gpu.default_type",
+        "The GPU type of steps that do not set gpu_type.",
+    ),
+    (
+        "gpu.shared_resource",
+        "time-slicing only: the resource name, e.g. nvidia.com/gpu.shared.",
+    ),
+    ("gpu.types", "GPU types, by name."),
+    ("types.*.memory", "Memory of one device."),
+    (
+        "types.*.node_selector",
+        "Node labels that select nodes with this GPU.",
+    ),
+    (
+        "types.*.tolerations",
+        "Tolerations for those nodes' taints.",
+    ),
+    (
+        "types.*.hourly_cost",
+        "Price of one GPU for one hour, for cost estimates.",
+    ),
+    (
+        "types.*.mig_profiles",
+        "MIG profiles of this type, overriding the built-in table.",
+    ),
+    (
+        "types.*.mig",
+        "Which built-in MIG profile table applies (else chosen by memory).",
+    ),
+    ("defaults", "Defaults of every step and object."),
+    (
+        "defaults.limits",
+        "Which CPU/memory limits are set: memory (memory limit = request), all or none.",
+    ),
+    (
+        "defaults.security",
+        "Pod Security Standards profile of every container.",
+    ),
+    (
+        "defaults.ttl_after_finished",
+        "How long finished jobs are kept (ttlSecondsAfterFinished).",
+    ),
+    ("policy", "Rules every pipeline on this stack must follow."),
+    (
+        "policy.allowed_registries",
+        "Image prefixes that are allowed, e.g. \"registry.acme.io/\".",
+    ),
+    (
+        "policy.require_digest",
+        "Images must be pinned by @sha256 digest.",
+    ),
+    (
+        "policy.max_gpus_per_step",
+        "Most GPUs a step may use, counting all its replicas.",
+    ),
+    (
+        "policy.network_isolation",
+        "Emit a NetworkPolicy per training job.",
+    ),
+    (
+        "queues",
+        "Queues, by name (Kueue ClusterQueue + LocalQueue, or KAI queue).",
+    ),
+    (
+        "queues.*.cohort",
+        "The Kueue cohort the queue borrows within.",
+    ),
+    ("queues.*.quota", "Nominal quota."),
+    (
+        "queues.*.borrowing_limit",
+        "How much the queue may borrow beyond its quota.",
+    ),
+    ("quota.cpu", "CPU cores, a Kubernetes quantity."),
+    ("quota.memory", "Memory, a Kubernetes quantity."),
+    ("quota.gpu", "Number of GPUs."),
+    ("borrowing_limit.cpu", "CPU cores, a Kubernetes quantity."),
+    ("borrowing_limit.memory", "Memory, a Kubernetes quantity."),
+    ("borrowing_limit.gpu", "Number of GPUs."),
+    ("cost", "Prices for cost estimates beyond GPUs."),
+    ("cost.cpu_hourly", "Price of one CPU core for one hour."),
+    (
+        "cost.memory_gib_hourly",
+        "Price of one GiB of memory for one hour.",
+    ),
+];

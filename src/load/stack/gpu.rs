@@ -1,0 +1,115 @@
+//! `[gpu]`: how GPUs are shared, and the GPU types steps may ask for.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use toml::Spanned;
+
+use crate::load::Toleration;
+use crate::load::toml::{Cx, Sp, Table};
+use crate::load::values::{choice, string_map};
+use crate::quantity::Quantity;
+
+/// How GPUs are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuSharing {
+    /// Whole devices only.
+    #[default]
+    None,
+    /// KAI fractions and GPU memory.
+    Kai,
+    /// MIG profiles.
+    Mig,
+    /// Device-plugin time-slicing.
+    TimeSlicing,
+}
+
+/// `[gpu]`.
+#[derive(Debug, Clone, Default)]
+pub struct GpuDef {
+    /// Sharing mode.
+    pub sharing: GpuSharing,
+    /// GPU type of steps that name none.
+    pub default_type: Option<Sp<String>>,
+    /// Time-slicing resource name.
+    pub shared_resource: Option<Sp<String>>,
+    /// Where `sharing` is written (empty when defaulted).
+    pub sharing_span: std::ops::Range<usize>,
+    /// `[gpu.types.*]`.
+    pub types: BTreeMap<String, Sp<GpuTypeDef>>,
+}
+
+/// One `[gpu.types.NAME]`.
+#[derive(Debug, Clone, Default)]
+pub struct GpuTypeDef {
+    /// Memory of one device.
+    pub memory: Option<Sp<Quantity>>,
+    /// Node labels that select this type.
+    pub node_selector: BTreeMap<String, String>,
+    /// Tolerations for nodes of this type.
+    pub tolerations: Vec<Toleration>,
+    /// Price of one device-hour.
+    pub hourly_cost: Option<f64>,
+    /// MIG profiles, overriding the built-in table.
+    pub mig_profiles: Option<Vec<Sp<String>>>,
+    /// Which built-in MIG profile table applies (else chosen by `memory`).
+    pub mig: Option<Sp<&'static str>>,
+}
+
+/// The built-in MIG profile tables a `[gpu.types.X] mig` key may name.
+pub const MIG_TABLES: &[&str] = &[
+    "a100-40gb",
+    "a100-80gb",
+    "h100-80gb",
+    "h100-nvl-94gb",
+    "h200-141gb",
+];
+
+/// Reads `[gpu]` and its `[gpu.types.*]`.
+pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
+    match root.table("gpu", cx) {
+        Some(mut g) => {
+            let sharing = g
+                .raw("sharing")
+                .and_then(|s| choice(s, &["none", "kai", "mig", "time-slicing"], cx));
+            let sharing_span = sharing.as_ref().map(|s| s.span()).unwrap_or(0..0);
+            let sharing = sharing.map(|s| match *s.get_ref() {
+                "kai" => GpuSharing::Kai,
+                "mig" => GpuSharing::Mig,
+                "time-slicing" => GpuSharing::TimeSlicing,
+                _ => GpuSharing::None,
+            });
+            let default_type = g.opt("default_type", cx);
+            let shared_resource = g.opt("shared_resource", cx);
+            let mut types = BTreeMap::new();
+            for (k, v) in g.entries("types", cx) {
+                let Some(mut t) = Table::open(v, format!("[gpu.types.{}]", k.get_ref()), cx) else {
+                    continue;
+                };
+                let def = GpuTypeDef {
+                    memory: t.opt("memory", cx),
+                    node_selector: t
+                        .raw("node_selector")
+                        .and_then(|v| string_map(v, "node selector", true, cx))
+                        .unwrap_or_default(),
+                    tolerations: t.opt("tolerations", cx).unwrap_or_default(),
+                    hourly_cost: t.opt("hourly_cost", cx),
+                    mig_profiles: t.opt("mig_profiles", cx),
+                    mig: t.raw("mig").and_then(|m| choice(m, MIG_TABLES, cx)),
+                };
+                t.finish(cx);
+                types.insert(k.into_inner(), Spanned::new(v.span(), def));
+            }
+            g.finish(cx);
+            GpuDef {
+                sharing: sharing.unwrap_or_default(),
+                default_type,
+                shared_resource,
+                sharing_span,
+                types,
+            }
+        }
+        None => GpuDef::default(),
+    }
+}

@@ -1,0 +1,196 @@
+//! The stack file as written (SPEC §1.2), and the built-in `local` stack.
+//!
+//! This module owns the file as a whole and its `[stack]` table; each other table is read by
+//! the module named after its concern (`storage`, `scheduling`, `workloads`, `gpu`,
+//! `defaults`), and `docs` describes the keys in the file's JSON Schema.
+
+mod defaults;
+mod docs;
+mod gpu;
+mod scheduling;
+mod storage;
+mod workloads;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use toml::Spanned;
+
+pub use defaults::{CostDef, LimitsMode, PolicyDef, Security, StackDefaults};
+pub(super) use docs::SCHEMA_DOCS;
+pub use gpu::{GpuDef, GpuSharing, GpuTypeDef, MIG_TABLES};
+pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef, SchedulerKind};
+pub use storage::{ArtifactsDef, CacheDef, CacheStore};
+pub use workloads::{ServingMode, TrainingApi, TrainingDef};
+
+use super::LoadError;
+use super::toml::{Cx, Sp, Table};
+use super::values::{check_name, choice};
+
+/// The text of the built-in `local` stack (also the reference for `examples/stacks/local.toml`).
+pub const LOCAL_STACK_TOML: &str = r#"# The built-in local stack: steps run as processes on this machine.
+[stack]
+name = "local"
+backend = "local"
+namespace = "default"
+
+[artifacts]
+uri = ".mlk/artifacts"
+
+[cache]
+store = "local"
+
+[scheduler]
+kind = "default"
+
+[defaults]
+resources = { cpu = "1", memory = "2Gi" }
+"#;
+
+/// Where steps run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A Kubernetes cluster.
+    Kubernetes,
+    /// Local processes.
+    Local,
+}
+
+/// A stack file as written.
+#[derive(Debug, Clone)]
+pub struct StackFile {
+    /// `[stack] name`.
+    pub name: Sp<String>,
+    /// `[stack] backend`.
+    pub backend: Backend,
+    /// `[stack] namespace`.
+    pub namespace: Sp<String>,
+    /// `[stack] context`.
+    pub context: Option<String>,
+    /// `[stack] service_account`.
+    pub service_account: Option<String>,
+    /// `[stack] image_pull_secrets`.
+    pub image_pull_secrets: Vec<String>,
+    /// `[stack] templates_dir`, resolved against the stack file's directory.
+    pub templates_dir: Option<Sp<PathBuf>>,
+    /// `[artifacts]`.
+    pub artifacts: ArtifactsDef,
+    /// `[cache]`.
+    pub cache: CacheDef,
+    /// `[scheduler]`.
+    pub scheduler: SchedulerDef,
+    /// `[serving] mode`.
+    pub serving: ServingMode,
+    /// `[training]`.
+    pub training: TrainingDef,
+    /// `[priorities]`.
+    pub priorities: BTreeMap<String, Sp<PriorityDef>>,
+    /// `[gpu]`.
+    pub gpu: GpuDef,
+    /// `[defaults]`.
+    pub defaults: StackDefaults,
+    /// `[policy]`.
+    pub policy: PolicyDef,
+    /// `[queues.*]`.
+    pub queues: BTreeMap<String, Sp<QueueDef>>,
+    /// `[cost]`.
+    pub cost: CostDef,
+}
+
+/// Decodes a stack file's text; `dir` is the stack file's directory (None for built-ins).
+pub(super) fn decode(text: &str, dir: Option<&Path>) -> (Option<StackFile>, Cx) {
+    decode_with(text, dir, Cx::default())
+}
+
+/// [`decode`] with a given context (schema mode passes one with a recorder).
+pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option<StackFile>, Cx) {
+    let Some(doc) = super::parse(text, &mut cx) else {
+        return (None, cx);
+    };
+    let cx = &mut cx;
+    let mut root = Table::root(&doc);
+
+    let mut name = None;
+    let mut backend = Backend::Kubernetes;
+    let mut namespace = None;
+    let mut context = None;
+    let mut service_account = None;
+    let mut image_pull_secrets = Vec::new();
+    let mut templates_dir = None;
+    match root.table("stack", cx) {
+        Some(mut s) => {
+            name = s.req::<Sp<String>>("name", cx);
+            if let Some(b) = s
+                .raw("backend")
+                .and_then(|b| choice(b, &["kubernetes", "local"], cx))
+            {
+                backend = if *b.get_ref() == "local" {
+                    Backend::Local
+                } else {
+                    Backend::Kubernetes
+                };
+            }
+            namespace = s.opt::<Sp<String>>("namespace", cx);
+            context = s.opt("context", cx);
+            service_account = s.opt("service_account", cx);
+            image_pull_secrets = s.opt("image_pull_secrets", cx).unwrap_or_default();
+            templates_dir = s.opt::<Sp<String>>("templates_dir", cx).map(|d| {
+                let path = dir
+                    .map(|base| base.join(d.get_ref()))
+                    .unwrap_or_else(|| PathBuf::from(d.get_ref()));
+                Spanned::new(d.span(), path)
+            });
+            s.finish(cx);
+        }
+        None => cx.error(LoadError::MissingKey {
+            key: "stack",
+            table: "the stack file".into(),
+            expected: "a table with at least `name`".into(),
+            at: (0..0).into(),
+        }),
+    }
+    if let Some(n) = &name {
+        check_name(n, "stack name", cx);
+    }
+    if let Some(ns) = &namespace {
+        check_name(ns, "namespace", cx);
+    }
+
+    let artifacts = storage::artifacts(&mut root, cx);
+    let cache = storage::cache(&mut root, backend, cx);
+    let scheduler = scheduling::scheduler(&mut root, cx);
+    let serving = workloads::serving(&mut root, cx);
+    let training = workloads::training(&mut root, cx);
+    let priorities = scheduling::priorities(&mut root, cx);
+    let gpu = gpu::gpu(&mut root, cx);
+    let defaults = defaults::defaults(&mut root, cx);
+    let policy = defaults::policy(&mut root, cx);
+    let queues = scheduling::queues(&mut root, cx);
+    let cost = defaults::cost(&mut root, cx);
+    root.mark_required("stack");
+    root.finish(cx);
+
+    let stack = name.map(|name| StackFile {
+        namespace: namespace.unwrap_or_else(|| Spanned::new(0..0, "default".into())),
+        name,
+        backend,
+        context,
+        service_account,
+        image_pull_secrets,
+        templates_dir,
+        artifacts,
+        cache,
+        scheduler,
+        serving,
+        training,
+        priorities,
+        gpu,
+        defaults,
+        policy,
+        queues,
+        cost,
+    });
+    (stack, std::mem::take(cx))
+}

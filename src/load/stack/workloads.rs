@@ -1,0 +1,84 @@
+//! `[serving]` and `[training]`: which APIs serve and distributed steps compile to.
+
+use serde::Serialize;
+
+use crate::load::toml::{Cx, Table};
+use crate::load::values::choice;
+
+/// KServe deployment mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServingMode {
+    /// Raw Deployments with HPA.
+    Standard,
+    /// Knative with KPA.
+    Knative,
+}
+
+/// Which Kubeflow training API distributed steps compile to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainingApi {
+    /// `kubeflow.org/v1` PyTorchJob.
+    Pytorchjob,
+    /// `trainer.kubeflow.org/v1alpha1` TrainJob.
+    Trainjob,
+}
+
+/// `[training]`.
+#[derive(Debug, Clone)]
+pub struct TrainingDef {
+    /// The API.
+    pub api: TrainingApi,
+    /// The TrainJob runtime (default ClusterTrainingRuntime `torch-distributed`).
+    pub runtime: Option<String>,
+    /// Where `api` is written (empty when defaulted).
+    pub api_span: std::ops::Range<usize>,
+}
+
+/// Reads `[serving]`.
+pub(super) fn serving(root: &mut Table<'_, '_>, cx: &mut Cx) -> ServingMode {
+    match root.table("serving", cx) {
+        Some(mut s) => {
+            let mode = s
+                .raw("mode")
+                .and_then(|m| choice(m, &["standard", "knative"], cx));
+            s.finish(cx);
+            if mode.is_some_and(|m| *m.get_ref() == "knative") {
+                ServingMode::Knative
+            } else {
+                ServingMode::Standard
+            }
+        }
+        None => ServingMode::Standard,
+    }
+}
+
+/// Reads `[training]`.
+pub(super) fn training(root: &mut Table<'_, '_>, cx: &mut Cx) -> TrainingDef {
+    match root.table("training", cx) {
+        Some(mut t) => {
+            let api = t
+                .raw("api")
+                .and_then(|a| choice(a, &["pytorchjob", "trainjob"], cx));
+            let runtime = t.opt("runtime", cx);
+            t.finish(cx);
+            let api_span = api.as_ref().map(|a| a.span()).unwrap_or(0..0);
+            let api = if api.is_some_and(|a| *a.get_ref() == "trainjob") {
+                TrainingApi::Trainjob
+            } else {
+                TrainingApi::Pytorchjob
+            };
+            TrainingDef {
+                api,
+                runtime,
+                api_span,
+            }
+        }
+        None => TrainingDef {
+            api: TrainingApi::Pytorchjob,
+            runtime: None,
+            api_span: 0..0,
+        },
+    }
+}
