@@ -1,6 +1,10 @@
 //! Following the logs of a step: every container of every pod, across dropped connections,
 //! container restarts and pod replacements.
 //!
+//! Pods are found by [`super::pods::PodWatch`] (a list, then a watch). Once the step is done
+//! the pods are listed once more, so that a pod created just before the end is still
+//! followed.
+//!
 //! Streams are read with `timestamps=true`. When one ends before its pod is done it is
 //! reopened with `sinceTime` (whole seconds, so the kubelet sends part of the last second
 //! again), and lines at or before the newest timestamp already printed are dropped, so no
@@ -13,11 +17,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams, LogParams};
+use kube::api::{Api, LogParams, ObjectList};
 use tokio::task::AbortHandle;
 
 use super::backend::{POLL, lock};
-use super::{Cluster, ClusterError, RunObject, retry, run_objects};
+use super::pods::PodWatch;
+use super::{Cluster, ClusterError, RunObject, run_objects};
 use crate::exec::{LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.
@@ -33,43 +38,50 @@ pub(super) struct Follower {
 impl Follower {
     /// Follows until the step is done (`done`) and every stream it started has ended.
     pub(super) async fn run(self) {
-        let mut followed = BTreeSet::new();
-        let mut tasks = Vec::new();
-        loop {
-            // Read before listing: pods listed after the step ended are still followed once.
-            let finished = self.done.load(Ordering::SeqCst);
-            let lp = ListParams::default().labels(&self.selector);
-            if let Ok(list) = retry(|| self.pods.list(&lp)).await {
-                for pod in list.items {
-                    let pod_name = pod.metadata.name.clone().unwrap_or_default();
-                    let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
-                    for c in containers {
-                        if !followed.insert((pod_name.clone(), c.name.clone())) {
-                            continue;
-                        }
-                        let prefix = self.prefix_replica.then(|| replica(&pod_name));
-                        let stream = ContainerLog {
-                            pods: self.pods.clone(),
-                            pod: pod_name.clone(),
-                            container: c.name.clone(),
-                            prefix,
-                            sink: self.sink.clone(),
-                            follow: true,
-                        };
-                        let task = tokio::spawn(stream.follow());
-                        lock(&self.aborts).push(task.abort_handle());
-                        tasks.push(task);
-                    }
+        let watch = PodWatch {
+            pods: self.pods.clone(),
+            selector: self.selector.clone(),
+        };
+        follow_pods(watch, None, &self.done, &self.aborts, |pod, container| {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            ContainerLog {
+                pods: self.pods.clone(),
+                prefix: self.prefix_replica.then(|| replica(&name)),
+                pod: name,
+                container: container.to_owned(),
+                sink: self.sink.clone(),
+                follow: true,
+            }
+        })
+        .await;
+    }
+}
+
+/// Follows every container of every pod `watch` finds until `done`, then waits for the
+/// streams to end; `stream` makes the reader of one container of one pod.
+async fn follow_pods(
+    watch: PodWatch,
+    first: Option<ObjectList<Pod>>,
+    done: &AtomicBool,
+    aborts: &Mutex<Vec<AbortHandle>>,
+    mut stream: impl FnMut(&Pod, &str) -> ContainerLog,
+) {
+    let mut followed = BTreeSet::new();
+    let mut tasks = Vec::new();
+    watch
+        .run(first, done, |pod| {
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                if followed.insert((name.clone(), c.name.clone())) {
+                    let task = tokio::spawn(stream(pod, &c.name).follow());
+                    lock(aborts).push(task.abort_handle());
+                    tasks.push(task);
                 }
             }
-            if finished {
-                break;
-            }
-            tokio::time::sleep(POLL).await;
-        }
-        for t in tasks {
-            let _ = t.await;
-        }
+        })
+        .await;
+    for t in tasks {
+        let _ = t.await;
     }
 }
 
@@ -209,33 +221,27 @@ pub fn run_logs(
     if let Some(s) = step {
         selector.push_str(&format!(",mlk.dev/step={s}"));
     }
-    let lp = ListParams::default().labels(&selector);
     let of_step = |objects: Vec<RunObject>| -> Vec<RunObject> {
         objects
             .into_iter()
             .filter(|o| step.is_none_or(|s| o.step == s))
             .collect()
     };
-    let mut objects = of_step(run_objects(cluster, run_id)?);
-    let mut followed = BTreeSet::new();
-    let mut tasks = Vec::new();
-    let mut first = true;
-    loop {
-        // Read before listing: pods listed after the run ended are still read once.
-        let finished = !follow || all_finished(&objects);
-        let list = match cluster.block_on(retry(|| pods.list(&lp))) {
-            Ok(l) => l,
-            Err(e) if first => return Err(ClusterError::from_kube(&e, "listing pods", cluster)),
-            Err(_) => {
-                std::thread::sleep(POLL);
-                continue;
-            }
-        };
-        if first && objects.is_empty() && list.items.is_empty() {
-            return Ok(false);
-        }
-        first = false;
-        for pod in list.items {
+    let objects = of_step(run_objects(cluster, run_id)?);
+    let watch = PodWatch {
+        pods: pods.clone(),
+        selector,
+    };
+    let list = cluster
+        .block_on(watch.list())
+        .map_err(|e| ClusterError::from_kube(&e, "listing pods", cluster))?;
+    if objects.is_empty() && list.items.is_empty() {
+        return Ok(false);
+    }
+    let objects = Arc::new(Mutex::new(objects));
+    let stream = {
+        let objects = Arc::clone(&objects);
+        move |pod: &Pod, container: &str| {
             let pod_name = pod.metadata.name.clone().unwrap_or_default();
             let pod_step = pod
                 .metadata
@@ -244,45 +250,49 @@ pub fn run_logs(
                 .and_then(|l| l.get("mlk.dev/step"))
                 .cloned()
                 .unwrap_or_default();
+            let objects = lock(&objects);
             let multi = if objects.iter().any(|o| o.step == pod_step) {
                 objects.iter().any(|o| o.step == pod_step && o.multi_pod)
             } else {
                 // The workload is gone: PyTorch pods are named by their replica.
                 pod_name.contains("-master-") || pod_name.contains("-worker-")
             };
-            let containers = pod.spec.iter().flat_map(|s| s.containers.iter());
-            for c in containers {
-                if !followed.insert((pod_name.clone(), c.name.clone())) {
-                    continue;
-                }
-                let out = Arc::clone(&out);
-                let name = pod_step.clone();
-                let stream = ContainerLog {
-                    pods: pods.clone(),
-                    pod: pod_name.clone(),
-                    container: c.name.clone(),
-                    prefix: multi.then(|| replica(&pod_name)),
-                    sink: LogSink::new(move |_, source, line| out(&name, source, line)),
-                    follow,
-                };
-                if follow {
-                    tasks.push(cluster.rt.spawn(stream.follow()));
-                } else {
-                    cluster.block_on(stream.follow());
-                }
+            let out = Arc::clone(&out);
+            ContainerLog {
+                pods: pods.clone(),
+                prefix: multi.then(|| replica(&pod_name)),
+                pod: pod_name,
+                container: container.to_owned(),
+                sink: LogSink::new(move |_, source, line| out(&pod_step, source, line)),
+                follow,
             }
         }
-        if finished {
-            break;
+    };
+    if !follow {
+        for pod in &list.items {
+            for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
+                cluster.block_on(stream(pod, &c.name).follow());
+            }
         }
+        return Ok(true);
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let task = cluster.rt.spawn({
+        let done = Arc::clone(&done);
+        async move {
+            let aborts = Mutex::new(Vec::new());
+            follow_pods(watch, Some(list), &done, &aborts, stream).await;
+        }
+    });
+    while !all_finished(&lock(&objects)) {
         std::thread::sleep(POLL);
         if let Ok(o) = run_objects(cluster, run_id) {
-            objects = of_step(o);
+            *lock(&objects) = of_step(o);
         }
     }
-    for t in tasks {
-        let _ = cluster.block_on(t);
-    }
+    // Pods created until now are still followed: the watch lists once more.
+    done.store(true, Ordering::SeqCst);
+    let _ = cluster.block_on(task);
     Ok(true)
 }
 

@@ -14,6 +14,7 @@ mod backend;
 mod errors;
 mod lifecycle;
 mod logs;
+mod pods;
 mod preflight;
 mod store;
 mod wait;
@@ -182,7 +183,7 @@ pub fn is_transient(e: &kube::Error) -> bool {
 /// Attempts before a transient error is given up on.
 const ATTEMPTS: u32 = 6;
 
-/// Calls `f` until it succeeds, fails for good, or failed transiently [`ATTEMPTS`] times;
+/// Calls `f` until it succeeds, fails for good, or failed transiently `ATTEMPTS` times;
 /// waits 100 ms, 200 ms, 400 ms… between attempts.
 pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
 where

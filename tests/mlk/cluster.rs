@@ -711,3 +711,95 @@ fn logs_of_an_unknown_run() {
         out.stderr
     );
 }
+
+
+/// (LISTs, WATCHes) of the pods of namespace `ml` whose label selector starts with
+/// `selector` (URL-encoded) that `api` served so far.
+fn pod_lists_and_watches(api: &FakeApi, selector: &str) -> (usize, usize) {
+    let requests = api.requests();
+    let of_pods: Vec<&String> = requests
+        .iter()
+        .filter(|r| {
+            r.starts_with("GET /api/v1/namespaces/ml/pods?")
+                && r.contains(&format!("labelSelector={selector}"))
+        })
+        .collect();
+    let watches = of_pods.iter().filter(|r| r.contains("watch=true")).count();
+    (of_pods.len() - watches, watches)
+}
+
+#[test]
+fn pods_of_a_running_step_are_found_by_a_watch_not_by_polling() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.train]\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, &format!("{STACK}{KUEUE}")).with_queue();
+    let numbered: Vec<String> = (1..=6).map(|i| format!("part {i} written")).collect();
+    c.api.script(
+        "train",
+        Script {
+            lines: numbered.clone(),
+            // Suspended for a while (no pod yet), then a pod that is replaced mid-step.
+            admit_after: Some(std::time::Duration::from_secs(4)),
+            replace_after: Some(3),
+            ..Script::default()
+        },
+    );
+    // Some watch (of the pods or of the Job) ends with 410 Gone and is started over.
+    c.api.expire_watches(2);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for l in &numbered {
+        assert_eq!(lines(&all, l), 1, "{l} exactly once in:\n{all}");
+    }
+    assert_eq!(
+        c.api.objects("pods").len(),
+        2,
+        "the pod and its replacement"
+    );
+    let step = "mlk.dev%2Fpipeline%3Dt%2Cmlk.dev%2Fstep%3Dtrain%2C";
+    let (lists, watches) = pod_lists_and_watches(&c.api, step);
+    // Polling every 250 ms would list more than 15 times in the 4 s of suspension alone.
+    // Here: the first list, one per expired watch, the last one, and the few the step's
+    // progress line makes once the Job is admitted.
+    assert!(lists <= 8, "{lists} pod lists");
+    assert!(watches >= 1, "{watches} pod watches");
+}
+
+#[test]
+fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.train]\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, STACK);
+    let numbered: Vec<String> = (1..=6).map(|i| format!("part {i} written")).collect();
+    c.api.script(
+        "train",
+        Script {
+            lines: numbered.clone(),
+            // No pod for a while after `mlk logs -f` begins, then one that is replaced.
+            admit_after: Some(std::time::Duration::from_secs(3)),
+            replace_after: Some(3),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim().to_owned();
+    // A run's selector: a detached run's own process follows with the step's.
+    let run = "mlk.dev%2Frun%3D";
+    let before = pod_lists_and_watches(&c.api, run);
+
+    let followed = c.elsewhere(&["logs", &run_id, "-f", "-n", "ml"]);
+    assert_eq!(followed.code, 0, "{}", followed.stderr);
+    for l in &numbered {
+        assert_eq!(
+            lines(&followed.stdout, &format!("] {l}")),
+            1,
+            "{l} exactly once in:\n{}",
+            followed.stdout
+        );
+    }
+    let after = pod_lists_and_watches(&c.api, run);
+    let (lists, watches) = (after.0 - before.0, after.1 - before.1);
+    // Polling every 250 ms would list more than 10 times in the 3 s before the pod exists.
+    assert!(lists <= 4, "{lists} pod lists");
+    assert!(watches >= 1, "{watches} pod watches");
+}
