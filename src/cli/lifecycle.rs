@@ -1,10 +1,14 @@
 //! `mlk delete RUN` and `mlk status RUN --cluster`: a cluster run's objects, found by the
-//! `mlk.dev/run` label in the namespace of `-n` (else the context's, as kubectl).
+//! `mlk.dev/run` label in the namespace of `-n` (else the context's, as kubectl). `mlk delete`
+//! first stops the run's mlk process when it still runs on this machine.
+
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::cluster::{Cluster, Target, delete_run, run_objects};
+use crate::exec::{RunRecord, record};
 
 /// `mlk delete` arguments.
 #[derive(Debug, Args)]
@@ -34,9 +38,54 @@ fn nothing(reporter: &Reporter, run: &str, cluster: &Cluster) -> Exit {
     Exit::Invalid
 }
 
-/// Runs `mlk delete`: every object of the run, workloads first (their pods go with them).
+/// Run `id`'s record in `.mlk/runs`, if it is there.
+pub(super) fn recorded(id: &str) -> Option<RunRecord> {
+    let runs = super::status::runs_dir();
+    record::list(&runs)
+        .ok()
+        .filter(|ids| ids.iter().any(|i| i == id))
+        .and_then(|_| record::load(&runs, id).ok())
+}
+
+/// The connection options for a run recorded here: its namespace and context, unless the
+/// command line names others.
+pub(super) fn where_it_ran(global: &Global, r: Option<&RunRecord>) -> Global {
+    let mut global = global.clone();
+    if let Some(r) = r {
+        global.namespace = global.namespace.or_else(|| r.namespace.clone());
+        global.context = global.context.or_else(|| r.context.clone());
+    }
+    global
+}
+
+/// How long `mlk delete` waits for a run's mlk process to stop its steps and end.
+const STOP_WAIT: Duration = Duration::from_secs(30);
+
+/// Runs `mlk delete`: the run's mlk process stopped if it still runs here (a detached run, or
+/// one in another terminal), then every object of the run, workloads first (their pods go with
+/// them).
 pub fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) -> Exit {
-    let cluster = match connect(global, reporter) {
+    let runs = super::status::runs_dir();
+    let local = recorded(&args.run);
+    if let Some(r) = &local {
+        if r.in_progress()
+            && let Some(pid) = r.pid
+            && let Err(code) = stop(r, pid, reporter)
+        {
+            return code;
+        }
+        if r.backend.as_deref() == Some("local") {
+            if !r.in_progress() {
+                reporter.status(&format!(
+                    "run {} ran on the local stack and has ended: nothing to delete (its logs stay in {})",
+                    r.run_id,
+                    runs.join(&r.run_id).display()
+                ));
+            }
+            return Exit::Ok;
+        }
+    }
+    let cluster = match connect(&where_it_ran(global, local.as_ref()), reporter) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -53,9 +102,43 @@ pub fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) -> Exit {
     }
 }
 
+/// Stops the mlk process `pid` running `r` (SIGTERM: it terminates the run's steps) and waits
+/// until its record says the run has ended.
+fn stop(r: &RunRecord, pid: u32, reporter: &Reporter) -> Result<(), Exit> {
+    if pid == std::process::id() {
+        return Ok(());
+    }
+    if let Err(e) = record::signal(pid, Some(nix::sys::signal::Signal::SIGTERM)) {
+        reporter.status(&format!(
+            "error: cannot stop mlk process {pid}, which runs {}: {e}",
+            r.run_id
+        ));
+        return Err(Exit::Io);
+    }
+    reporter.status(&format!("stopping run {} (mlk process {pid})", r.run_id));
+    let runs = super::status::runs_dir();
+    let until = Instant::now() + STOP_WAIT;
+    while Instant::now() < until {
+        match record::load(&runs, &r.run_id) {
+            Ok(now) if now.in_progress() => {}
+            _ => {
+                reporter.status(&format!("stopped run {}", r.run_id));
+                return Ok(());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    reporter.status(&format!(
+        "error: mlk process {pid} has not ended its run {} after {}s",
+        r.run_id,
+        STOP_WAIT.as_secs()
+    ));
+    Err(Exit::Io)
+}
+
 /// `mlk status RUN --cluster`: one row per object of the run.
 pub fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
-    let cluster = match connect(global, reporter) {
+    let cluster = match connect(&where_it_ran(global, recorded(run).as_ref()), reporter) {
         Ok(c) => c,
         Err(code) => return code,
     };

@@ -7,9 +7,11 @@
 mod cache;
 mod check;
 mod compile;
+mod detach;
 mod hash_progress;
 mod init;
 mod lifecycle;
+mod logs;
 mod man;
 mod plan;
 mod render;
@@ -122,7 +124,7 @@ pub enum Command {
     Cache(cache::CacheArgs),
     /// Run a pipeline: independent steps in parallel, cached steps skipped.
     #[command(
-        after_help = "Examples:\n  mlk run pipeline.toml\n  mlk run pipeline.toml -p epochs=20 --jobs 4\n  mlk run pipeline.toml --from train      # resume at train\n  mlk run pipeline.toml --dry-run         # what would run, what is cached\n\nCtrl-C stops starting steps and waits for running ones; a second Ctrl-C terminates them.\nExit codes: 0 ok, 1 a step failed, 2 invalid input, 3 cluster or I/O failure, 130 interrupted."
+        after_help = "Examples:\n  mlk run pipeline.toml\n  mlk run pipeline.toml -p epochs=20 --jobs 4\n  mlk run pipeline.toml --from train      # resume at train\n  mlk run pipeline.toml --dry-run         # what would run, what is cached\n  mlk run pipeline.toml --stack prod --detach   # print the run id, go on in the background\n\nCtrl-C stops starting steps and waits for running ones; a second Ctrl-C terminates them.\nExit codes: 0 ok, 1 a step failed, 2 invalid input, 3 cluster or I/O failure, 130 interrupted."
     )]
     Run(run::RunArgs),
     /// Show a run's steps from its local record (latest by default), or from the cluster.
@@ -130,14 +132,16 @@ pub enum Command {
         after_help = "Examples:\n  mlk status\n  mlk status 20261121-084500-1a2b -o json\n  mlk status 20261121-084500-1a2b --cluster -n ml-dev"
     )]
     Status(status::StatusArgs),
-    /// Delete every object of a cluster run (found by its `mlk.dev/run` label).
-    #[command(after_help = "Examples:\n  mlk delete 20261121-084500-1a2b -n ml-dev")]
+    /// Stop a run going on here, and delete a cluster run's objects (by label).
+    #[command(
+        after_help = "Examples:\n  mlk delete 20261121-084500-1a2b\n  mlk delete 20261121-084500-1a2b -n ml-dev   # a cluster run started elsewhere"
+    )]
     Delete(lifecycle::DeleteArgs),
     /// Print the logs of a run: stored ones of a local run, or its pods' in the cluster.
     #[command(
-        after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train\n  mlk logs 20261121-084500-1a2b -f -n ml-dev   # a cluster run, until it finishes"
+        after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train\n  mlk logs 20261121-084500-1a2b -f             # follow it until it ends\n  mlk logs 20261121-084500-1a2b -f -n ml-dev   # a cluster run started elsewhere"
     )]
-    Logs(status::LogsArgs),
+    Logs(logs::LogsArgs),
     /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
     #[command(
         subcommand,
@@ -259,7 +263,7 @@ pub fn run(cli: Cli) -> Exit {
         },
         Command::Status(args) => status::status(&args, &reporter),
         Command::Delete(args) => lifecycle::delete(&args, &cli.global, &reporter),
-        Command::Logs(args) => status::logs(&args, &cli.global, &reporter),
+        Command::Logs(args) => logs::logs(&args, &cli.global, &reporter),
         Command::Stack(cmd) => stack::run(&cmd, &reporter),
         Command::Init(args) => init::run(&args, &reporter),
         Command::Man(args) => man::run(&args, &reporter),

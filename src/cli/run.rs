@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, ValueEnum};
 
 use super::compile::compile;
+use super::detach;
 use super::run_cluster;
 use super::run_progress::Progress;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
@@ -41,8 +42,8 @@ pub struct RunArgs {
     /// Steps running at the same time (default: the number of CPUs).
     #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
-    /// Submit the steps to the cluster, print the run id and exit without waiting (only for
-    /// steps that do not wait for each other, e.g. with --only).
+    /// Go on in the background: print the run id once the first step has started, and
+    /// leave the rest of the run to a background mlk process (`mlk delete RUN` stops it).
     #[arg(long, conflicts_with = "dry_run")]
     pub detach: bool,
     /// Print what would run and what is cached, and run nothing.
@@ -82,7 +83,14 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
             return Exit::Io;
         }
     };
-    let run_id = exec::record::run_id(SystemTime::now(), exec::record::entropy());
+    let driver = detach::driver_of();
+    if driver.is_some() {
+        detach::become_driver();
+    }
+    let run_id = match &driver {
+        Some(id) => id.clone(),
+        None => exec::record::run_id(SystemTime::now(), exec::record::entropy()),
+    };
     let opts = Options {
         params: args.inputs.params.clone(),
         run_id: Some(run_id.clone()),
@@ -100,14 +108,10 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         ));
         return Exit::Invalid;
     }
-    if plan.stack.backend == StackBackend::Local && args.detach {
-        reporter.status(&format!(
-            "error: --detach leaves steps running on a cluster, and stack `{}` runs steps locally",
-            plan.stack.name
-        ));
-        return Exit::Invalid;
-    }
     let mlk_dir = cwd.join(".mlk");
+    if args.detach && driver.is_none() {
+        return detach::start(&run_id, &mlk_dir.join("runs"), &cwd, reporter);
+    }
     // ConfigMap records need the cluster: replaced once it is connected (a client dry run
     // never connects, so it reads no records).
     let mut store: Option<Box<dyn Store>> = match c.loaded.stack.cache.store {
@@ -186,14 +190,6 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
                 };
             return run_cluster::dry_run(&kube, &initial, reporter);
         }
-        if args.detach {
-            let initial =
-                match exec::prepare(plan, &kube, store.as_deref(), &selection, args.no_cache) {
-                    Ok(i) => i,
-                    Err(e) => return exec_error(reporter, &e),
-                };
-            return run_cluster::detach(&kube, plan, &initial, &run_id, reporter);
-        }
         Box::new(kube)
     };
     let backend = backend.as_ref();
@@ -209,7 +205,14 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
     if let Err(e) = watch_signals(Arc::clone(&cancel)) {
         reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
     }
-    let progress = Arc::new(Progress::new(reporter, plan));
+    let progress = Arc::new(Progress::new(reporter, plan, driver.is_none()));
+    let events: Arc<dyn exec::Events> = if driver.is_some() {
+        Arc::new(detach::Ready::new(
+            Arc::clone(&progress) as Arc<dyn exec::Events>
+        ))
+    } else {
+        Arc::clone(&progress) as Arc<dyn exec::Events>
+    };
     let exec_opts = exec::Options {
         jobs: args.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -218,16 +221,16 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         grace: GRACE,
         run_id: run_id.clone(),
         pipeline_file: args.inputs.pipeline.display().to_string(),
+        backend: match plan.stack.backend {
+            StackBackend::Local => "local",
+            StackBackend::Kubernetes => "kubernetes",
+        }
+        .to_owned(),
+        namespace: cluster.as_ref().map(|c| c.namespace.clone()),
+        context: cluster.as_ref().and_then(|c| c.context.clone()),
     };
     let summary = match exec::execute(
-        plan,
-        &initial,
-        backend,
-        store,
-        &runs,
-        &exec_opts,
-        &cancel,
-        Arc::clone(&progress) as Arc<dyn exec::Events>,
+        plan, &initial, backend, store, &runs, &exec_opts, &cancel, events,
     ) {
         Ok(s) => s,
         Err(e) => return exec_error(reporter, &e),
@@ -300,7 +303,7 @@ fn watch_signals(cancel: Arc<Cancel>) -> std::io::Result<()> {
 }
 
 /// `path` relative to `base` when it is inside it.
-fn relative(path: &Path, base: &Path) -> String {
+pub(super) fn relative(path: &Path, base: &Path) -> String {
     path.strip_prefix(base)
         .map(Path::to_path_buf)
         .unwrap_or_else(|_| PathBuf::from(path))

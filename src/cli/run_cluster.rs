@@ -1,14 +1,12 @@
 //! The cluster half of `mlk run`: connect, render with the run id, preflight, and
 //! `--dry-run=server`.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::compile::Compiled;
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::cluster::{Cluster, KubeBackend, Target, delete_run, preflight};
 use crate::exec::{Initial, StepState};
-use crate::resolve::{Plan, Step};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
 pub fn backend(
@@ -110,49 +108,4 @@ pub fn after_interrupt(cluster: &Cluster, run_id: &str, reporter: &Reporter) {
         Ok(deleted) => reporter.status(&format!("deleted {} objects", deleted.len())),
         Err(e) => reporter.diagnostic(&e),
     }
-}
-
-/// `--detach`: applies the steps that would run and prints the run id. Refused when one of
-/// them needs another: nothing would wait for the first to finish.
-pub fn detach(
-    backend: &KubeBackend,
-    plan: &Plan,
-    initial: &[Initial],
-    run_id: &str,
-    reporter: &Reporter,
-) -> Exit {
-    let to_run: Vec<&Step> = plan
-        .steps
-        .iter()
-        .zip(initial)
-        .filter(|(_, i)| i.state == StepState::Waiting)
-        .map(|(s, _)| s)
-        .collect();
-    let names: BTreeSet<&str> = to_run.iter().map(|s| s.name.as_str()).collect();
-    let blocked = to_run.iter().find_map(|s| {
-        s.depends_on
-            .iter()
-            .find(|d| names.contains(d.as_str()))
-            .map(|d| (s.name.as_str(), d.as_str()))
-    });
-    if let Some((step, needs)) = blocked {
-        reporter.status(&format!(
-            "error: --detach does not wait for steps, and `{step}` needs `{needs}`, which would run too; submit one level at a time with --only STEP, or run without --detach"
-        ));
-        return Exit::Invalid;
-    }
-    for s in to_run {
-        match backend.submit(s, 1) {
-            Ok(w) => reporter.status(&format!("{}: submitted {}/{}", s.name, w.kind, w.name)),
-            Err(e) => {
-                reporter.status(&format!(
-                    "error: step `{}` could not be submitted: {e}",
-                    s.name
-                ));
-                return Exit::Io;
-            }
-        }
-    }
-    reporter.status("detached: no cache records are written for these steps; follow them with `mlk logs RUN -f` and `mlk status RUN --cluster`");
-    write_stdout(format!("{run_id}\n").as_bytes())
 }

@@ -23,6 +23,9 @@ const PALETTE: &[&str] = &["36", "33", "35", "32", "34", "96", "93", "95", "92",
 pub struct Progress {
     color: bool,
     quiet: bool,
+    /// Step log lines go to stdout (not in a detached run's background process: they are in
+    /// the log files already, and its stdout is not a terminal).
+    echo: bool,
     colors: BTreeMap<String, &'static str>,
     out: Mutex<()>,
     bars: Option<Bars>,
@@ -35,8 +38,9 @@ struct Bars {
 }
 
 impl Progress {
-    /// Progress for `plan`, with the reporter's colour and quiet settings.
-    pub fn new(reporter: &Reporter, plan: &Plan) -> Self {
+    /// Progress for `plan`, with the reporter's colour and quiet settings; `echo`: step log
+    /// lines are shown too.
+    pub fn new(reporter: &Reporter, plan: &Plan, echo: bool) -> Self {
         let colors = plan
             .steps
             .iter()
@@ -64,6 +68,7 @@ impl Progress {
         Progress {
             color: reporter.is_color(),
             quiet: reporter.is_quiet(),
+            echo,
             colors,
             out: Mutex::new(()),
             bars,
@@ -206,6 +211,8 @@ pub fn seconds(d: f64) -> String {
 impl Events for Progress {
     fn event(&self, event: &Event<'_>) {
         match event {
+            Event::Log { .. } if !self.echo => {}
+            Event::Submitted { .. } => {}
             Event::Log {
                 step, source, line, ..
             } => {

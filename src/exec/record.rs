@@ -15,6 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use super::select::{ExecError, StepState};
 
+/// The environment variable that makes `mlk run` the background half of the detached run it
+/// names (`mlk run --detach` sets it; an environment variable rather than a hidden flag,
+/// because shell completions list hidden flags too). The local backend does not pass it on
+/// to steps.
+pub const DRIVER_ENV: &str = "MLK_DETACHED_RUN";
+
 /// Bump when the layout of `run.json` changes incompatibly.
 pub const RUN_FORMAT: u32 = 1;
 
@@ -51,6 +57,19 @@ pub struct RunRecord {
     pub started_unix_ms: u64,
     /// End, in milliseconds since the Unix epoch.
     pub ended_unix_ms: Option<u64>,
+    /// Where the steps run: `local` or `kubernetes` (absent in records of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The id of the mlk process running it, to tell a run in progress from one whose mlk
+    /// was killed (absent in records of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    /// A cluster run's namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// A cluster run's kubeconfig context, when one was named (`--context` or the stack's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// Every step, in plan order.
     pub steps: Vec<StepRun>,
 }
@@ -74,6 +93,10 @@ pub struct StepRun {
     pub started_unix_ms: Option<u64>,
     /// Seconds from the first start to the end of the last attempt.
     pub duration_seconds: Option<f64>,
+    /// Whether its log lines come from several pods, each written `[replica] line`
+    /// (`[master-0] …`) in its log file.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replicas: bool,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -118,11 +141,23 @@ fn io(path: &Path, e: &std::io::Error) -> ExecError {
 }
 
 impl RunDir {
-    /// Creates `<runs>/<id>` for a new run; fails if it exists.
+    /// Creates `<runs>/<id>` for a new run; fails if it holds a run already. (The directory
+    /// itself may exist: `mlk run --detach` makes it first, for the log of the process it
+    /// starts.)
     pub fn create(runs: &Path, id: &str) -> Result<Self, ExecError> {
         fs::create_dir_all(runs).map_err(|e| io(runs, &e))?;
         let dir = runs.join(id);
-        fs::create_dir(&dir).map_err(|e| io(&dir, &e))?;
+        match fs::create_dir(&dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(&dir, &e)),
+            _ => {}
+        }
+        let record = dir.join("run.json");
+        if record.exists() {
+            return Err(io(
+                &record,
+                &std::io::Error::from(std::io::ErrorKind::AlreadyExists),
+            ));
+        }
         Ok(RunDir { dir })
     }
 
@@ -196,6 +231,38 @@ fn started_ms(path: &Path) -> u64 {
         .ok()
         .and_then(|t| serde_json::from_str::<Started>(&t).ok())
         .map_or(0, |s| s.started_unix_ms)
+}
+
+impl RunRecord {
+    /// Whether the run still goes on: its record says running, and the mlk process running it
+    /// is alive. (A record without a pid, from an older version, is taken at its word.)
+    pub fn in_progress(&self) -> bool {
+        self.state == RunState::Running && self.pid.is_none_or(alive)
+    }
+
+    /// Its record says running, but the mlk process that ran it is gone (killed, or its
+    /// machine restarted): nothing will finish it.
+    pub fn abandoned(&self) -> bool {
+        self.state == RunState::Running && self.pid.is_some_and(|p| !alive(p))
+    }
+}
+
+/// Whether process `pid` exists. (Ids are reused, so a long-dead run's id may name another
+/// process; then the run looks alive until that one ends.)
+fn alive(pid: u32) -> bool {
+    match signal(pid, None) {
+        Ok(()) | Err(nix::errno::Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// Sends `sig` to process `pid` (`None`: only checks that it exists). Refuses ids that name
+/// a process group or every process (0, 1 and anything past `i32::MAX`).
+pub fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()> {
+    match i32::try_from(pid) {
+        Ok(raw) if raw > 1 => nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), sig),
+        _ => Err(nix::errno::Errno::EINVAL),
+    }
 }
 
 /// Reads `<runs>/<id>/run.json`.

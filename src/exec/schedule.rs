@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,7 +22,11 @@ const TAIL: usize = 20;
 /// Cancellation requests, raised by the CLI's signal handler: level 1 stops scheduling new
 /// steps, level 2 also terminates running ones.
 #[derive(Debug, Default)]
-pub struct Cancel(AtomicU8);
+pub struct Cancel {
+    level: AtomicU8,
+    /// Level 2 came from SIGTERM (`mlk delete`, a CI runner's cancel), not Ctrl-C.
+    by_sigterm: AtomicBool,
+}
 
 impl Cancel {
     /// No request yet.
@@ -31,7 +35,7 @@ impl Cancel {
     }
     /// One more request (a Ctrl-C); returns the new level.
     pub fn request(&self) -> u8 {
-        self.0
+        self.level
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| {
                 Some(l.saturating_add(1).min(2))
             })
@@ -39,11 +43,20 @@ impl Cancel {
     }
     /// Straight to level 2 (SIGTERM to mlk itself).
     pub fn terminate(&self) {
-        self.0.store(2, Ordering::SeqCst);
+        self.by_sigterm.store(true, Ordering::SeqCst);
+        self.level.store(2, Ordering::SeqCst);
     }
     /// The current level.
     pub fn level(&self) -> u8 {
-        self.0.load(Ordering::SeqCst)
+        self.level.load(Ordering::SeqCst)
+    }
+    /// Why running steps are terminated, for their record.
+    pub fn why(&self) -> &'static str {
+        if self.by_sigterm.load(Ordering::SeqCst) {
+            "terminated by SIGTERM"
+        } else {
+            "terminated by Ctrl-C"
+        }
     }
 }
 
@@ -83,6 +96,11 @@ pub enum Event<'a> {
         step: &'a str,
         /// Why: `suspended: waiting for Kueue admission`, `pod … is not scheduled: …`.
         reason: Option<&'a str>,
+    },
+    /// The backend took an attempt: its process was spawned, or its objects were applied.
+    Submitted {
+        /// Step.
+        step: &'a str,
     },
     /// An attempt failed and the step will be tried again.
     Retrying {
@@ -131,6 +149,12 @@ pub struct Options {
     pub run_id: String,
     /// The pipeline file as given, for the run record.
     pub pipeline_file: String,
+    /// `local` or `kubernetes`, for the run record.
+    pub backend: String,
+    /// A cluster run's namespace and named context, for the run record.
+    pub namespace: Option<String>,
+    /// See [`Options::namespace`].
+    pub context: Option<String>,
 }
 
 /// What a run did.
@@ -156,6 +180,8 @@ impl Summary {
 struct StepLog {
     file: Option<BufWriter<File>>,
     tail: VecDeque<String>,
+    /// A line came from one of several pods.
+    replicas: bool,
 }
 
 impl StepLog {
@@ -208,6 +234,10 @@ pub fn execute(
         state: RunState::Running,
         started_unix_ms: now_ms(),
         ended_unix_ms: None,
+        backend: Some(opts.backend.clone()),
+        pid: Some(std::process::id()),
+        namespace: opts.namespace.clone(),
+        context: opts.context.clone(),
         steps: plan
             .steps
             .iter()
@@ -221,6 +251,7 @@ pub fn execute(
                 exit_code: None,
                 started_unix_ms: None,
                 duration_seconds: None,
+                replicas: false,
             })
             .collect(),
     };
@@ -234,6 +265,7 @@ pub fn execute(
             Arc::new(Mutex::new(StepLog {
                 file: None,
                 tail: VecDeque::new(),
+                replicas: false,
             }))
         })
         .collect();
@@ -288,7 +320,10 @@ pub fn execute(
                             // Terminal and file get the same order: both under the step's lock.
                             let mut log = lock(&log);
                             match source {
-                                Some(s) => log.push(&format!("[{s}] {line}")),
+                                Some(s) => {
+                                    log.replicas = true;
+                                    log.push(&format!("[{s}] {line}"));
+                                }
                                 None => log.push(line),
                             }
                             events.event(&Event::Log {
@@ -317,6 +352,22 @@ pub fn execute(
             if running == 0 {
                 break;
             }
+            // Log files are readable while the run goes on (`mlk logs RUN -f`): flushed here,
+            // every 25 ms at most, rather than once per line.
+            let mut changed = false;
+            for (i, log) in logs.iter().enumerate() {
+                let mut log = lock(log);
+                if let Some(f) = &mut log.file {
+                    let _ = f.flush();
+                }
+                if log.replicas && !record.steps[i].replicas {
+                    record.steps[i].replicas = true;
+                    changed = true;
+                }
+            }
+            if changed {
+                save(&record);
+            }
             match rx.recv_timeout(Duration::from_millis(25)) {
                 Ok(Msg::Started { step: i, attempt }) => {
                     let s = &plan.steps[i];
@@ -336,6 +387,7 @@ pub fn execute(
                     let ended = now_ms();
                     {
                         let mut log = lock(&logs[i]);
+                        record.steps[i].replicas |= log.replicas;
                         if let Some(mut f) = log.file.take()
                             && let Err(e) = f.flush()
                         {

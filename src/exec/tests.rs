@@ -108,6 +108,9 @@ fn go(
         grace: Duration::from_millis(10),
         run_id: "r".into(),
         pipeline_file: "p.toml".into(),
+        backend: "local".into(),
+        namespace: None,
+        context: None,
     };
     execute(
         plan,

@@ -66,7 +66,10 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
             attempts,
         });
         let mut process = match backend.start(step, attempt, logs.clone()) {
-            Ok(p) => p,
+            Ok(p) => {
+                events.event(&Event::Submitted { step: &step.name });
+                p
+            }
             Err(message) => {
                 return Outcome {
                     ok: false,
@@ -101,7 +104,7 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
             match &stopped {
                 None => {
                     let why = if cancel.level() >= 2 {
-                        Some("terminated by Ctrl-C".to_owned())
+                        Some(cancel.why().to_owned())
                     } else {
                         deadline
                             .filter(|(d, _)| now >= *d)

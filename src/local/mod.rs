@@ -2,7 +2,7 @@
 //!
 //! A step runs in the pipeline file's directory, in its own process group (so a timeout or a
 //! second Ctrl-C stops everything it started, and the terminal's Ctrl-C reaches mlk only),
-//! with mlk's environment, the step's variables (see [`env`] for secrets), and `MLK_RUN_ID`,
+//! with mlk's environment, the step's variables (see [`mod@env`] for secrets), and `MLK_RUN_ID`,
 //! `MLK_STEP` and `MLK_PIPELINE`. Its output directories are created before it starts.
 //! Serve steps are skipped: there is no model server locally.
 
@@ -91,6 +91,7 @@ impl Backend for LocalBackend {
             .args(args)
             .current_dir(&self.dir)
             .envs(vars)
+            .env_remove(crate::exec::record::DRIVER_ENV)
             .env("MLK_RUN_ID", &self.run_id)
             .env("MLK_STEP", &step.name)
             .env("MLK_PIPELINE", &self.pipeline)

@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use crate::detach::{StopRuns, ended, run_id};
 use crate::fake_api::{FakeApi, Script};
 use crate::{Run, command, run};
 
@@ -524,30 +525,131 @@ fn a_timed_out_step_has_its_workload_deleted() {
 }
 
 #[test]
-fn detach_submits_independent_steps_and_prints_the_run_id() {
+fn detach_leaves_the_whole_dag_to_a_background_mlk() {
     let c = Cluster::new(PIPELINE, STACK);
-    let refused = c.run(&["--detach"]);
-    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    let _stop = StopRuns(c.path());
+    c.api.script(
+        "prep",
+        Script {
+            lines: vec!["prep says hi".into()],
+            admit_after: Some(std::time::Duration::from_millis(1500)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = run_id(&out.stdout);
+    let applied = c.applied();
+    assert_eq!(applied.len(), 1, "only prep when mlk returns: {applied:?}");
+
+    let record = ended(c.path(), &id);
+    assert_eq!(record["state"], "succeeded", "{record:#}");
+    assert_eq!(record["backend"], "kubernetes");
+    let applied = c.applied();
+    assert_eq!(applied.len(), 3, "{applied:?}");
+    assert!(applied[1].starts_with("t-train-") && applied[2].starts_with("t-eval-"));
+    for job in c.api.objects("jobs").values() {
+        assert_eq!(job["metadata"]["labels"]["mlk.dev/run"], id.as_str());
+    }
+    // The background mlk followed the pods' logs into the run's files.
+    let logs = c.mlk(&["logs", &id]);
     assert!(
-        refused.stderr.contains("`train` needs `prep`"),
+        logs.stdout.contains("[prep] prep says hi"),
         "{}",
-        refused.stderr
+        logs.stdout
+    );
+    assert!(
+        logs.stdout.contains("[eval] hello from eval"),
+        "{}",
+        logs.stdout
+    );
+}
+
+#[test]
+fn delete_stops_a_detached_run_and_deletes_its_objects() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let _stop = StopRuns(c.path());
+    c.api.script(
+        "prep",
+        Script {
+            admit_after: Some(std::time::Duration::from_secs(60)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let id = run_id(&out.stdout);
+    let deleted = c.mlk(&["delete", &id]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert!(
+        deleted.stderr.contains(&format!("stopped run {id}")),
+        "{}",
+        deleted.stderr
+    );
+    assert!(
+        deleted.stdout.starts_with("deleted Job/t-prep-"),
+        "{}",
+        deleted.stdout
+    );
+    let record = ended(c.path(), &id);
+    assert_eq!(record["state"], "interrupted", "{record:#}");
+    assert!(c.api.objects("jobs").is_empty());
+    assert_eq!(c.applied().len(), 1, "nothing after prep was submitted");
+}
+
+#[test]
+fn ctrl_c_before_a_detached_run_has_started_stops_it_too() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let _stop = StopRuns(c.path());
+    // Five refused applies: the background mlk retries for about 3 s before prep is submitted.
+    for _ in 0..5 {
+        c.api.fail_next_apply(500);
+    }
+    let mut cmd = command();
+    cmd.current_dir(c.path())
+        .env("KUBECONFIG", c.path().join("kubeconfig"))
+        .args([
+            "run",
+            "pipeline.toml",
+            "--stack",
+            "./stack.toml",
+            "--detach",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while !c.api.requests().iter().any(|r| r.starts_with("PATCH ")) {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::run::interrupt(&child);
+    let out = crate::run::finish(child);
+    assert_eq!(out.code, 130, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "no run id for a run that was stopped");
+    let runs: Vec<_> = std::fs::read_dir(c.path().join(".mlk/runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    // The background mlk has ended too, and said what it left.
+    assert_eq!(ended(c.path(), &runs[0])["state"], "interrupted");
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+}
+
+#[test]
+fn a_detached_run_whose_preflight_fails_says_why_here() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let _stop = StopRuns(c.path());
+    let out = c.run(&["--detach", "-n", "elsewhere"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(out.stdout, "", "no run id for a run that did not start");
+    assert!(
+        out.stderr.contains("namespace `elsewhere` does not exist"),
+        "{}",
+        out.stderr
     );
     assert!(c.applied().is_empty());
-
-    let out = c.run(&["--detach", "--only", "prep"]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let run_id = out.stdout.trim();
-    assert!(
-        regex::Regex::new(r"^\d{8}-\d{6}-[0-9a-f]+$")
-            .unwrap()
-            .is_match(run_id),
-        "{run_id}"
-    );
-    let jobs = c.api.objects("jobs");
-    assert_eq!(jobs.len(), 1);
-    let job = jobs.values().next().unwrap();
-    assert_eq!(job["metadata"]["labels"]["mlk.dev/run"], run_id);
 }
 
 #[test]
@@ -588,6 +690,10 @@ fn a_pytorch_step_waits_for_succeeded_and_prefixes_its_replica() {
         out.stdout
     );
     assert_eq!(c.api.objects("pytorchjobs").len(), 1);
+    // The stored log reads the same as the live one.
+    let stored = c.mlk(&["logs", "latest"]);
+    assert_eq!(stored.code, 0, "{}", stored.stderr);
+    assert_eq!(stored.stdout, "[big/master-0] rank 0 ready\n");
 }
 
 impl Cluster {
@@ -604,6 +710,7 @@ impl Cluster {
 #[test]
 fn logs_follow_a_detached_run_from_another_process() {
     let c = Cluster::new(PIPELINE, STACK);
+    let _stop = StopRuns(c.path());
     let numbered: Vec<String> = (1..=6).map(|i| format!("line {i} of prep")).collect();
     c.api.script(
         "prep",
@@ -673,6 +780,7 @@ fn logs_follow_a_detached_run_from_another_process() {
 fn logs_of_a_cluster_run_prefix_the_replica() {
     let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n";
     let c = Cluster::new(pipeline, STACK);
+    let _stop = StopRuns(c.path());
     c.api.script("big", script(&["rank 0 ready"]));
     let out = c.run(&["--detach", "--only", "big"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -711,7 +819,6 @@ fn logs_of_an_unknown_run() {
         out.stderr
     );
 }
-
 
 /// (LISTs, WATCHes) of the pods of namespace `ml` whose label selector starts with
 /// `selector` (URL-encoded) that `api` served so far.
@@ -769,6 +876,7 @@ fn pods_of_a_running_step_are_found_by_a_watch_not_by_polling() {
 fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
     let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.train]\ncommand = [\"python\", \"train.py\"]\n";
     let c = Cluster::new(pipeline, STACK);
+    let _stop = StopRuns(c.path());
     let numbered: Vec<String> = (1..=6).map(|i| format!("part {i} written")).collect();
     c.api.script(
         "train",

@@ -12,6 +12,7 @@ mod cache_key;
 mod cli;
 mod cluster;
 mod completions;
+mod detach;
 mod determinism;
 mod diagnostics;
 mod examples;

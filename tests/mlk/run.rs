@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use crate::{Run, command, root, run};
 
 /// A temporary project directory with `pipeline.toml`.
-struct Project {
+pub(crate) struct Project {
     dir: tempfile::TempDir,
 }
 
 impl Project {
     /// A project whose pipeline has `steps` (TOML) after a fixed header.
-    fn new(steps: &str) -> Self {
+    pub(crate) fn new(steps: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let text =
             format!("[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n{steps}");
@@ -25,12 +25,12 @@ impl Project {
         Project { dir }
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// `mlk` in this directory.
-    fn command(&self) -> Command {
+    pub(crate) fn command(&self) -> Command {
         let mut c = command();
         c.current_dir(self.path())
             .env_remove("MLK_SECRET_WANDB_API_KEY");
@@ -38,25 +38,25 @@ impl Project {
     }
 
     /// `mlk run pipeline.toml ARGS…` to completion.
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         run(self.command().args(["run", "pipeline.toml"]).args(args))
     }
 
     /// `mlk ARGS…` to completion in this directory.
-    fn mlk(&self, args: &[&str]) -> Run {
+    pub(crate) fn mlk(&self, args: &[&str]) -> Run {
         run(self.command().args(args))
     }
 
-    fn exists(&self, name: &str) -> bool {
+    pub(crate) fn exists(&self, name: &str) -> bool {
         self.path().join(name).exists()
     }
 
-    fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.path().join(name)).unwrap_or_default()
     }
 
     /// The latest run record.
-    fn status_json(&self) -> serde_json::Value {
+    pub(crate) fn status_json(&self) -> serde_json::Value {
         let out = self.mlk(&["status", "-o", "json"]);
         assert_eq!(out.code, 0, "{}", out.stderr);
         serde_json::from_str(&out.stdout).unwrap()
@@ -82,7 +82,7 @@ impl Project {
 }
 
 /// The state of `step` in a `status -o json` document.
-fn state<'a>(status: &'a serde_json::Value, step: &str) -> &'a serde_json::Value {
+pub(crate) fn state<'a>(status: &'a serde_json::Value, step: &str) -> &'a serde_json::Value {
     status["steps"]
         .as_array()
         .unwrap()
@@ -92,7 +92,7 @@ fn state<'a>(status: &'a serde_json::Value, step: &str) -> &'a serde_json::Value
 }
 
 /// Waits until `path` exists (panics after 10 s).
-fn wait_for(path: &Path) {
+pub(crate) fn wait_for(path: &Path) {
     let start = Instant::now();
     while !path.exists() {
         assert!(
@@ -104,7 +104,7 @@ fn wait_for(path: &Path) {
     }
 }
 
-fn interrupt(child: &Child) {
+pub(crate) fn interrupt(child: &Child) {
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -112,7 +112,7 @@ fn interrupt(child: &Child) {
     assert!(status.success());
 }
 
-fn finish(child: Child) -> Run {
+pub(crate) fn finish(child: Child) -> Run {
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
