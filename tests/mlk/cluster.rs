@@ -465,6 +465,122 @@ fn a_second_ctrl_c_without_a_terminal_leaves_the_objects_running() {
     assert_eq!(c.api.objects("jobs").len(), 1, "the job is still there");
 }
 
+/// What a program in a terminal printed so far, and a way to type into that terminal.
+///
+/// The terminal is util-linux `script`'s pseudo-terminal: bytes written to its stdin reach
+/// the terminal as typed (`\x03` is Ctrl-C, turned into SIGINT by the terminal), and
+/// everything the program writes to the terminal comes out on its stdout.
+struct Terminal {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Terminal {
+    fn start(dir: &Path, args: &[&str]) -> Self {
+        let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_mlk"))
+            .chain(["--color", "never"])
+            .chain(args.iter().copied())
+            .map(|w| format!("'{w}'"))
+            .collect();
+        let mut child = std::process::Command::new("script")
+            .args([
+                "-q",
+                "-f",
+                "-e",
+                "-c",
+                &format!("exec {}", line.join(" ")),
+                "/dev/null",
+            ])
+            .current_dir(dir)
+            .env("KUBECONFIG", dir.join("kubeconfig"))
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut out = child.stdout.take().unwrap();
+        let sink = std::sync::Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut out, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Terminal { child, seen }
+    }
+
+    fn type_keys(&mut self, keys: &str) {
+        let stdin = self.child.stdin.as_mut().unwrap();
+        std::io::Write::write_all(stdin, keys.as_bytes()).unwrap();
+        std::io::Write::flush(stdin).unwrap();
+    }
+
+    /// Waits until the terminal shows `text` (panics after 15 s).
+    fn wait_for(&self, text: &str) {
+        let start = std::time::Instant::now();
+        while !self.seen.lock().unwrap().contains(text) {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(15),
+                "no {text:?} on the terminal:\n{}",
+                self.seen.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the program to end; its exit code and everything it showed.
+    fn finish(mut self) -> (i32, String) {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().unwrap();
+        // The reader thread gets the rest once `script` has closed its stdout.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let seen = self.seen.lock().unwrap().clone();
+        (status.code().unwrap_or(-1), seen)
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_on_a_terminal_asks_and_deletes_the_objects() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "prep",
+        Script {
+            admit_after: Some(std::time::Duration::from_secs(60)),
+            ..Script::default()
+        },
+    );
+    let mut term = Terminal::start(
+        c.path(),
+        &["run", "pipeline.toml", "--stack", "./stack.toml"],
+    );
+    let start = std::time::Instant::now();
+    while c.api.objects("jobs").is_empty() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    term.type_keys("\x03");
+    term.wait_for("Ctrl-C again to terminate them");
+    term.type_keys("\x03");
+    term.wait_for("from the cluster? [y/N]");
+    assert_eq!(
+        c.api.objects("jobs").len(),
+        1,
+        "nothing deleted before the answer"
+    );
+    term.type_keys("y\n");
+    let (code, seen) = term.finish();
+    assert_eq!(code, 130, "{seen}");
+    assert!(seen.contains("deleted 1 objects"), "{seen}");
+    assert!(c.api.objects("jobs").is_empty(), "{seen}");
+}
+
 #[test]
 fn an_expired_watch_is_resumed_with_a_fresh_get() {
     let c = Cluster::new(PIPELINE, STACK);
