@@ -2,8 +2,9 @@
 //! until its conditions say it is done, and the logs of every one of its pods followed.
 //!
 //! Waiting watches the workload (get, then watch from its resourceVersion; an expired watch
-//! starts over with a get) and, while it is not done, lists the step's pods to say why nothing
-//! runs yet; a failed request is only retried later, never a step failure. Logs are followed
+//! starts over with a get) and, while it is not done, looks at the step's pods as the log
+//! follower's pod watch last saw them to say why nothing runs yet; a failed request is only
+//! retried later, never a step failure. Logs are followed
 //! by [`super::logs`].
 
 use std::collections::BTreeMap;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::task::AbortHandle;
 
 use super::logs::Follower;
+use super::pods::Seen;
 use super::preflight::Resources;
 use super::wait::{Fatal, outcome, pending_reason};
 use super::{Cluster, error_chain, retry};
@@ -205,6 +207,7 @@ impl Backend for KubeBackend {
         let api = self.api(&workload)?;
         let done = Arc::new(AtomicBool::new(false));
         let aborts = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::new(Mutex::new(BTreeMap::new()));
         let follower = Follower {
             pods: Api::namespaced(self.cluster.client(), &self.cluster.namespace),
             selector: self.selector(step),
@@ -212,6 +215,7 @@ impl Backend for KubeBackend {
             prefix_replica: step.replicas > 1 || step.kind == StepKind::Pytorch,
             done: Arc::clone(&done),
             aborts: Arc::clone(&aborts),
+            seen: Arc::clone(&seen),
         };
         let task = self.cluster.rt.spawn(follower.run());
         lock(&aborts).push(task.abort_handle());
@@ -243,7 +247,7 @@ impl Backend for KubeBackend {
             stopped: None,
             latest,
             watcher,
-            polls: 0,
+            seen,
         }))
     }
 }
@@ -289,7 +293,8 @@ struct KubeProcess {
     /// The workload as last seen by [`watch_workload`] (without `metadata`).
     latest: Arc<Mutex<Option<Value>>>,
     watcher: AbortHandle,
-    polls: u32,
+    /// The step's pods, kept up to date by the log follower's pod watch.
+    seen: Seen,
 }
 
 impl Drop for KubeProcess {
@@ -424,16 +429,9 @@ impl Process for KubeProcess {
             self.waiting(Some("suspended: waiting for Kueue admission".into()));
             return Ok(None);
         }
-        // Pods are listed every fourth look: the reasons change slowly.
-        self.polls += 1;
-        if self.polls % 4 != 1 {
-            return Ok(None);
-        }
-        let lp = ListParams::default().labels(&self.selector);
-        let Ok(pods) = self.cluster.block_on(self.pods.list(&lp)) else {
-            return Ok(None);
-        };
-        let (reason, fatal) = pending_reason(&pods.items);
+        // The pods as the log follower's watch last saw them: no request of its own.
+        let pods: Vec<Pod> = lock(&self.seen).values().cloned().collect();
+        let (reason, fatal) = pending_reason(&pods);
         match fatal {
             Some(Fatal::Now) => {
                 self.waiting(reason);

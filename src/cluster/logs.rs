@@ -21,7 +21,7 @@ use kube::api::{Api, LogParams, ObjectList};
 use tokio::task::AbortHandle;
 
 use super::backend::{POLL, lock};
-use super::pods::PodWatch;
+use super::pods::{PodWatch, Seen};
 use super::{Cluster, ClusterError, RunObject, run_objects};
 use crate::exec::{LogSink, Stream};
 
@@ -33,6 +33,8 @@ pub(super) struct Follower {
     pub(super) prefix_replica: bool,
     pub(super) done: Arc<AtomicBool>,
     pub(super) aborts: Arc<Mutex<Vec<AbortHandle>>>,
+    /// Where the step's pods are kept as they change.
+    pub(super) seen: Seen,
 }
 
 impl Follower {
@@ -41,6 +43,7 @@ impl Follower {
         let watch = PodWatch {
             pods: self.pods.clone(),
             selector: self.selector.clone(),
+            seen: Some(Arc::clone(&self.seen)),
         };
         follow_pods(watch, None, &self.done, &self.aborts, |pod, container| {
             let name = pod.metadata.name.clone().unwrap_or_default();
@@ -231,6 +234,7 @@ pub fn run_logs(
     let watch = PodWatch {
         pods: pods.clone(),
         selector,
+        seen: None,
     };
     let list = cluster
         .block_on(watch.list())

@@ -2,15 +2,17 @@
 //! the list's resourceVersion, so following a running step costs one open request instead
 //! of a list every [`POLL`].
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, ObjectList, WatchEvent, WatchParams};
 
-use super::backend::POLL;
+use super::backend::{POLL, lock};
 use super::retry;
 
 /// The pods that match a label selector: listed, then watched from the list's
@@ -19,6 +21,16 @@ use super::retry;
 pub(super) struct PodWatch {
     pub(super) pods: Api<Pod>,
     pub(super) selector: String,
+    /// Kept up to date with every pod the list and the watch report, by name (deleted pods
+    /// removed), for whoever wants to look at them without a request of its own.
+    pub(super) seen: Option<Seen>,
+}
+
+/// The pods of a step as last seen by a [`PodWatch`], by name.
+pub(super) type Seen = Arc<Mutex<BTreeMap<String, Pod>>>;
+
+fn name(pod: &Pod) -> String {
+    pod.metadata.name.clone().unwrap_or_default()
 }
 
 impl PodWatch {
@@ -51,6 +63,9 @@ impl PodWatch {
                 };
                 match list {
                     Ok(list) => {
+                        if let Some(seen) = &self.seen {
+                            *lock(seen) = list.items.iter().map(|p| (name(p), p.clone())).collect();
+                        }
                         list.items.iter().for_each(&mut found);
                         version = list.metadata.resource_version;
                         // Nothing to watch from: list again, after a while.
@@ -106,10 +121,16 @@ impl PodWatch {
             };
             match event {
                 Ok(WatchEvent::Added(pod) | WatchEvent::Modified(pod)) => {
+                    if let Some(seen) = &self.seen {
+                        lock(seen).insert(name(&pod), pod.clone());
+                    }
                     found(&pod);
                     version = pod.metadata.resource_version.unwrap_or(version);
                 }
                 Ok(WatchEvent::Deleted(pod)) => {
+                    if let Some(seen) = &self.seen {
+                        lock(seen).remove(&name(&pod));
+                    }
                     version = pod.metadata.resource_version.unwrap_or(version);
                 }
                 Ok(WatchEvent::Bookmark(b)) => version = b.metadata.resource_version,
