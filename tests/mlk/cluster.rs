@@ -233,6 +233,26 @@ fn server_errors_and_conflicts_during_apply_are_retried() {
 }
 
 #[test]
+fn an_apply_whose_answer_is_lost_is_applied_again_once() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script("prep", script(&["prep ran"]));
+    // The server applies prep's Job and then closes the connection: the client cannot tell,
+    // retries, and server-side apply makes the second apply the same object.
+    c.api.drop_next_apply_answer();
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let prep = c.applied();
+    assert!(
+        prep[0].starts_with("t-prep-") && prep[1] == prep[0],
+        "{prep:?}"
+    );
+    assert_eq!(prep.len(), 4, "prep twice, train, eval: {prep:?}");
+    assert_eq!(c.api.objects("jobs").len(), 3);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(lines(&all, "prep ran"), 1, "{all}");
+}
+
+#[test]
 fn dry_run_server_applies_nothing_and_reports_per_object() {
     let c = Cluster::new(PIPELINE, STACK);
     let out = c.run(&["--dry-run=server"]);

@@ -88,6 +88,8 @@ struct State {
     hidden: BTreeSet<String>,
     denied: BTreeSet<String>,
     apply_faults: VecDeque<u16>,
+    /// Applies whose answer is not sent (the connection is closed instead).
+    drop_apply_answers: usize,
     fail_all: Option<u16>,
     /// (part of a pod name, lines): the next followed stream of such a pod ends early.
     drop_log_after: Option<(String, usize)>,
@@ -194,6 +196,12 @@ impl FakeApi {
         self.state().apply_faults.push_back(code);
     }
 
+    /// The next apply is carried out, but its connection is closed without an answer (a
+    /// connection reset after the server acted: the client cannot tell whether it did).
+    pub fn drop_next_apply_answer(&self) {
+        self.state().drop_apply_answers += 1;
+    }
+
     /// Every request outside discovery answers `code` (401 for a bad token, 403, …).
     pub fn fail_all(&self, code: u16) {
         self.state().fail_all = Some(code);
@@ -275,6 +283,10 @@ impl FakeApi {
             return self.watch(&mut conn, path, &query);
         }
         let (code, answer) = self.answer(&method, path, &query, &content_type, &body);
+        if code == 0 {
+            // No answer: the connection closes when `conn` is dropped.
+            return;
+        }
         let text = answer.to_string();
         let _ = write!(
             conn,
@@ -450,6 +462,8 @@ impl FakeApi {
                 }
                 let created = !st.objects.contains_key(path);
                 let obj = st.put(path, obj);
+                let dropped = st.drop_apply_answers > 0;
+                st.drop_apply_answers = st.drop_apply_answers.saturating_sub(1);
                 drop(st);
                 if created && matches!(res.2, "Job" | "PyTorchJob") {
                     self.control(
@@ -457,6 +471,9 @@ impl FakeApi {
                         ns.unwrap_or_default().to_owned(),
                         obj.clone(),
                     );
+                }
+                if dropped {
+                    return (0, Value::Null);
                 }
                 (200, obj)
             }
