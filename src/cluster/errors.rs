@@ -1,5 +1,9 @@
 //! What can go wrong talking to a cluster, as diagnostics with stable codes.
 
+use std::error::Error;
+
+use kube::client::AuthError;
+
 use super::error_chain;
 
 /// A cluster failure (exit code 3).
@@ -53,6 +57,38 @@ pub enum ClusterError {
         context: String,
         /// The error.
         message: String,
+    },
+    /// The kubeconfig user's `exec` credential plugin failed, so there is no token to send.
+    #[error("the credential plugin of context `{context}` {message}")]
+    #[diagnostic(
+        code(mlk::cluster::kubeconfig),
+        help(
+            "mlk runs the `exec` plugin of the context's user as kubectl does; do what its message says (often: log in again), then check that `kubectl get namespaces` works"
+        )
+    )]
+    CredentialPlugin {
+        /// Context name.
+        context: String,
+        /// How it failed (`exited with status 1: …`), with what it wrote to stderr; never its
+        /// command line.
+        message: String,
+    },
+    /// The server's TLS certificate is not signed by a CA the kubeconfig trusts (or is not
+    /// valid for the server's address).
+    #[error("the certificate of the API server at {server} is not trusted: {reason}")]
+    #[diagnostic(
+        code(mlk::cluster::unreachable),
+        help(
+            "mlk trusts the `certificate-authority-data` (or `certificate-authority`) of the cluster of context `{context}`, else the system's roots; check that the kubeconfig is the one for this server, or get it again if the cluster's CA has changed"
+        )
+    )]
+    Untrusted {
+        /// Server URL.
+        server: String,
+        /// Context name.
+        context: String,
+        /// What TLS found wrong with the certificate.
+        reason: String,
     },
     /// 401: the credentials were refused.
     #[error("the API server at {server} refused the credentials (401 Unauthorized)")]
@@ -157,6 +193,16 @@ impl ClusterError {
             .context
             .clone()
             .unwrap_or_else(|| "(current)".into());
+        if let Some(message) = plugin_failure(e) {
+            return ClusterError::CredentialPlugin { context, message };
+        }
+        if let Some(reason) = untrusted_certificate(e) {
+            return ClusterError::Untrusted {
+                server: cluster.server.clone(),
+                context,
+                reason,
+            };
+        }
         match e {
             kube::Error::Api(r) if r.code == 401 => ClusterError::Unauthorized {
                 server: cluster.server.clone(),
@@ -181,4 +227,62 @@ impl ClusterError {
             },
         }
     }
+}
+
+/// Why the credential plugin failed, if that is what `e` (or an error under it) says.
+///
+/// kube-rs's own message for a plugin that exits non-zero shows its command line and
+/// environment, which may hold secrets; this says only how it ended and what it wrote on stderr
+/// (what kubectl shows too).
+pub(crate) fn plugin_failure(e: &(dyn Error + 'static)) -> Option<String> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        match s.downcast_ref::<AuthError>() {
+            Some(AuthError::AuthExecRun { status, out, .. }) => {
+                let ended = status.code().map_or_else(
+                    || format!("ended with {status}"),
+                    |code| format!("exited with status {code}"),
+                );
+                // Empty when the plugin may interact: its stderr went to the terminal.
+                let said = String::from_utf8_lossy(&out.stderr);
+                return Some(match said.trim() {
+                    "" => ended,
+                    said => format!("{ended}: {said}"),
+                });
+            }
+            Some(AuthError::AuthExecStart(e)) => {
+                return Some(format!("could not be started: {e}"));
+            }
+            Some(AuthError::AuthExecParse(e)) => {
+                return Some(format!(
+                    "printed something that is not an ExecCredential: {e}"
+                ));
+            }
+            Some(AuthError::ExecPluginFailed) => {
+                return Some("printed an ExecCredential without a status".into());
+            }
+            _ => source = s.source(),
+        }
+    }
+    None
+}
+
+/// What TLS found wrong with the server's certificate, if that is why `e` happened.
+///
+/// rustls's error comes wrapped in an `io::Error` inside hyper's and kube's errors, and mlk
+/// does not link rustls itself, so its message is what is recognised.
+pub(crate) fn untrusted_certificate(e: &(dyn Error + 'static)) -> Option<String> {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if let Some(reason) = text.split("invalid peer certificate: ").nth(1) {
+            return Some(match reason {
+                "UnknownIssuer" => "it is signed by an unknown authority (UnknownIssuer)".into(),
+                "Expired" => "it has expired (Expired)".into(),
+                other => other.to_owned(),
+            });
+        }
+        source = s.source();
+    }
+    None
 }

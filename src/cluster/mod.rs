@@ -28,6 +28,7 @@ use kube::{Client, Config};
 
 pub use backend::{ApplyReport, KubeBackend};
 pub use errors::ClusterError;
+use errors::{plugin_failure, untrusted_certificate};
 pub use lifecycle::{RunObject, delete_run, run_objects};
 pub use logs::{RunLine, run_logs};
 pub use preflight::preflight;
@@ -115,8 +116,15 @@ impl Cluster {
         config.connect_timeout = Some(Duration::from_secs(10));
         let client = {
             let _guard = rt.enter();
-            Client::try_from(config).map_err(|e| ClusterError::Kubeconfig {
-                message: error_chain(&e),
+            // An `exec` credential plugin runs here, for the first token.
+            Client::try_from(config).map_err(|e| match plugin_failure(&e) {
+                Some(message) => ClusterError::CredentialPlugin {
+                    context: context.clone().unwrap_or_else(|| "(current)".into()),
+                    message,
+                },
+                None => ClusterError::Kubeconfig {
+                    message: error_chain(&e),
+                },
             })?
         };
         Ok(Cluster {
@@ -155,8 +163,12 @@ impl Cluster {
     }
 }
 
-/// `e` and its sources, joined with `: `.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+/// `e` and its sources, joined with `: ` (for a failed credential plugin, only how it failed:
+/// kube-rs's message would show its command line).
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    if let Some(failure) = plugin_failure(e) {
+        return format!("the credential plugin {failure}");
+    }
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -171,11 +183,14 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Whether an error may go away by itself: rate limiting, server errors, a conflicting
-/// concurrent write, a lost connection.
+/// concurrent write, a lost connection (but not an untrusted certificate, nor a credential
+/// plugin that failed to refresh the token).
 pub fn is_transient(e: &kube::Error) -> bool {
     match e {
         kube::Error::Api(r) => matches!(r.code, 409 | 429 | 500 | 502 | 503 | 504),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            plugin_failure(e).is_none() && untrusted_certificate(e).is_none()
+        }
         _ => false,
     }
 }

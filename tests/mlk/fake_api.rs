@@ -1,7 +1,11 @@
 //! A fake Kubernetes API server on 127.0.0.1 for the cluster tests.
 //!
-//! Plain HTTP/1.1 over `std::net`, one thread per connection, `Connection: close` on every
-//! answer. It serves what mlk uses: discovery (`/api`, `/apis`, `/api/v1`,
+//! HTTP/1.1 over `std::net`, one thread per connection, `Connection: close` on every answer:
+//! plain HTTP from [`FakeApi::start`], HTTPS from [`FakeApi::start_tls`] (a certificate for
+//! 127.0.0.1 and localhost, signed by a [`Ca`] made for the server, as a real API server's
+//! is). [`FakeApi::require_token`] makes every request need `Authorization: Bearer TOKEN`
+//! (401 with a Status otherwise, as kube-apiserver answers), and [`FakeApi::kubeconfig_for`]
+//! writes a kubeconfig whose user has a static token or an exec credential plugin. It serves what mlk uses: discovery (`/api`, `/apis`, `/api/v1`,
 //! `/apis/<group>/<version>`), namespaces, SelfSubjectAccessReviews, server-side apply
 //! (`PATCH` with `application/apply-patch+yaml`, `fieldManager`, `fieldValidation=Strict`,
 //! `dryRun=All`), GET, LIST and WATCH with `labelSelector`, DELETE, and pod logs with `follow`,
@@ -23,6 +27,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 
 /// (group, version, kind, plural, namespaced)
@@ -95,6 +105,10 @@ struct State {
     drop_log_after: Option<(String, usize)>,
     scripts: BTreeMap<String, Script>,
     requests: Vec<String>,
+    /// The `Authorization` header of every request (same order as `requests`).
+    authorizations: Vec<Option<String>>,
+    /// The bearer token every request must carry, if any.
+    token: Option<String>,
     /// (pod, container) → (timestamp, line).
     logs: BTreeMap<(String, String), Vec<(String, String)>>,
     /// pod → container restarts, to end streams of the old instance.
@@ -139,29 +153,157 @@ impl State {
     }
 }
 
+/// A certificate authority made for one test (an ECDSA P-256 key that lives in memory).
+pub struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+impl Ca {
+    /// A new self-signed CA called `name`.
+    pub fn new(name: &str) -> Ca {
+        let mut params = CertificateParams::default();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        Ca { issuer }
+    }
+
+    /// The CA's certificate, PEM-encoded (what `certificate-authority-data` holds, in base64).
+    pub fn pem(&self) -> String {
+        self.issuer.pem()
+    }
+
+    /// A TLS server configuration (ring, TLS 1.2 and 1.3, HTTP/1.1) with a certificate for
+    /// 127.0.0.1 and localhost signed by this CA.
+    fn server_config(&self) -> ServerConfig {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "kube-apiserver");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let cert = params.signed_by(&key, &*self.issuer).unwrap();
+        let chain = vec![cert.der().clone(), self.issuer.der().clone()];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .unwrap()
+    }
+}
+
+/// How the user of a kubeconfig authenticates.
+#[derive(Debug, Clone)]
+pub enum User {
+    /// No credentials (`user: {}`).
+    Anonymous,
+    /// A static bearer token (`token:`).
+    Token(String),
+    /// An exec credential plugin: `sh -c SCRIPT`, which prints an `ExecCredential`
+    /// (client.authentication.k8s.io/v1) on stdout; `interactiveMode: Never`, so its stderr
+    /// is captured rather than passed through.
+    Exec(String),
+}
+
+/// A connection the fake serves: plain TCP, or TLS over TCP.
+trait Transport: Read + Write + Send {
+    /// Ends the connection as a server closing it does (TLS: a `close_notify` alert, so the
+    /// client sees the end of a body without a length as a clean end of stream).
+    fn finish(&mut self) {}
+}
+
+impl Transport for TcpStream {}
+
+impl Transport for StreamOwned<ServerConnection, TcpStream> {
+    fn finish(&mut self) {
+        self.conn.send_close_notify();
+        let _ = self.flush();
+    }
+}
+
 /// The fake server; lives until the test process ends.
 #[derive(Clone)]
 pub struct FakeApi {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    /// The PEM of the CA that signed the server's certificate, when it speaks HTTPS.
+    ca_pem: Option<String>,
 }
 
 impl FakeApi {
-    /// Starts a server with namespace `ml`.
+    /// Starts a plain HTTP server with namespace `ml`.
     pub fn start() -> FakeApi {
+        FakeApi::listen(None)
+    }
+
+    /// Starts an HTTPS server with namespace `ml`, whose certificate (for 127.0.0.1 and
+    /// localhost) is signed by a CA made for it; [`FakeApi::kubeconfig`] trusts that CA.
+    pub fn start_tls() -> FakeApi {
+        let ca = Ca::new("fake-api CA");
+        FakeApi::listen(Some((ca.pem(), Arc::new(ca.server_config()))))
+    }
+
+    fn listen(tls: Option<(String, Arc<ServerConfig>)>) -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State::default()));
         state.lock().unwrap().namespaces.insert("ml".into());
-        let api = FakeApi { addr, state };
+        let (ca_pem, config) = tls.unzip();
+        let api = FakeApi {
+            addr,
+            state,
+            ca_pem,
+        };
         let server = api.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
+                let conn: Box<dyn Transport> = match &config {
+                    // The handshake happens on the first read, in the connection's thread.
+                    Some(config) => match ServerConnection::new(config.clone()) {
+                        Ok(tls) => Box::new(StreamOwned::new(tls, conn)),
+                        Err(_) => continue,
+                    },
+                    None => Box::new(conn),
+                };
                 let s = server.clone();
                 std::thread::spawn(move || s.serve(conn));
             }
         });
         api
+    }
+
+    /// The server's URL as kube-rs writes it (`https://127.0.0.1:PORT/` or `http://…/`).
+    pub fn server(&self) -> String {
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}/", self.addr)
+    }
+
+    /// The PEM of the CA that signed the server's certificate (HTTPS servers only).
+    pub fn ca_pem(&self) -> Option<String> {
+        self.ca_pem.clone()
+    }
+
+    /// From now on every request must carry `Authorization: Bearer TOKEN`; others get 401.
+    pub fn require_token(&self, token: &str) {
+        self.state().token = Some(token.into());
+    }
+
+    /// The `Authorization` header of every request so far (`None` where there was none).
+    pub fn authorizations(&self) -> Vec<Option<String>> {
+        self.state().authorizations.clone()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -170,12 +312,38 @@ impl FakeApi {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Writes `dir/kubeconfig` (http, no auth, context `fake`) and returns its path.
+    /// Writes `dir/kubeconfig` (context `fake`, no credentials; for an HTTPS server, trusting
+    /// its CA) and returns its path.
     pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+        self.kubeconfig_for(dir, &User::Anonymous, self.ca_pem.as_deref())
+    }
+
+    /// Writes `dir/kubeconfig` (context `fake`) whose user is `user` and, for an HTTPS server,
+    /// whose `certificate-authority-data` is `ca` (PEM; `None`: none, so the system's roots).
+    pub fn kubeconfig_for(&self, dir: &Path, user: &User, ca: Option<&str>) -> PathBuf {
+        use base64::Engine as _;
         let path = dir.join("kubeconfig");
+        let cluster = match (&self.ca_pem, ca) {
+            (None, _) => format!("server: http://{}", self.addr),
+            (Some(_), None) => format!("server: https://{}", self.addr),
+            (Some(_), Some(ca)) => format!(
+                "server: https://{}\n    certificate-authority-data: {}",
+                self.addr,
+                base64::engine::general_purpose::STANDARD.encode(ca)
+            ),
+        };
+        // JSON strings are YAML strings: no quoting surprises in tokens or scripts.
+        let quote = |s: &str| Value::from(s).to_string();
+        let user = match user {
+            User::Anonymous => "{}".to_owned(),
+            User::Token(token) => format!("\n    token: {}", quote(token)),
+            User::Exec(script) => format!(
+                "\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: [\"-c\", {}]\n      interactiveMode: Never",
+                quote(script)
+            ),
+        };
         let text = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\nusers:\n- name: fake\n  user: {{}}\n",
-            self.addr
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    {cluster}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\ncurrent-context: fake\nusers:\n- name: fake\n  user: {user}\n"
         );
         std::fs::write(&path, text).unwrap();
         path
@@ -247,8 +415,15 @@ impl FakeApi {
             .collect()
     }
 
-    fn serve(&self, conn: TcpStream) {
-        let mut reader = BufReader::new(conn.try_clone().unwrap());
+    /// Serves the one request of a connection, then closes it.
+    fn serve(&self, conn: Box<dyn Transport>) {
+        let mut reader = BufReader::new(conn);
+        self.exchange(&mut reader);
+        reader.get_mut().finish();
+    }
+
+    /// Reads a request through `reader` and writes the answer to the stream under it.
+    fn exchange(&self, reader: &mut BufReader<Box<dyn Transport>>) {
         let mut line = String::new();
         if reader.read_line(&mut line).is_err() {
             return;
@@ -258,6 +433,7 @@ impl FakeApi {
         let target = parts.next().unwrap_or_default().to_owned();
         let mut length = 0;
         let mut content_type = String::new();
+        let mut authorization = None;
         loop {
             let mut h = String::new();
             if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
@@ -267,6 +443,7 @@ impl FakeApi {
             match name.to_ascii_lowercase().as_str() {
                 "content-length" => length = value.trim().parse().unwrap_or(0),
                 "content-type" => content_type = value.trim().to_owned(),
+                "authorization" => authorization = Some(value.trim().to_owned()),
                 _ => {}
             }
         }
@@ -274,25 +451,34 @@ impl FakeApi {
         let _ = reader.read_exact(&mut body);
         let (path, query) = target.split_once('?').unwrap_or((&target, ""));
         let query = parse_query(query);
-        self.state().requests.push(format!("{method} {target}"));
-        let mut conn = conn;
+        let refused = {
+            let mut st = self.state();
+            st.requests.push(format!("{method} {target}"));
+            let refused = st.token.as_ref().is_some_and(|token| {
+                authorization.as_deref() != Some(format!("Bearer {token}").as_str())
+            });
+            st.authorizations.push(authorization);
+            refused
+        };
+        let conn = reader.get_mut();
+        if refused {
+            // What kube-apiserver answers when no authenticator accepts the request.
+            let mut answer = status(401, "Unauthorized", "Unauthorized");
+            answer["metadata"] = json!({});
+            return respond(conn, 401, &answer);
+        }
         if method == "GET" && path.ends_with("/log") {
-            return self.logs(&mut conn, path, &query);
+            return self.logs(conn, path, &query);
         }
         if method == "GET" && query.get("watch").map(String::as_str) == Some("true") {
-            return self.watch(&mut conn, path, &query);
+            return self.watch(conn, path, &query);
         }
         let (code, answer) = self.answer(&method, path, &query, &content_type, &body);
         if code == 0 {
-            // No answer: the connection closes when `conn` is dropped.
+            // No answer: the connection is closed.
             return;
         }
-        let text = answer.to_string();
-        let _ = write!(
-            conn,
-            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-            text.len()
-        );
+        respond(conn, code, &answer);
     }
 
     fn answer(
@@ -584,7 +770,7 @@ impl FakeApi {
     /// `GET <collection>?watch=true&resourceVersion=N`: newline-delimited JSON events after
     /// N that match `fieldSelector=metadata.name=X` and `labelSelector`; the watch ends after
     /// 2 s (as `timeoutSeconds` would), or at once with a 410 ERROR event when expired.
-    fn watch(&self, conn: &mut TcpStream, path: &str, query: &BTreeMap<String, String>) {
+    fn watch(&self, conn: &mut dyn Write, path: &str, query: &BTreeMap<String, String>) {
         let _ = write!(
             conn,
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"
@@ -636,7 +822,7 @@ impl FakeApi {
     }
 
     /// `GET …/pods/NAME/log`.
-    fn logs(&self, conn: &mut TcpStream, path: &str, query: &BTreeMap<String, String>) {
+    fn logs(&self, conn: &mut dyn Write, path: &str, query: &BTreeMap<String, String>) {
         let pod = path
             .trim_end_matches("/log")
             .rsplit('/')
@@ -730,6 +916,16 @@ impl FakeApi {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// Writes a JSON answer with a length.
+fn respond(conn: &mut dyn Write, code: u16, answer: &Value) {
+    let text = answer.to_string();
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    );
 }
 
 fn parse_query(q: &str) -> BTreeMap<String, String> {

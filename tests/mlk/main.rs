@@ -11,6 +11,7 @@ mod cache;
 mod cache_key;
 mod cli;
 mod cluster;
+mod cluster_tls;
 mod completions;
 mod detach;
 mod determinism;
