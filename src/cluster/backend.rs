@@ -23,7 +23,7 @@ use tokio::task::AbortHandle;
 use super::logs::Follower;
 use super::pods::Seen;
 use super::preflight::Resources;
-use super::wait::{Fatal, outcome, pending_reason};
+use super::wait::{Fatal, kueue_reason, outcome, pending_reason, suspended};
 use super::{Cluster, error_chain, retry};
 use crate::exec::{Backend, Cancel, Exited, LogSink, Process, Stop, Stream};
 use crate::load::StepKind;
@@ -150,8 +150,8 @@ impl KubeBackend {
     }
 
     /// Applies the objects of one step (replacing a finished workload of the same name);
-    /// returns its workload.
-    pub fn submit(&self, step: &Step, attempt: u32) -> Result<Manifest, String> {
+    /// returns its workload, and the uid the API server gave it.
+    fn submit(&self, step: &Step, attempt: u32) -> Result<(Manifest, Option<String>), String> {
         let manifests = self.manifests.get(&step.name).cloned().unwrap_or_default();
         let workload = manifests
             .iter()
@@ -182,10 +182,28 @@ impl KubeBackend {
             self.cluster
                 .block_on(delete_and_wait(&api, &workload.name))?;
         }
+        let mut uid = None;
         for m in &manifests {
-            self.cluster.block_on(self.apply(m, false))?;
+            let applied = self.cluster.block_on(self.apply(m, false))?;
+            if m.kind == workload.kind && m.name == workload.name {
+                uid = applied.metadata.uid;
+            }
         }
-        Ok(workload)
+        Ok((workload, uid))
+    }
+
+    /// Kueue's Workloads in the namespace, when the stack's scheduler is Kueue.
+    fn kueue_workloads(&self) -> Option<Api<DynamicObject>> {
+        let ar = self
+            .resources
+            .iter()
+            .find(|((v, kind), _)| kind == "Workload" && v.starts_with("kueue.x-k8s.io/"))?
+            .1;
+        Some(Api::namespaced_with(
+            self.cluster.client(),
+            &self.cluster.namespace,
+            ar,
+        ))
     }
 
     fn selector(&self, step: &Step) -> String {
@@ -203,7 +221,8 @@ impl Backend for KubeBackend {
     }
 
     fn start(&self, step: &Step, attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
-        let workload = self.submit(step, attempt)?;
+        let (workload, uid) = self.submit(step, attempt)?;
+        let kueue = self.kueue_workloads().zip(uid);
         let api = self.api(&workload)?;
         let done = Arc::new(AtomicBool::new(false));
         let aborts = Arc::new(Mutex::new(Vec::new()));
@@ -248,6 +267,8 @@ impl Backend for KubeBackend {
             latest,
             watcher,
             seen,
+            kueue,
+            polls: 0,
         }))
     }
 }
@@ -295,6 +316,10 @@ struct KubeProcess {
     watcher: AbortHandle,
     /// The step's pods, kept up to date by the log follower's pod watch.
     seen: Seen,
+    /// Kueue's Workloads and the workload's uid: where to read why it is suspended.
+    kueue: Option<(Api<DynamicObject>, String)>,
+    /// Looks while suspended (Kueue's Workload is read every fourth).
+    polls: u32,
 }
 
 impl Drop for KubeProcess {
@@ -363,6 +388,16 @@ impl KubeProcess {
         }
     }
 
+    /// Why Kueue has not admitted the workload, from the Workload labelled with its uid.
+    fn kueue_reason(&self) -> Option<String> {
+        let (api, uid) = self.kueue.as_ref()?;
+        let lp = ListParams::default().labels(&format!("kueue.x-k8s.io/job-uid={uid}"));
+        let list = self.cluster.block_on(api.list(&lp)).ok()?;
+        let workload = list.items.first()?;
+        let doc = serde_json::to_value(workload).ok()?;
+        kueue_reason(&doc)
+    }
+
     /// The first failed container's exit code, else 1.
     fn exit_code(&self) -> i32 {
         let lp = ListParams::default().labels(&self.selector);
@@ -425,8 +460,14 @@ impl Process for KubeProcess {
             }
             None => {}
         }
-        if data.pointer("/spec/suspend") == Some(&Value::Bool(true)) {
-            self.waiting(Some("suspended: waiting for Kueue admission".into()));
+        if suspended(&data) {
+            self.polls += 1;
+            if self.polls % 4 == 1 {
+                let why = self
+                    .kueue_reason()
+                    .unwrap_or_else(|| "waiting for Kueue admission".into());
+                self.waiting(Some(format!("suspended: {why}")));
+            }
             return Ok(None);
         }
         // The pods as the log follower's watch last saw them: no request of its own.

@@ -85,7 +85,7 @@ async fn run(
             }
         }
     }
-    if let Err(e) = queues(cluster, plan, &mut problems).await {
+    if let Err(e) = queues(cluster, plan, &mut resources, &mut problems).await {
         problems.push(e);
         return Err(problems);
     }
@@ -136,10 +136,12 @@ async fn run(
 }
 
 /// The scheduler is installed and every queue the steps name exists: Kueue LocalQueues in
-/// the namespace (`v1beta2`, else `v1beta1`), KAI Queues (cluster-wide).
+/// the namespace (`v1beta2`, else `v1beta1`), KAI Queues (cluster-wide). Kueue's Workload
+/// kind goes into `resources` too: a suspended step's progress line reads why from it.
 async fn queues(
     cluster: &Cluster,
     plan: &Plan,
+    resources: &mut Resources,
     problems: &mut Vec<ClusterError>,
 ) -> Result<(), ClusterError> {
     let (group, versions, kind, namespaced): (&str, &[&str], &str, bool) =
@@ -182,6 +184,12 @@ async fn queues(
         problems.push(missing(&format!("{group}/{}", versions[0]), kind, &first));
         return Ok(());
     };
+    if plan.stack.scheduler == SchedulerKind::Kueue {
+        let gvk = GroupVersionKind::gvk(group, &ar.version, "Workload");
+        if let Ok((workloads, _)) = retry(|| discovery::pinned_kind(&client, &gvk)).await {
+            resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
+        }
+    }
     let api: Api<DynamicObject> = if namespaced {
         Api::namespaced_with(client, &cluster.namespace, &ar)
     } else {

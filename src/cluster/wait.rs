@@ -39,6 +39,43 @@ pub(super) fn outcome(kind: &str, obj: &Value) -> Option<Result<(), String>> {
     None
 }
 
+/// Whether a workload is suspended: a Job's or TrainJob's `spec.suspend`, a PyTorchJob's
+/// `spec.runPolicy.suspend` (where Kueue holds them until it admits them).
+pub(super) fn suspended(obj: &Value) -> bool {
+    [
+        obj.pointer("/spec/suspend"),
+        obj.pointer("/spec/runPolicy/suspend"),
+    ]
+    .into_iter()
+    .any(|v| v == Some(&Value::Bool(true)))
+}
+
+/// Why Kueue has not admitted a suspended workload, from its Workload's conditions: evicted
+/// (`Evicted`), or no quota reserved yet (`QuotaReserved` false, whose message names the
+/// flavor and resource that do not fit). `None` when the Workload says nothing useful.
+pub(super) fn kueue_reason(workload: &Value) -> Option<String> {
+    let conditions = workload.pointer("/status/conditions")?.as_array()?;
+    let find = |ty: &str, status: &str| {
+        conditions.iter().find(|c| {
+            c.get("type").and_then(Value::as_str) == Some(ty)
+                && c.get("status").and_then(Value::as_str) == Some(status)
+        })
+    };
+    let text = |c: &Value, k: &str| {
+        c.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    if let Some(c) = find("Evicted", "True") {
+        let why = text(c, "message").or_else(|| text(c, "reason"))?;
+        return Some(format!("evicted by Kueue: {why}"));
+    }
+    let c = find("QuotaReserved", "False")?;
+    let why = text(c, "message").or_else(|| text(c, "reason"))?;
+    Some(format!("waiting for Kueue admission: {why}"))
+}
+
 /// Errors that will not heal by waiting.
 pub(super) enum Fatal {
     /// Right away (an invalid image name, a missing ConfigMap or Secret key).
@@ -105,6 +142,45 @@ mod tests {
         );
         assert_eq!(outcome("InferenceService", &job("Failed", "True")), None);
         assert_eq!(outcome("Job", &json!({})), None);
+    }
+
+    #[test]
+    fn suspension_and_kueue_reasons() {
+        assert!(suspended(&json!({"spec": {"suspend": true}})));
+        assert!(suspended(
+            &json!({"spec": {"runPolicy": {"suspend": true}}})
+        ));
+        assert!(!suspended(&json!({"spec": {"suspend": false}})));
+        assert!(!suspended(&json!({})));
+
+        let wl = |conditions: Value| json!({"status": {"conditions": conditions}});
+        let quota = "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor h100-80gb, 2 more needed";
+        assert_eq!(
+            kueue_reason(&wl(json!([
+                {"type": "QuotaReserved", "status": "False", "reason": "Pending", "message": quota}
+            ]))),
+            Some(format!("waiting for Kueue admission: {quota}"))
+        );
+        // Eviction says more than the quota condition that follows it.
+        assert_eq!(
+            kueue_reason(&wl(json!([
+                {"type": "QuotaReserved", "status": "False", "reason": "Pending", "message": quota},
+                {"type": "Evicted", "status": "True", "reason": "Preempted", "message": "Preempted to accommodate a higher priority Workload"}
+            ]))),
+            Some("evicted by Kueue: Preempted to accommodate a higher priority Workload".into())
+        );
+        // Without a message, the reason; admitted or no conditions: nothing to say.
+        assert_eq!(
+            kueue_reason(&wl(
+                json!([{"type": "QuotaReserved", "status": "False", "reason": "Inadmissible"}])
+            )),
+            Some("waiting for Kueue admission: Inadmissible".into())
+        );
+        assert_eq!(
+            kueue_reason(&wl(json!([{"type": "QuotaReserved", "status": "True"}]))),
+            None
+        );
+        assert_eq!(kueue_reason(&json!({})), None);
     }
 
     #[test]

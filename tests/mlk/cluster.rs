@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use crate::detach::{StopRuns, ended, run_id};
-use crate::fake_api::{FakeApi, Script};
+use crate::fake_api::{FakeApi, QUOTA_MESSAGE, Script};
 use crate::{Run, command, run};
 
 const PIPELINE: &str = r#"[pipeline]
@@ -176,17 +176,22 @@ fn a_suspended_job_waits_for_kueue_admission() {
     let out = c.run(&[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let all = format!("{}{}", out.stdout, out.stderr);
-    assert_eq!(
-        lines(&all, "[prep] mlk: suspended: waiting for Kueue admission"),
-        1,
-        "{all}"
-    );
+    // Why, from the conditions of Kueue's Workload for the Job (found by its uid label).
+    let why = format!("suspended: waiting for Kueue admission: {QUOTA_MESSAGE}");
+    assert_eq!(lines(&all, &format!("[prep] mlk: {why}")), 1, "{all}");
     assert_eq!(lines(&all, "admitted"), 1, "{all}");
     assert!(
         out.stderr
-            .contains("prep: pending: suspended: waiting for Kueue admission\nprep: running\n"),
+            .contains(&format!("prep: pending: {why}\nprep: running\n")),
         "the progress line says why, then that it runs:\n{}",
         out.stderr
+    );
+    assert!(
+        c.api
+            .requests()
+            .iter()
+            .any(|r| r.contains("/workloads?") && r.contains("kueue.x-k8s.io%2Fjob-uid%3Duid-")),
+        "the Workload is found by the job-uid label"
     );
 }
 

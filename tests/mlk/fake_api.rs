@@ -35,6 +35,14 @@ use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 
+/// What the fake Kueue says of a queued job's Workload until it admits it.
+pub const QUOTA_MESSAGE: &str = "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor h100-80gb, 2 more needed";
+
+/// A Kueue Workload condition.
+fn condition(ty: &str, status: &str, message: &str) -> Value {
+    json!({"type": ty, "status": status, "reason": "Pending", "message": message, "lastTransitionTime": "2026-11-21T08:00:00Z"})
+}
+
 /// (group, version, kind, plural, namespaced)
 const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ("", "v1", "Pod", "pods", true),
@@ -64,6 +72,7 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         "localqueues",
         true,
     ),
+    ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
     (
         "authorization.k8s.io",
         "v1",
@@ -667,8 +676,27 @@ impl FakeApi {
         }
     }
 
+    /// For a job in a Kueue queue whose script delays admission: Kueue's Workload for it,
+    /// made before the apply is answered (as Kueue's webhook and controller do within
+    /// milliseconds), labelled with the job's uid and saying why it waits. Its path.
+    fn kueue_workload(&self, ns: &str, obj: &Value) -> Option<String> {
+        let queue = obj.pointer("/metadata/labels/kueue.x-k8s.io~1queue-name")?;
+        let step = obj.pointer("/metadata/labels/mlk.dev~1step")?.as_str()?;
+        self.state().scripts.get(step)?.admit_after?;
+        let name = format!("job-{}-5b4c1", obj.pointer("/metadata/name")?.as_str()?);
+        let path = format!("/apis/kueue.x-k8s.io/v1beta1/namespaces/{ns}/workloads/{name}");
+        self.state().put(&path, json!({
+            "apiVersion": "kueue.x-k8s.io/v1beta1", "kind": "Workload",
+            "metadata": {"name": name, "namespace": ns, "labels": {"kueue.x-k8s.io/job-uid": obj["metadata"]["uid"].clone()}},
+            "spec": {"queueName": queue.clone()},
+            "status": {"conditions": [condition("QuotaReserved", "False", QUOTA_MESSAGE)]},
+        }));
+        Some(path)
+    }
+
     /// The scripted controller of one workload.
     fn control(&self, path: String, ns: String, obj: Value) {
+        let workload = self.kueue_workload(&ns, &obj);
         let api = self.clone();
         std::thread::spawn(move || {
             let step = obj
@@ -693,6 +721,18 @@ impl FakeApi {
             let kind = obj["kind"].as_str().unwrap_or_default().to_owned();
             if let Some(wait) = script.admit_after {
                 std::thread::sleep(wait);
+                if let Some(workload) = &workload {
+                    api.state().update(workload, |w| {
+                        w["status"]["conditions"] = json!([
+                            condition(
+                                "QuotaReserved",
+                                "True",
+                                "Quota reserved in ClusterQueue team"
+                            ),
+                            condition("Admitted", "True", "The workload is admitted"),
+                        ]);
+                    });
+                }
                 api.state()
                     .update(&path, |o| o["spec"]["suspend"] = json!(false));
             }
