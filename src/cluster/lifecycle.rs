@@ -1,7 +1,7 @@
 //! A run's objects on the cluster, found by the `mlk.dev/run` label: listing them for
 //! `mlk status`, deleting them for `mlk delete` and after an interrupted run.
 
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
 use kube::discovery;
 use serde_json::Value;
@@ -34,21 +34,16 @@ pub struct RunObject {
     pub multi_pod: bool,
 }
 
-/// Every object labelled with `run_id` in the cluster's namespace (kinds the cluster does not
-/// serve are skipped), with the API of its kind.
-async fn find(
-    cluster: &Cluster,
-    run_id: &str,
-) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+/// The kinds of [`RUN_KINDS`] the cluster serves, workloads first.
+pub(super) async fn served_kinds(cluster: &Cluster) -> Result<Vec<ApiResource>, ClusterError> {
     let client = cluster.client();
-    let lp = ListParams::default().labels(&format!("mlk.dev/run={run_id}"));
     let mut out = Vec::new();
     for (group, version, kind) in RUN_KINDS {
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let ar = match retry(|| discovery::pinned_kind(&client, &gvk)).await {
-            Ok((ar, _)) => ar,
-            Err(kube::Error::Api(r)) if r.code == 404 => continue,
-            Err(kube::Error::Discovery(_)) => continue,
+        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
+            Ok((ar, _)) => out.push(ar),
+            Err(kube::Error::Api(r)) if r.code == 404 => {}
+            Err(kube::Error::Discovery(_)) => {}
             Err(e) => {
                 return Err(ClusterError::from_kube(
                     &e,
@@ -56,8 +51,32 @@ async fn find(
                     cluster,
                 ));
             }
-        };
-        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &cluster.namespace, &ar);
+        }
+    }
+    Ok(out)
+}
+
+/// Every object labelled with `run_id` in the cluster's namespace (kinds the cluster does not
+/// serve are skipped), with the API of its kind.
+async fn find(
+    cluster: &Cluster,
+    run_id: &str,
+) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+    find_in(cluster, &served_kinds(cluster).await?, run_id).await
+}
+
+/// [`find`] among `kinds` (from [`served_kinds`]).
+async fn find_in(
+    cluster: &Cluster,
+    kinds: &[ApiResource],
+    run_id: &str,
+) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+    let client = cluster.client();
+    let lp = ListParams::default().labels(&format!("mlk.dev/run={run_id}"));
+    let mut out = Vec::new();
+    for ar in kinds {
+        let kind = &ar.kind;
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &cluster.namespace, ar);
         let list = retry(|| api.list(&lp))
             .await
             .map_err(|e| ClusterError::from_kube(&e, &format!("listing {kind}s"), cluster))?;
@@ -74,7 +93,17 @@ async fn find(
 
 /// The objects of a run, workloads first.
 pub fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, ClusterError> {
-    let found = cluster.block_on(find(cluster, run_id))?;
+    let kinds = cluster.block_on(served_kinds(cluster))?;
+    run_objects_in(cluster, &kinds, run_id)
+}
+
+/// [`run_objects`] among `kinds` (from [`served_kinds`]): no discovery requests.
+pub(super) fn run_objects_in(
+    cluster: &Cluster,
+    kinds: &[ApiResource],
+    run_id: &str,
+) -> Result<Vec<RunObject>, ClusterError> {
+    let found = cluster.block_on(find_in(cluster, kinds, run_id))?;
     Ok(found
         .iter()
         .map(|(_, o)| RunObject {

@@ -13,16 +13,18 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, LogParams, ObjectList};
+use kube::api::{Api, ApiResource, LogParams, ObjectList};
 use tokio::task::AbortHandle;
 
 use super::backend::{POLL, lock};
+use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
-use super::{Cluster, ClusterError, RunObject, run_objects};
+use super::{Cluster, ClusterError, RunObject};
 use crate::exec::{LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.
@@ -194,6 +196,9 @@ impl ContainerLog {
     }
 }
 
+/// How often `mlk logs -f` looks whether the run's workloads have finished.
+const OBJECTS_POLL: Duration = Duration::from_secs(2);
+
 /// Where [`run_logs`] sends each line: step, replica (for steps with more than one pod),
 /// line.
 pub type RunLine = dyn Fn(&str, Option<&str>, &str) + Send + Sync;
@@ -230,7 +235,9 @@ pub fn run_logs(
             .filter(|o| step.is_none_or(|s| o.step == s))
             .collect()
     };
-    let objects = of_step(run_objects(cluster, run_id)?);
+    // Discovered once: following refreshes the objects by listing them only.
+    let kinds = cluster.block_on(served_kinds(cluster))?;
+    let objects = of_step(run_objects_in(cluster, &kinds, run_id)?);
     let watch = PodWatch {
         pods: pods.clone(),
         selector,
@@ -288,9 +295,14 @@ pub fn run_logs(
             follow_pods(watch, Some(list), &done, &aborts, stream).await;
         }
     });
+    // The workloads' states only say when to stop: looked at every OBJECTS_POLL.
+    let workloads: Vec<ApiResource> = kinds
+        .into_iter()
+        .filter(|k| k.kind != "NetworkPolicy")
+        .collect();
     while !all_finished(&lock(&objects)) {
-        std::thread::sleep(POLL);
-        if let Ok(o) = run_objects(cluster, run_id) {
+        std::thread::sleep(OBJECTS_POLL);
+        if let Ok(o) = run_objects_in(cluster, &workloads, run_id) {
             *lock(&objects) = of_step(o);
         }
     }

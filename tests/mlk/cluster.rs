@@ -1035,6 +1035,17 @@ fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
     // A run's selector: a detached run's own process follows with the step's.
     let run = "mlk.dev%2Frun%3D";
     let before = pod_lists_and_watches(&c.api, run);
+    let discovery = |api: &FakeApi| {
+        let r = api.requests();
+        r.iter().filter(|r| *r == "GET /apis/batch/v1").count()
+    };
+    let job_lists = |api: &FakeApi| {
+        let r = api.requests();
+        r.iter()
+            .filter(|r| r.starts_with("GET /apis/batch/v1/namespaces/ml/jobs?"))
+            .count()
+    };
+    let (discovered, listed) = (discovery(&c.api), job_lists(&c.api));
 
     let followed = c.elsewhere(&["logs", &run_id, "-f", "-n", "ml"]);
     assert_eq!(followed.code, 0, "{}", followed.stderr);
@@ -1051,4 +1062,9 @@ fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
     // Polling every 250 ms would list more than 10 times in the 3 s before the pod exists.
     assert!(lists <= 4, "{lists} pod lists");
     assert!(watches >= 1, "{watches} pod watches");
+    // The run's kinds are discovered once; its Jobs are looked at every 2 s, not every 250 ms
+    // (about 4 s of following: at most a few lists, where 250 ms would make 16).
+    assert_eq!(discovery(&c.api) - discovered, 1, "discovery of batch/v1");
+    let job_lists = job_lists(&c.api) - listed;
+    assert!(job_lists <= 5, "{job_lists} Job lists");
 }
