@@ -1,0 +1,188 @@
+//! Submitting a run: server-side apply in order, retried applies, server dry runs, preflight
+//! checks and every cluster diagnostic.
+
+use super::{Cluster, KUEUE, PIPELINE, STACK, lines, script};
+use crate::Run;
+
+#[test]
+fn three_steps_run_in_order_with_server_side_apply() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script("prep", script(&["prep says hi"]));
+    c.api.script("train", script(&["epoch 1", "epoch 2"]));
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for l in ["prep says hi", "epoch 1", "epoch 2", "hello from eval"] {
+        assert_eq!(lines(&all, l), 1, "{l} in:\n{all}");
+    }
+    let applied = c.applied();
+    assert_eq!(applied.len(), 3, "{applied:?}");
+    assert!(applied[0].starts_with("t-prep-") && applied[1].starts_with("t-train-"));
+    assert!(applied[2].starts_with("t-eval-"));
+    let patch = c
+        .api
+        .requests()
+        .into_iter()
+        .find(|r| r.starts_with("PATCH"))
+        .unwrap();
+    assert!(patch.contains("fieldManager=mlk"), "{patch}");
+    assert!(patch.contains("fieldValidation=Strict"), "{patch}");
+    let jobs = c.api.objects("jobs");
+    let run_ids: std::collections::BTreeSet<_> = jobs
+        .values()
+        .map(|j| {
+            j["metadata"]["labels"]["mlk.dev/run"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(run_ids.len(), 1, "one run label on every job: {run_ids:?}");
+}
+
+#[test]
+fn server_errors_and_conflicts_during_apply_are_retried() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.fail_next_apply(500);
+    c.api.fail_next_apply(409);
+    c.api.fail_next_apply(429);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(c.api.objects("jobs").len(), 3);
+}
+
+#[test]
+fn an_apply_whose_answer_is_lost_is_applied_again_once() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script("prep", script(&["prep ran"]));
+    // The server applies prep's Job and then closes the connection: the client cannot tell,
+    // retries, and server-side apply makes the second apply the same object.
+    c.api.drop_next_apply_answer();
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let prep = c.applied();
+    assert!(
+        prep[0].starts_with("t-prep-") && prep[1] == prep[0],
+        "{prep:?}"
+    );
+    assert_eq!(prep.len(), 4, "prep twice, train, eval: {prep:?}");
+    assert_eq!(c.api.objects("jobs").len(), 3);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(lines(&all, "prep ran"), 1, "{all}");
+}
+
+#[test]
+fn dry_run_server_applies_nothing_and_reports_per_object() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(lines(&out.stdout, "accepted"), 3, "{}", out.stdout);
+    assert!(c.api.objects("jobs").is_empty());
+    assert!(c.api.requests().iter().any(|r| r.contains("dryRun=All")));
+}
+
+#[test]
+fn a_missing_crd_names_the_operator_before_anything_is_created() {
+    let pipeline = format!(
+        "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
+    );
+    let c = Cluster::new(&pipeline, STACK);
+    c.api.hide("PyTorchJob");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::crd_missing"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Kubeflow training operator"),
+        "{}",
+        out.stderr
+    );
+    assert!(c.applied().is_empty());
+}
+
+#[test]
+fn preflight_checks_namespace_permissions_and_context() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["-n", "elsewhere"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("namespace `elsewhere` does not exist"),
+        "{}",
+        out.stderr
+    );
+
+    let out = c.run(&["--context", "nope"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::context"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("fake"), "{}", out.stderr);
+
+    c.api.deny("jobs");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::cluster::denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(c.applied().is_empty());
+}
+
+/// Every cluster diagnostic, as a user sees it (server port and paths masked).
+#[test]
+fn cluster_errors() {
+    let pipeline = format!(
+        "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
+    );
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+    let snapshot = |name: &str, c: &Cluster, out: Run| {
+        let text = out
+            .code_and_stderr()
+            .replace(c.path().to_str().unwrap(), "[dir]");
+        let text = port.replace_all(&text, "127.0.0.1:[port]").into_owned();
+        crate::snapshots().bind(|| insta::assert_snapshot!(name, text));
+    };
+    let c = Cluster::new(&pipeline, STACK);
+    c.api.hide("PyTorchJob");
+    snapshot("cluster-crd-missing", &c, c.run(&[]));
+    let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}"));
+    snapshot("cluster-queue-missing", &c, c.run(&[]));
+    c.api.hide("LocalQueue");
+    snapshot("cluster-kueue-missing", &c, c.run(&[]));
+    let c = Cluster::new(PIPELINE, STACK);
+    snapshot("cluster-no-namespace", &c, c.run(&["-n", "elsewhere"]));
+    snapshot("cluster-no-context", &c, c.run(&["--context", "nope"]));
+    snapshot(
+        "cluster-bad-kubeconfig",
+        &c,
+        c.run(&["--kubeconfig", "no-such-kubeconfig"]),
+    );
+    c.api.deny("jobs");
+    snapshot("cluster-denied", &c, c.run(&[]));
+    for (code, name) in [
+        (401, "cluster-unauthorized"),
+        (403, "cluster-forbidden"),
+        (400, "cluster-api"),
+    ] {
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.fail_all(code);
+        snapshot(name, &c, c.run(&[]));
+    }
+    let c = Cluster::new(PIPELINE, STACK);
+    let config = std::fs::read_to_string(c.path().join("kubeconfig")).unwrap();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = port
+        .replace(&config, free.to_string().as_str())
+        .into_owned();
+    std::fs::write(c.path().join("kubeconfig"), config).unwrap();
+    snapshot("cluster-unreachable", &c, c.run(&[]));
+}

@@ -1,0 +1,120 @@
+//! Waiting for a step: Kueue admission, failed steps, invalid images, timeouts and expired
+//! watches.
+
+use super::{Cluster, KUEUE, PIPELINE, STACK, lines};
+use crate::fake_api::{QUOTA_MESSAGE, Script};
+
+#[test]
+fn a_failing_step_stops_the_run() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "train",
+        Script {
+            lines: vec!["loss is nan".into()],
+            fail: true,
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("step `train` failed"), "{}", out.stderr);
+    assert!(out.stderr.contains("loss is nan"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("BackoffLimitExceeded"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.applied().len(), 2, "eval is never applied");
+}
+
+#[test]
+fn a_suspended_job_waits_for_kueue_admission() {
+    let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}")).with_queue();
+    c.api.script(
+        "prep",
+        Script {
+            lines: vec!["admitted".into()],
+            admit_after: Some(std::time::Duration::from_millis(700)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    // Why, from the conditions of Kueue's Workload for the Job (found by its uid label).
+    let why = format!("suspended: waiting for Kueue admission: {QUOTA_MESSAGE}");
+    assert_eq!(lines(&all, &format!("[prep] mlk: {why}")), 1, "{all}");
+    assert_eq!(lines(&all, "admitted"), 1, "{all}");
+    assert!(
+        out.stderr
+            .contains(&format!("prep: pending: {why}\nprep: running\n")),
+        "the progress line says why, then that it runs:\n{}",
+        out.stderr
+    );
+    assert!(
+        c.api
+            .requests()
+            .iter()
+            .any(|r| r.contains("/workloads?") && r.contains("kueue.x-k8s.io%2Fjob-uid%3Duid-")),
+        "the Workload is found by the job-uid label"
+    );
+}
+
+#[test]
+fn an_expired_watch_is_resumed_with_a_fresh_get() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.expire_watches(4);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let watches = c
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.contains("watch=true"))
+        .count();
+    assert!(
+        watches > 4,
+        "the 4 expired watches, then served ones: {watches}"
+    );
+    assert!(!out.stderr.contains("failed"), "{}", out.stderr);
+}
+
+#[test]
+fn an_invalid_image_fails_the_step_at_once() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "prep",
+        Script {
+            stuck: Some("InvalidImageName".into()),
+            ..Script::default()
+        },
+    );
+    let start = std::time::Instant::now();
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert!(out.stderr.contains("step `prep` failed"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("InvalidImageName as scripted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.applied().len(), 1, "train and eval never start");
+}
+
+#[test]
+fn a_timed_out_step_has_its_workload_deleted() {
+    let pipeline = PIPELINE.replace("[steps.prep]\n", "[steps.prep]\ntimeout = \"1s\"\n");
+    let c = Cluster::new(&pipeline, &format!("{STACK}{KUEUE}")).with_queue();
+    c.api.script(
+        "prep",
+        Script {
+            admit_after: Some(std::time::Duration::from_secs(30)),
+            ..Script::default()
+        },
+    );
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
+    assert!(c.api.objects("jobs").is_empty(), "the job was deleted");
+}
