@@ -11,7 +11,6 @@ mod cache;
 mod cache_key;
 mod cli;
 mod cluster;
-mod cluster_tls;
 mod completions;
 mod detach;
 mod determinism;

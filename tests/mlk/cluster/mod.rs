@@ -8,6 +8,7 @@ mod detach;
 mod lifecycle;
 mod logs;
 mod submit;
+mod tls;
 mod waiting;
 
 use std::path::Path;
@@ -45,12 +46,28 @@ struct Cluster {
 
 impl Cluster {
     fn new(pipeline: &str, stack: &str) -> Self {
+        let c = Cluster::with_api(FakeApi::start(), pipeline, stack);
+        c.api.kubeconfig(c.path());
+        c
+    }
+
+    /// A project for `api` without a kubeconfig yet (the caller writes the one it needs).
+    fn with_api(api: FakeApi, pipeline: &str, stack: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("pipeline.toml"), pipeline).unwrap();
         std::fs::write(dir.path().join("stack.toml"), stack).unwrap();
-        let api = FakeApi::start();
-        api.kubeconfig(dir.path());
         Cluster { dir, api }
+    }
+
+    /// Snapshots the exit code and stderr of `out` as `name`, with this project's directory
+    /// and the server's port masked.
+    fn snapshot(&self, name: &str, out: &Run) {
+        let text = out
+            .code_and_stderr()
+            .replace(self.path().to_str().unwrap(), "[dir]");
+        let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
+        let text = port.replace_all(&text, "127.0.0.1:[port]").into_owned();
+        crate::snapshots().bind(|| insta::assert_snapshot!(name, text));
     }
 
     /// Creates Kueue's LocalQueue `team` in namespace `ml`.

@@ -2,7 +2,6 @@
 //! checks and every cluster diagnostic.
 
 use super::{Cluster, KUEUE, PIPELINE, STACK, lines, script};
-use crate::Run;
 
 #[test]
 fn three_steps_run_in_order_with_server_side_apply() {
@@ -140,31 +139,22 @@ fn cluster_errors() {
     let pipeline = format!(
         "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
     );
-    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
-    let snapshot = |name: &str, c: &Cluster, out: Run| {
-        let text = out
-            .code_and_stderr()
-            .replace(c.path().to_str().unwrap(), "[dir]");
-        let text = port.replace_all(&text, "127.0.0.1:[port]").into_owned();
-        crate::snapshots().bind(|| insta::assert_snapshot!(name, text));
-    };
     let c = Cluster::new(&pipeline, STACK);
     c.api.hide("PyTorchJob");
-    snapshot("cluster-crd-missing", &c, c.run(&[]));
+    c.snapshot("cluster-crd-missing", &c.run(&[]));
     let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}"));
-    snapshot("cluster-queue-missing", &c, c.run(&[]));
+    c.snapshot("cluster-queue-missing", &c.run(&[]));
     c.api.hide("LocalQueue");
-    snapshot("cluster-kueue-missing", &c, c.run(&[]));
+    c.snapshot("cluster-kueue-missing", &c.run(&[]));
     let c = Cluster::new(PIPELINE, STACK);
-    snapshot("cluster-no-namespace", &c, c.run(&["-n", "elsewhere"]));
-    snapshot("cluster-no-context", &c, c.run(&["--context", "nope"]));
-    snapshot(
+    c.snapshot("cluster-no-namespace", &c.run(&["-n", "elsewhere"]));
+    c.snapshot("cluster-no-context", &c.run(&["--context", "nope"]));
+    c.snapshot(
         "cluster-bad-kubeconfig",
-        &c,
-        c.run(&["--kubeconfig", "no-such-kubeconfig"]),
+        &c.run(&["--kubeconfig", "no-such-kubeconfig"]),
     );
     c.api.deny("jobs");
-    snapshot("cluster-denied", &c, c.run(&[]));
+    c.snapshot("cluster-denied", &c.run(&[]));
     for (code, name) in [
         (401, "cluster-unauthorized"),
         (403, "cluster-forbidden"),
@@ -172,7 +162,7 @@ fn cluster_errors() {
     ] {
         let c = Cluster::new(PIPELINE, STACK);
         c.api.fail_all(code);
-        snapshot(name, &c, c.run(&[]));
+        c.snapshot(name, &c.run(&[]));
     }
     let c = Cluster::new(PIPELINE, STACK);
     let config = std::fs::read_to_string(c.path().join("kubeconfig")).unwrap();
@@ -180,9 +170,10 @@ fn cluster_errors() {
         .unwrap()
         .local_addr()
         .unwrap();
+    let port = regex::Regex::new(r"127\.0\.0\.1:\d+").unwrap();
     let config = port
         .replace(&config, free.to_string().as_str())
         .into_owned();
     std::fs::write(c.path().join("kubeconfig"), config).unwrap();
-    snapshot("cluster-unreachable", &c, c.run(&[]));
+    c.snapshot("cluster-unreachable", &c.run(&[]));
 }
