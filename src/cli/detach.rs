@@ -30,7 +30,7 @@ use crate::exec::{Event, Events};
 const READY: &str = "ready";
 
 /// The file the background process's messages go to, in the run's directory.
-pub const DRIVER_LOG: &str = "driver.log";
+const DRIVER_LOG: &str = "driver.log";
 
 /// Starts the background process of run `run_id` and waits until it has submitted a step
 /// or ended.

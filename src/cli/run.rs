@@ -221,11 +221,7 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         grace: GRACE,
         run_id: run_id.clone(),
         pipeline_file: args.inputs.pipeline.display().to_string(),
-        backend: match plan.stack.backend {
-            StackBackend::Local => "local",
-            StackBackend::Kubernetes => "kubernetes",
-        }
-        .to_owned(),
+        backend: plan.stack.backend.as_str().to_owned(),
         namespace: cluster.as_ref().map(|c| c.namespace.clone()),
         context: cluster.as_ref().and_then(|c| c.context.clone()),
     };

@@ -58,6 +58,16 @@ pub enum Backend {
     Local,
 }
 
+impl Backend {
+    /// As written in a stack file (and in run records): `kubernetes`, `local`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Kubernetes => "kubernetes",
+            Backend::Local => "local",
+        }
+    }
+}
+
 /// A stack file as written.
 #[derive(Debug, Clone)]
 pub struct StackFile {
