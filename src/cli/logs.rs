@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use super::run_progress::line_prefix;
 use super::status::{find, runs_dir};
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::exec::{RunRecord, RunState, StepRun, record};
@@ -165,9 +166,9 @@ fn prefixed(step: &str, replicas: bool, line: &str) -> String {
         && let Some(rest) = line.strip_prefix('[')
         && let Some((replica, text)) = rest.split_once("] ")
     {
-        return format!("[{step}/{replica}] {text}\n");
+        return format!("{} {text}\n", line_prefix(step, Some(replica)));
     }
-    format!("[{step}] {line}\n")
+    format!("{} {line}\n", line_prefix(step, None))
 }
 
 /// `-f` on a local run: prints new lines every [`FOLLOW_POLL`] until the run has ended (at
@@ -241,10 +242,7 @@ fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
     };
     let out: std::sync::Arc<crate::cluster::RunLine> =
         std::sync::Arc::new(|step: &str, source: Option<&str>, line: &str| {
-            let text = match source {
-                Some(s) => format!("[{step}/{s}] {line}\n"),
-                None => format!("[{step}] {line}\n"),
-            };
+            let text = format!("{} {line}\n", line_prefix(step, source));
             // One write under stdout's lock: lines of two pods never interleave. A closed
             // pipe (`mlk logs … | head`) is not an error.
             let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());

@@ -196,6 +196,15 @@ impl Progress {
     }
 }
 
+/// What a step's log line is shown after, live and by `mlk logs`: `[step]`, or
+/// `[step/master-0]` for a line of one of several pods.
+pub fn line_prefix(step: &str, replica: Option<&str>) -> String {
+    match replica {
+        Some(r) => format!("[{step}/{r}]"),
+        None => format!("[{step}]"),
+    }
+}
+
 /// `0.31s`, `12.4s`, `3m05s`.
 pub fn seconds(d: f64) -> String {
     if d < 10.0 {
@@ -216,10 +225,7 @@ impl Events for Progress {
             Event::Log {
                 step, source, line, ..
             } => {
-                let prefix = match source {
-                    Some(s) => format!("[{step}/{s}]"),
-                    None => format!("[{step}]"),
-                };
+                let prefix = line_prefix(step, *source);
                 let prefix = match self.colors.get(*step) {
                     Some(code) => self.paint(code, &prefix),
                     None => prefix,
