@@ -61,7 +61,7 @@ pub enum ClusterError {
     /// The kubeconfig user's `exec` credential plugin failed, so there is no token to send.
     #[error("the credential plugin of context `{context}` {message}")]
     #[diagnostic(
-        code(mlk::cluster::kubeconfig),
+        code(mlk::cluster::credentials),
         help(
             "mlk runs the `exec` plugin of the context's user as kubectl does; do what its message says (often: log in again), then check that `kubectl get namespaces` works"
         )

@@ -145,7 +145,7 @@ fn a_failing_exec_plugin_says_why() {
     );
     let c = secured(&User::Exec(script), None);
     let out = run(&c);
-    let text = diagnostic(&out, "mlk::cluster::kubeconfig");
+    let text = diagnostic(&out, "mlk::cluster::credentials");
     let said = "the credential plugin of context `fake` exited with status 1: error: the SSO session has expired; run `sso login` again";
     assert!(text.contains(said), "{said}\nin:\n{text}");
     assert_eq!(c.api.requests(), Vec::<String>::new());
@@ -168,7 +168,7 @@ fn an_exec_plugin_that_fails_to_refresh_the_token_says_why() {
         .kubeconfig_for(c.path(), &User::Exec(script), Some(&own));
     let out = run(&c);
     assert!(used.exists(), "the plugin ran once for the client");
-    let text = diagnostic(&out, "mlk::cluster::kubeconfig");
+    let text = diagnostic(&out, "mlk::cluster::credentials");
     let said = "the credential plugin of context `fake` exited with status 1: error: the refresh token was revoked";
     assert!(text.contains(said), "{said}\nin:\n{text}");
     assert_eq!(c.api.requests(), Vec::<String>::new());
