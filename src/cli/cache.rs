@@ -14,7 +14,7 @@ use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::key::{KeyComponents, digest_of};
 use crate::cache::status::{Lookup, Query, Status, lookup};
 use crate::cache::store::{LocalStore, Store, StoreError};
-use crate::cluster::{Cluster, ConfigMapStore, Target};
+use crate::cluster::{Cluster, ConfigMapStore};
 use crate::load::{CacheStore, Loaded};
 use crate::resolve::{Options, Plan};
 
@@ -82,15 +82,9 @@ impl StoreChoice {
             }
             CacheStore::None => StoreChoice::Off,
             CacheStore::Configmap => {
-                let target = Target {
-                    kubeconfig: global.kubeconfig.clone(),
-                    context: global
-                        .context
-                        .clone()
-                        .or_else(|| plan.stack.context.clone()),
-                    namespace: Some(plan.stack.namespace.clone()),
-                };
-                match Cluster::connect(&target).and_then(|c| c.probe(PROBE).map(|()| c)) {
+                match Cluster::connect(&global.stack_target(&plan.stack))
+                    .and_then(|c| c.probe(PROBE).map(|()| c))
+                {
                     Ok(c) => StoreChoice::Cluster(Some(ConfigMapStore::new(Arc::new(c)))),
                     Err(e) => {
                         reporter.verbose(&format!("cache records not read: {e}"));

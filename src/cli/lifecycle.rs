@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, Target, delete_run, run_objects};
+use crate::cluster::{Cluster, delete_run, run_objects};
 use crate::exec::{RunRecord, record};
 
 /// `mlk delete` arguments.
@@ -19,12 +19,7 @@ pub struct DeleteArgs {
 }
 
 pub(super) fn connect(global: &Global, reporter: &Reporter) -> Result<Cluster, Exit> {
-    let target = Target {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-        namespace: global.namespace.clone(),
-    };
-    Cluster::connect(&target).map_err(|e| {
+    Cluster::connect(&global.target()).map_err(|e| {
         reporter.diagnostic(&e);
         Exit::Io
     })

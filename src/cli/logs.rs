@@ -220,12 +220,7 @@ fn follow(r: &RunRecord, dir: &Path, files: &mut [LogFile], reporter: &Reporter)
 fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
     let global =
         &super::lifecycle::where_it_ran(global, super::lifecycle::recorded(&args.run).as_ref());
-    let target = crate::cluster::Target {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global.context.clone(),
-        namespace: global.namespace.clone(),
-    };
-    let cluster = match crate::cluster::Cluster::connect(&target) {
+    let cluster = match crate::cluster::Cluster::connect(&global.target()) {
         Ok(c) => c,
         // No usable kubeconfig and no `--cluster`: most likely a mistyped local run id.
         Err(e) if !args.cluster => {

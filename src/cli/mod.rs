@@ -88,6 +88,28 @@ pub struct Global {
     pub verbose: bool,
 }
 
+impl Global {
+    /// The cluster the flags name, as kubectl reads them (the kubeconfig's current context
+    /// and its namespace when they name none).
+    pub fn target(&self) -> crate::cluster::Target {
+        crate::cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+
+    /// The cluster of a stack: its context unless `--context` names another, and its
+    /// namespace (which `-n` has already replaced when given).
+    pub fn stack_target(&self, stack: &crate::resolve::StackInfo) -> crate::cluster::Target {
+        crate::cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone().or_else(|| stack.context.clone()),
+            namespace: Some(stack.namespace.clone()),
+        }
+    }
+}
+
 /// `--color`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {

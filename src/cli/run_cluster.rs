@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::compile::Compiled;
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, KubeBackend, Target, delete_run, preflight};
+use crate::cluster::{Cluster, KubeBackend, delete_run, preflight};
 use crate::exec::{Initial, StepState};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
@@ -17,15 +17,7 @@ pub fn backend(
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
     let manifests = c.manifests(reporter, Some(run_id))?;
-    let target = Target {
-        kubeconfig: global.kubeconfig.clone(),
-        context: global
-            .context
-            .clone()
-            .or_else(|| plan.stack.context.clone()),
-        namespace: Some(plan.stack.namespace.clone()),
-    };
-    let cluster = Cluster::connect(&target).map_err(|e| {
+    let cluster = Cluster::connect(&global.stack_target(&plan.stack)).map_err(|e| {
         reporter.diagnostic(&e);
         Exit::Io
     })?;
