@@ -2,10 +2,9 @@
 //! `mlk status`, deleting them for `mlk delete` and after an interrupted run.
 
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams};
-use kube::core::GroupVersionKind;
-use kube::discovery;
 use serde_json::Value;
 
+use super::preflight::served;
 use super::{Cluster, ClusterError, retry};
 
 /// The kinds mlk applies for a run, workloads first.
@@ -36,22 +35,9 @@ pub struct RunObject {
 
 /// The kinds of [`RUN_KINDS`] the cluster serves, workloads first.
 pub(super) async fn served_kinds(cluster: &Cluster) -> Result<Vec<ApiResource>, ClusterError> {
-    let client = cluster.client();
     let mut out = Vec::new();
     for (group, version, kind) in RUN_KINDS {
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
-            Ok((ar, _)) => out.push(ar),
-            Err(kube::Error::Api(r)) if r.code == 404 => {}
-            Err(kube::Error::Discovery(_)) => {}
-            Err(e) => {
-                return Err(ClusterError::from_kube(
-                    &e,
-                    "discovering API resources",
-                    cluster,
-                ));
-            }
-        }
+        out.extend(served(cluster, group, version, kind).await?);
     }
     Ok(out)
 }

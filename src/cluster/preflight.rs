@@ -66,21 +66,13 @@ async fn run(
             Some((g, v)) => (g, v),
             None => ("", api_version.as_str()),
         };
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
-            Ok((ar, _)) => {
+        match served(cluster, group, version, kind).await {
+            Ok(Some(ar)) => {
                 resources.insert((api_version.clone(), kind.clone()), ar);
             }
-            Err(kube::Error::Api(r)) if r.code == 404 => {
-                problems.push(missing(api_version, kind, step))
-            }
-            Err(kube::Error::Discovery(_)) => problems.push(missing(api_version, kind, step)),
+            Ok(None) => problems.push(missing(api_version, kind, step)),
             Err(e) => {
-                problems.push(ClusterError::from_kube(
-                    &e,
-                    "discovering API resources",
-                    cluster,
-                ));
+                problems.push(e);
                 return Err(problems);
             }
         }
@@ -135,6 +127,28 @@ async fn run(
     }
 }
 
+/// The API resource of `group/version` `kind` when the cluster serves it, `None` when it
+/// does not; other failures (unreachable, forbidden…) are errors.
+pub(super) async fn served(
+    cluster: &Cluster,
+    group: &str,
+    version: &str,
+    kind: &str,
+) -> Result<Option<ApiResource>, ClusterError> {
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    let client = cluster.client();
+    match retry(|| discovery::pinned_kind(&client, &gvk)).await {
+        Ok((ar, _)) => Ok(Some(ar)),
+        Err(kube::Error::Api(r)) if r.code == 404 => Ok(None),
+        Err(kube::Error::Discovery(_)) => Ok(None),
+        Err(e) => Err(ClusterError::from_kube(
+            &e,
+            "discovering API resources",
+            cluster,
+        )),
+    }
+}
+
 /// The scheduler is installed and every queue the steps name exists: Kueue LocalQueues in
 /// the namespace (`v1beta2`, else `v1beta1`), KAI Queues (cluster-wide). Kueue's Workload
 /// kind goes into `resources` too: a suspended step's progress line reads why from it.
@@ -158,21 +172,9 @@ async fn queues(
     let client = cluster.client();
     let mut found = None;
     for version in versions {
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        match retry(|| discovery::pinned_kind(&client, &gvk)).await {
-            Ok((ar, _)) => {
-                found = Some(ar);
-                break;
-            }
-            Err(kube::Error::Api(r)) if r.code == 404 => {}
-            Err(kube::Error::Discovery(_)) => {}
-            Err(e) => {
-                return Err(ClusterError::from_kube(
-                    &e,
-                    "discovering API resources",
-                    cluster,
-                ));
-            }
+        found = served(cluster, group, version, kind).await?;
+        if found.is_some() {
+            break;
         }
     }
     let first = plan
@@ -185,8 +187,7 @@ async fn queues(
         return Ok(());
     };
     if plan.stack.scheduler == SchedulerKind::Kueue {
-        let gvk = GroupVersionKind::gvk(group, &ar.version, "Workload");
-        if let Ok((workloads, _)) = retry(|| discovery::pinned_kind(&client, &gvk)).await {
+        if let Ok(Some(workloads)) = served(cluster, group, &ar.version, "Workload").await {
             resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
         }
     }
