@@ -342,11 +342,13 @@ pub fn execute(
                         tx: tx.clone(),
                         events: &*events,
                     };
+                    // On disk before the step can start: whoever hears it has started (a
+                    // detached run's first mlk, say) reads `running` in the record.
+                    save(&record);
                     scope.spawn(move || {
                         let outcome = run_step(i, step, &worker);
                         let _ = worker.tx.send(Msg::Finished { step: i, outcome });
                     });
-                    save(&record);
                 }
             }
             if running == 0 {
