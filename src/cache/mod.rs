@@ -10,7 +10,9 @@
 //! mlk's state lives in [`STATE_DIR`] (`.mlk/`) in the current directory: the stat cache
 //! (`.mlk/stat-cache`), the local cache store (`.mlk/cache/`) and local artifacts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use crate::load::{Backend, CacheStore};
 
 pub mod digest;
 pub mod key;
@@ -29,4 +31,51 @@ pub fn stat_cache_path() -> PathBuf {
 /// The local cache store's directory: `.mlk/cache`.
 pub fn local_store_path() -> PathBuf {
     PathBuf::from(STATE_DIR).join("cache")
+}
+
+/// Where a stack's cache records are kept, as every command sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSite {
+    /// JSON files under this directory (`.mlk/cache` of the working directory).
+    Local(PathBuf),
+    /// ConfigMaps in the stack's namespace: reachable only through its cluster.
+    Cluster,
+    /// `store = "none"`: caching is off.
+    Off,
+}
+
+/// The one rule for where a stack keeps its cache records: `store = "configmap"` needs a
+/// cluster, so a stack whose steps run locally keeps them in `.mlk/cache` under `root` (the
+/// working directory) like `store = "local"`.
+pub fn store_site(backend: Backend, store: CacheStore, root: &Path) -> StoreSite {
+    match store {
+        CacheStore::None => StoreSite::Off,
+        CacheStore::Configmap if backend != Backend::Local => StoreSite::Cluster,
+        CacheStore::Local | CacheStore::Configmap => {
+            StoreSite::Local(root.join(local_store_path()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Backend, CacheStore, StoreSite, store_site};
+
+    #[test]
+    fn one_store_rule_for_every_command() {
+        let root = Path::new("/w");
+        let local = StoreSite::Local(Path::new("/w/.mlk/cache").to_path_buf());
+        let site = |b, s| store_site(b, s, root);
+        assert_eq!(site(Backend::Local, CacheStore::Local), local);
+        assert_eq!(site(Backend::Local, CacheStore::Configmap), local);
+        assert_eq!(site(Backend::Kubernetes, CacheStore::Local), local);
+        assert_eq!(
+            site(Backend::Kubernetes, CacheStore::Configmap),
+            StoreSite::Cluster
+        );
+        assert_eq!(site(Backend::Local, CacheStore::None), StoreSite::Off);
+        assert_eq!(site(Backend::Kubernetes, CacheStore::None), StoreSite::Off);
+    }
 }

@@ -1,5 +1,13 @@
 //! A step's cache status: is there a usable record of its key, and if not, what changed
 //! since the last record of the same step.
+//!
+//! This is the one hit rule: [`lookup`] is what `mlk plan`, `mlk cache explain` and `mlk run`
+//! ask, with the same clock ([`now_unix`]) and the same outputs check ([`outputs_present`]),
+//! so `plan` can never say `hit` for a step that `run` would run again.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -61,46 +69,102 @@ pub struct Query<'a> {
     pub ttl_seconds: Option<u64>,
 }
 
+/// Seconds since the Unix epoch: the clock every cache decision reads.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Whether the outputs a record names are still there: a local path (absolute, as a run
+/// writes them) must exist; an address in a remote store is taken as present.
+pub fn outputs_present(outputs: &BTreeMap<String, String>) -> bool {
+    outputs
+        .values()
+        .filter(|uri| uri.starts_with('/'))
+        .all(|p| Path::new(p).exists())
+}
+
+/// Why a record of the same key is not a hit: it is older than the TTL.
+pub const EXPIRED: &str = "expired";
+
+/// Why a record of the same key is not a hit: an output it names is gone.
+pub const OUTPUTS_MISSING: &str = "outputs missing";
+
+/// What the store holds for a key, judged by the hit rule.
+enum Found {
+    /// A record younger than the TTL whose outputs are present.
+    Usable(Box<Record>),
+    /// A record of the key that cannot be used, and why ([`EXPIRED`], [`OUTPUTS_MISSING`]).
+    Stale(&'static str),
+    /// No record of the key.
+    Nothing,
+}
+
+/// The hit rule, in one place.
+fn find(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Found, StoreError> {
+    let Some(r) = store.get(q.pipeline, q.step, q.key)? else {
+        return Ok(Found::Nothing);
+    };
+    Ok(if is_expired(&r, q.ttl_seconds, now_unix) {
+        Found::Stale(EXPIRED)
+    } else if !outputs_present(&r.outputs) {
+        Found::Stale(OUTPUTS_MISSING)
+    } else {
+        Found::Usable(Box::new(r))
+    })
+}
+
+/// The record that lets a run skip the step, if any: what [`lookup`] calls a hit, without
+/// reading the step's history to explain a miss.
+pub fn hit(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Option<Record>, StoreError> {
+    if !q.enabled {
+        return Ok(None);
+    }
+    Ok(match find(store, q, now_unix)? {
+        Found::Usable(r) => Some(*r),
+        Found::Stale(_) | Found::Nothing => None,
+    })
+}
+
 /// Looks a step up in `store` (`None`: the store cannot be read from here) at `now_unix`.
+/// A hit needs a record of the key, younger than the TTL, whose outputs are present; a miss
+/// says why when it can.
 pub fn lookup(
     store: Option<&dyn Store>,
     q: &Query<'_>,
     now_unix: u64,
 ) -> Result<Lookup, StoreError> {
-    let miss = |changed| Lookup {
-        status: Status::Miss,
-        changed,
+    let status_only = |status| Lookup {
+        status,
+        changed: Vec::new(),
         record: None,
     };
     if !q.enabled {
-        return Ok(Lookup {
-            status: Status::Off,
-            changed: Vec::new(),
-            record: None,
-        });
+        return Ok(status_only(Status::Off));
     }
     let Some(store) = store else {
-        return Ok(Lookup {
-            status: Status::Unknown,
-            changed: Vec::new(),
-            record: None,
-        });
+        return Ok(status_only(Status::Unknown));
     };
-    if let Some(r) = store.get(q.pipeline, q.step, q.key)? {
-        if is_expired(&r, q.ttl_seconds, now_unix) {
-            return Ok(miss(vec!["expired".into()]));
+    let changed = match find(store, q, now_unix)? {
+        Found::Usable(r) => {
+            return Ok(Lookup {
+                status: Status::Hit,
+                changed: Vec::new(),
+                record: Some(*r),
+            });
         }
-        return Ok(Lookup {
-            status: Status::Hit,
-            changed: Vec::new(),
-            record: Some(r),
-        });
-    }
-    let history = store.history(q.pipeline, q.step)?;
-    Ok(miss(match history.first() {
-        Some(prev) => changes(&prev.components, q.components),
-        None => Vec::new(),
-    }))
+        Found::Stale(why) => vec![why.to_owned()],
+        Found::Nothing => match store.history(q.pipeline, q.step)?.first() {
+            Some(prev) => changes(&prev.components, q.components),
+            None => Vec::new(),
+        },
+    };
+    Ok(Lookup {
+        status: Status::Miss,
+        changed,
+        record: None,
+    })
 }
 
 /// Whether a record is older than `ttl_seconds` at `now_unix`.
@@ -146,8 +210,8 @@ pub fn changes(old: &KeyComponents, new: &KeyComponents) -> Vec<String> {
 fn map_changes<V: PartialEq>(
     out: &mut Vec<String>,
     what: &str,
-    old: &std::collections::BTreeMap<String, V>,
-    new: &std::collections::BTreeMap<String, V>,
+    old: &BTreeMap<String, V>,
+    new: &BTreeMap<String, V>,
 ) {
     let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
     names.sort();
@@ -242,6 +306,30 @@ mod tests {
         assert_eq!(
             lookup(None, &query(&c, &key, None), 0).unwrap().status,
             Status::Unknown
+        );
+    }
+
+    #[test]
+    fn a_record_whose_outputs_are_gone_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path().join("cache"));
+        let c = components();
+        let key = c.key();
+        let out = dir.path().join("model");
+        std::fs::write(&out, "weights").unwrap();
+        let mut r = record(&c, 100);
+        r.outputs = BTreeMap::from([
+            ("model".into(), out.display().to_string()),
+            ("remote".into(), "s3://bucket/p/s/k/remote".into()),
+        ]);
+        store.put(&r).unwrap();
+        let l = lookup(Some(&store), &query(&c, &key, None), 200).unwrap();
+        assert_eq!(l.status, Status::Hit);
+        std::fs::remove_file(&out).unwrap();
+        let l = lookup(Some(&store), &query(&c, &key, None), 200).unwrap();
+        assert_eq!(
+            (l.status, l.changed, l.record),
+            (Status::Miss, vec![OUTPUTS_MISSING.to_owned()], None)
         );
     }
 

@@ -64,20 +64,6 @@ pub trait Store: Send + Sync {
     fn list(&self) -> Result<Vec<Record>, StoreError>;
     /// Removes the records of a pipeline (or of one of its steps); returns how many.
     fn clear(&self, pipeline: Option<&str>, step: Option<&str>) -> Result<usize, StoreError>;
-    /// The record of this key unless it is older than `ttl_seconds` at `now_unix` (the step's
-    /// `cache_ttl` or the stack's `[cache] ttl`): what decides a hit.
-    fn get_fresh(
-        &self,
-        pipeline: &str,
-        step: &str,
-        key: &str,
-        ttl_seconds: Option<u64>,
-        now_unix: u64,
-    ) -> Result<Option<Record>, StoreError> {
-        Ok(self
-            .get(pipeline, step, key)?
-            .filter(|r| !super::status::is_expired(r, ttl_seconds, now_unix)))
-    }
 }
 
 /// Records as JSON files under a directory (normally `.mlk/cache`).
@@ -262,24 +248,6 @@ mod tests {
         store.put(&record("a", "k2", 20)).unwrap();
         store.put(&record("b", "k3", 5)).unwrap();
         assert_eq!(store.get("p", "a", "k1").unwrap().unwrap().created_unix, 10);
-        assert!(
-            store
-                .get_fresh("p", "a", "k1", Some(5), 15)
-                .unwrap()
-                .is_some()
-        );
-        assert!(
-            store
-                .get_fresh("p", "a", "k1", Some(5), 16)
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            store
-                .get_fresh("p", "a", "k1", None, u64::MAX)
-                .unwrap()
-                .is_some()
-        );
         let h: Vec<String> = store
             .history("p", "a")
             .unwrap()

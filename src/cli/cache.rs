@@ -4,18 +4,20 @@
 //! `ls` and `clear` work on the local store, `.mlk/cache` in the current directory. `explain`
 //! compiles a pipeline like `mlk plan` and looks its step up in the stack's store.
 
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
 
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::key::{KeyComponents, digest_of};
-use crate::cache::status::{Lookup, Query, Status, lookup};
+use crate::cache::status::{Lookup, Status, now_unix};
 use crate::cache::store::{LocalStore, Store, StoreError};
+use crate::cache::{StoreSite, store_site};
 use crate::cluster::{Cluster, ConfigMapStore};
-use crate::load::{CacheStore, Loaded};
+use crate::exec;
+use crate::load::Loaded;
 use crate::resolve::{Options, Plan};
 
 /// `mlk cache` arguments.
@@ -65,7 +67,7 @@ pub enum CacheCommand {
 
 /// The cache store a stack names, as far as this process can reach it.
 pub(crate) enum StoreChoice {
-    /// `store = "local"`: `.mlk/cache` in the current directory.
+    /// Records in a directory.
     Local(LocalStore),
     /// `store = "none"`: caching is off.
     Off,
@@ -74,14 +76,13 @@ pub(crate) enum StoreChoice {
 }
 
 impl StoreChoice {
-    /// The store of a loaded stack; a ConfigMap store only when its cluster answers.
+    /// The store of a compiled pipeline's stack ([`crate::cache::store_site`]); a ConfigMap
+    /// store only when its cluster answers within [`PROBE`].
     pub(crate) fn of(l: &Loaded, plan: &Plan, global: &Global, reporter: &Reporter) -> StoreChoice {
-        match l.stack.cache.store {
-            CacheStore::Local => {
-                StoreChoice::Local(LocalStore::new(crate::cache::local_store_path()))
-            }
-            CacheStore::None => StoreChoice::Off,
-            CacheStore::Configmap => {
+        match store_site(plan.stack.backend, l.stack.cache.store, Path::new("")) {
+            StoreSite::Local(dir) => StoreChoice::Local(LocalStore::new(dir)),
+            StoreSite::Off => StoreChoice::Off,
+            StoreSite::Cluster => {
                 match Cluster::connect(&global.stack_target(&plan.stack))
                     .and_then(|c| c.probe(PROBE).map(|()| c))
                 {
@@ -110,13 +111,6 @@ const CLUSTER_NOTE: &str = "note: cache status `?`: this stack keeps cache recor
 /// How long `plan` waits for the cluster before showing `?`.
 const PROBE: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// Seconds since the Unix epoch.
-pub(crate) fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The cache status of a plan's steps.
 pub(crate) struct PlanStatus {
     /// One lookup per step, in plan order.
@@ -135,47 +129,25 @@ pub(crate) fn plan_status(
 ) -> PlanStatus {
     let choice = StoreChoice::of(l, plan, global, reporter);
     let note = matches!(choice, StoreChoice::Cluster(None)).then_some(CLUSTER_NOTE);
-    PlanStatus {
-        lookups: lookups(plan, &choice, reporter),
-        note,
-    }
-}
-
-fn lookups(plan: &Plan, choice: &StoreChoice, reporter: &Reporter) -> Vec<Lookup> {
-    let now = now_unix();
-    let mut out = Vec::with_capacity(plan.steps.len());
-    for s in &plan.steps {
-        let q = Query {
-            pipeline: &plan.pipeline,
-            step: &s.name,
-            enabled: s.cache.enabled,
-            key: &s.cache.key,
-            components: &s.cache.components,
-            ttl_seconds: s.cache.ttl_seconds,
-        };
-        match lookup(choice.store(), &q, now) {
-            Ok(l) => out.push(l),
-            Err(e) => {
-                reporter.status(&format!(
-                    "warning: {e}; cache status unknown (`mlk cache clear` removes all records)"
-                ));
-                return plan
-                    .steps
-                    .iter()
-                    .map(|s| Lookup {
-                        status: if s.cache.enabled {
-                            Status::Unknown
-                        } else {
-                            Status::Off
-                        },
-                        changed: Vec::new(),
-                        record: None,
-                    })
-                    .collect();
-            }
+    let lookups = match exec::cache_status(plan, choice.store(), now_unix()) {
+        Ok(l) => l,
+        Err(e) => {
+            reporter.status(&format!(
+                "warning: {e}; cache status unknown (`mlk cache clear` removes all records)"
+            ));
+            let unknown = |s: &crate::resolve::Step| Lookup {
+                status: if s.cache.enabled {
+                    Status::Unknown
+                } else {
+                    Status::Off
+                },
+                changed: Vec::new(),
+                record: None,
+            };
+            plan.steps.iter().map(unknown).collect()
         }
-    }
-    out
+    };
+    PlanStatus { lookups, note }
 }
 
 /// Runs `mlk cache`.

@@ -9,17 +9,19 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Args, ValueEnum};
 
-use super::compile::compile;
+use super::compile::{Compiled, compile};
 use super::detach;
 use super::run_cluster;
 use super::run_progress::Progress;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
+use crate::cache::status::now_unix;
 use crate::cache::store::{LocalStore, Store};
-use crate::cluster::ConfigMapStore;
+use crate::cache::{StoreSite, store_site};
+use crate::cluster::{Cluster, ConfigMapStore};
 use crate::exec::{self, Cancel, ExecError, Initial, RunDir, RunState, Selection, StepState};
-use crate::load::{Backend as StackBackend, CacheStore};
+use crate::load::Backend as StackBackend;
 use crate::local::LocalBackend;
-use crate::resolve::Options;
+use crate::resolve::{Options, Plan};
 
 /// Time between SIGTERM and SIGKILL when steps are terminated.
 const GRACE: Duration = Duration::from_secs(5);
@@ -74,6 +76,55 @@ impl exec::Backend for NoBackend {
     }
 }
 
+/// What a run needs once its backend is chosen.
+struct Ready {
+    backend: Box<dyn exec::Backend>,
+    store: Option<Box<dyn Store>>,
+    cluster: Option<Arc<Cluster>>,
+    initial: Vec<Initial>,
+}
+
+/// Everything about this run that does not depend on the backend.
+struct Setup<'a> {
+    args: &'a RunArgs,
+    compiled: &'a Compiled,
+    run_id: String,
+    cwd: PathBuf,
+    selection: Selection,
+    site: StoreSite,
+    cancel: Arc<Cancel>,
+}
+
+impl Setup<'_> {
+    fn plan(&self) -> &Plan {
+        &self.compiled.resolved.plan
+    }
+
+    /// Decides what runs and what is cached, on `backend` with `store`.
+    fn prepare(
+        &self,
+        backend: &dyn exec::Backend,
+        store: Option<&dyn Store>,
+    ) -> Result<Vec<Initial>, ExecError> {
+        exec::prepare(
+            self.plan(),
+            backend,
+            store,
+            &self.selection,
+            self.args.no_cache,
+            now_unix(),
+        )
+    }
+
+    /// The local store, when the stack keeps its records in `.mlk/cache`.
+    fn local_store(&self) -> Option<Box<dyn Store>> {
+        match &self.site {
+            StoreSite::Local(dir) => Some(Box::new(LocalStore::new(dir))),
+            StoreSite::Cluster | StoreSite::Off => None,
+        }
+    }
+}
+
 /// Runs `mlk run`.
 pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
     let cwd = match std::env::current_dir() {
@@ -108,131 +159,161 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         ));
         return Exit::Invalid;
     }
-    let mlk_dir = cwd.join(".mlk");
     if args.detach && driver.is_none() {
-        return detach::start(&run_id, &mlk_dir.join("runs"), &cwd, reporter);
+        return detach::start(&run_id, &cwd.join(".mlk/runs"), &cwd, reporter);
     }
-    // ConfigMap records need the cluster: replaced once it is connected (a client dry run
-    // never connects, so it reads no records).
-    let mut store: Option<Box<dyn Store>> = match c.loaded.stack.cache.store {
-        CacheStore::None => None,
-        CacheStore::Configmap if plan.stack.backend != StackBackend::Local => None,
-        CacheStore::Local | CacheStore::Configmap => {
-            Some(Box::new(LocalStore::new(mlk_dir.join("cache"))))
-        }
+    let setup = Setup {
+        args,
+        compiled: &c,
+        site: store_site(plan.stack.backend, c.loaded.stack.cache.store, &cwd),
+        run_id,
+        cwd,
+        selection: match (&args.from, &args.only) {
+            (Some(s), _) => Selection::From(s.clone()),
+            (_, Some(s)) => Selection::Only(s.clone()),
+            _ => Selection::All,
+        },
+        cancel: Arc::new(Cancel::new()),
     };
-    let cancel = Arc::new(Cancel::new());
-    let mut cluster = None;
-    let selection = match (&args.from, &args.only) {
-        (Some(s), _) => Selection::From(s.clone()),
-        (_, Some(s)) => Selection::Only(s.clone()),
-        _ => Selection::All,
-    };
-    let backend: Box<dyn exec::Backend> = if plan.stack.backend == StackBackend::Local {
-        let dir = cwd.join(&c.loaded.pipeline.dir);
-        let local = LocalBackend::new(
-            dir,
-            &plan.pipeline,
-            &run_id,
-            Box::new(|name| std::env::var(name).ok()),
-        );
-        let initial = match exec::prepare(plan, &local, store.as_deref(), &selection, args.no_cache)
-        {
-            Ok(i) => i,
-            Err(e) => return exec_error(reporter, &e),
-        };
-        if args.dry_run.is_some() {
-            return write_stdout(dry_run_table(&initial, plan).as_bytes());
-        }
-        let missing = local.missing_env(
-            plan.steps
-                .iter()
-                .zip(&initial)
-                .filter(|(_, i)| i.state == StepState::Waiting)
-                .map(|(s, _)| s),
-        );
-        if !missing.is_empty() {
-            for m in &missing {
-                reporter.diagnostic(m);
-            }
-            return Exit::Invalid;
-        }
-        Box::new(local)
+    let ready = if plan.stack.backend == StackBackend::Local {
+        local(&setup, reporter)
     } else {
-        if args.dry_run == Some(DryRun::Client) {
-            // Nothing leaves this machine: what would run, from the local cache view.
-            let initial = match exec::prepare(
-                plan,
-                &NoBackend,
-                store.as_deref(),
-                &selection,
-                args.no_cache,
-            ) {
-                Ok(i) => i,
-                Err(e) => return exec_error(reporter, &e),
-            };
-            return write_stdout(dry_run_table(&initial, plan).as_bytes());
-        }
-        let kube = match run_cluster::backend(&c, global, &run_id, reporter) {
-            Ok(b) => b,
-            Err(code) => return code,
-        };
-        let kube = kube.with_cancel(Arc::clone(&cancel));
-        cluster = Some(kube.cluster());
-        if c.loaded.stack.cache.store == CacheStore::Configmap {
-            store = Some(Box::new(ConfigMapStore::new(kube.cluster())));
-        }
-        if args.dry_run == Some(DryRun::Server) {
-            let initial =
-                match exec::prepare(plan, &kube, store.as_deref(), &selection, args.no_cache) {
-                    Ok(i) => i,
-                    Err(e) => return exec_error(reporter, &e),
-                };
-            return run_cluster::dry_run(&kube, &initial, reporter);
-        }
-        Box::new(kube)
+        cluster(&setup, global, reporter)
     };
-    let backend = backend.as_ref();
-    let store = store.as_deref();
-    let initial = match exec::prepare(plan, backend, store, &selection, args.no_cache) {
-        Ok(i) => i,
-        Err(e) => return exec_error(reporter, &e),
+    match ready {
+        Ok(ready) => execute(&setup, ready, driver.is_some(), reporter),
+        Err(code) => code,
+    }
+}
+
+/// The local backend, after a client dry run and the check of the variables steps need.
+fn local(setup: &Setup<'_>, reporter: &Reporter) -> Result<Ready, Exit> {
+    let plan = setup.plan();
+    let dir = setup.cwd.join(&setup.compiled.loaded.pipeline.dir);
+    let backend = LocalBackend::new(
+        dir,
+        &plan.pipeline,
+        &setup.run_id,
+        Box::new(|name| std::env::var(name).ok()),
+    );
+    let store = setup.local_store();
+    let initial = setup
+        .prepare(&backend, store.as_deref())
+        .map_err(|e| exec_error(reporter, &e))?;
+    if setup.args.dry_run.is_some() {
+        return Err(write_stdout(dry_run_table(&initial, plan).as_bytes()));
+    }
+    let missing = backend.missing_env(
+        plan.steps
+            .iter()
+            .zip(&initial)
+            .filter(|(_, i)| i.state == StepState::Waiting)
+            .map(|(s, _)| s),
+    );
+    if !missing.is_empty() {
+        for m in &missing {
+            reporter.diagnostic(m);
+        }
+        return Err(Exit::Invalid);
+    }
+    Ok(Ready {
+        backend: Box::new(backend),
+        store,
+        cluster: None,
+        initial,
+    })
+}
+
+/// The cluster backend, after a client or server dry run. A client dry run connects nowhere,
+/// so it reads only local records.
+fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Ready, Exit> {
+    let plan = setup.plan();
+    if setup.args.dry_run == Some(DryRun::Client) {
+        let store = setup.local_store();
+        let initial = setup
+            .prepare(&NoBackend, store.as_deref())
+            .map_err(|e| exec_error(reporter, &e))?;
+        return Err(write_stdout(dry_run_table(&initial, plan).as_bytes()));
+    }
+    let kube = run_cluster::backend(setup.compiled, global, &setup.run_id, reporter)?
+        .with_cancel(Arc::clone(&setup.cancel));
+    let store: Option<Box<dyn Store>> = match setup.site {
+        StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(kube.cluster()))),
+        StoreSite::Local(_) | StoreSite::Off => setup.local_store(),
     };
-    let runs = match RunDir::create(&mlk_dir.join("runs"), &run_id) {
+    let initial = setup
+        .prepare(&kube, store.as_deref())
+        .map_err(|e| exec_error(reporter, &e))?;
+    if setup.args.dry_run == Some(DryRun::Server) {
+        return Err(run_cluster::dry_run(&kube, &initial, reporter));
+    }
+    Ok(Ready {
+        cluster: Some(kube.cluster()),
+        backend: Box::new(kube),
+        store,
+        initial,
+    })
+}
+
+/// Runs the DAG and reports how it ended.
+fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter) -> Exit {
+    let plan = setup.plan();
+    let runs = match RunDir::create(&setup.cwd.join(".mlk/runs"), &setup.run_id) {
         Ok(r) => r,
         Err(e) => return exec_error(reporter, &e),
     };
-    if let Err(e) = watch_signals(Arc::clone(&cancel)) {
+    if let Err(e) = watch_signals(Arc::clone(&setup.cancel)) {
         reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
     }
-    let progress = Arc::new(Progress::new(reporter, plan, driver.is_none()));
-    let events: Arc<dyn exec::Events> = if driver.is_some() {
+    let progress = Arc::new(Progress::new(reporter, plan, !detached));
+    let events: Arc<dyn exec::Events> = if detached {
         Arc::new(detach::Ready::new(
             Arc::clone(&progress) as Arc<dyn exec::Events>
         ))
     } else {
         Arc::clone(&progress) as Arc<dyn exec::Events>
     };
+    let cluster = ready.cluster.as_ref();
     let exec_opts = exec::Options {
-        jobs: args.jobs.map_or_else(
+        jobs: setup.args.jobs.map_or_else(
             || std::thread::available_parallelism().map_or(1, |n| n.get()),
             usize::from,
         ),
         grace: GRACE,
-        run_id: run_id.clone(),
-        pipeline_file: args.inputs.pipeline.display().to_string(),
+        run_id: setup.run_id.clone(),
+        pipeline_file: setup.args.inputs.pipeline.display().to_string(),
         backend: plan.stack.backend.as_str().to_owned(),
-        namespace: cluster.as_ref().map(|c| c.namespace.clone()),
-        context: cluster.as_ref().and_then(|c| c.context.clone()),
+        namespace: cluster.map(|c| c.namespace.clone()),
+        context: cluster.and_then(|c| c.context.clone()),
     };
     let summary = match exec::execute(
-        plan, &initial, backend, store, &runs, &exec_opts, &cancel, events,
+        plan,
+        &ready.initial,
+        ready.backend.as_ref(),
+        ready.store.as_deref(),
+        &runs,
+        &exec_opts,
+        &setup.cancel,
+        events,
     ) {
         Ok(s) => s,
         Err(e) => return exec_error(reporter, &e),
     };
     progress.finish(&summary.record);
-    let logs = relative(runs.path(), &cwd);
+    outcome(setup, &summary, &runs, cluster, reporter)
+}
+
+/// The last lines of a run: success, each failed step with its log tail and the command
+/// that resumes it, or an interruption.
+fn outcome(
+    setup: &Setup<'_>,
+    summary: &exec::Summary,
+    runs: &RunDir,
+    cluster: Option<&Arc<Cluster>>,
+    reporter: &Reporter,
+) -> Exit {
+    let (run_id, cwd) = (&setup.run_id, &setup.cwd);
+    let logs = relative(runs.path(), cwd);
     match summary.record.state {
         RunState::Succeeded => {
             reporter.status(&format!("run {run_id} succeeded; logs in {logs}"));
@@ -254,8 +335,8 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
                 }
                 text.push_str(&format!(
                     "full log: {}\nto resume: {}\n",
-                    relative(&runs.log_path(&f.name), &cwd),
-                    resume_command(args, &f.name)
+                    relative(&runs.log_path(&f.name), cwd),
+                    resume_command(setup.args, &f.name)
                 ));
             }
             eprint!("{text}");
@@ -263,10 +344,10 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         }
         RunState::Interrupted => {
             reporter.status(&format!("run {run_id} interrupted; logs in {logs}"));
-            if let Some(cluster) = &cluster {
-                if cancel.level() >= 2 {
-                    run_cluster::after_interrupt(cluster, &run_id, reporter);
-                }
+            if let Some(cluster) = cluster
+                && setup.cancel.level() >= 2
+            {
+                run_cluster::after_interrupt(cluster, run_id, reporter);
             }
             Exit::Interrupted
         }

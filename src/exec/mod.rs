@@ -22,7 +22,7 @@ mod worker;
 pub use backend::{Backend, Exited, LogSink, Process, Stop, Stream};
 pub use record::{RunDir, RunRecord, RunState, StepRun};
 pub use schedule::{Cancel, Event, Events, Options, Summary, execute};
-pub use select::{ExecError, Initial, Selection, StepState, prepare};
+pub use select::{ExecError, Initial, Selection, StepState, cache_query, cache_status, prepare};
 
 #[cfg(test)]
 mod tests;

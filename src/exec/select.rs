@@ -1,11 +1,11 @@
 //! Which steps a run starts: cache hits, steps the backend cannot run, `--from` and `--only`.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use super::Backend;
+use crate::cache::status::{self, Lookup, Query, lookup};
 use crate::cache::store::{Record, Store, StoreError};
 use crate::resolve::{Plan, Step};
 
@@ -132,41 +132,53 @@ impl ExecError {
     }
 }
 
-/// The usable cache record of a step, if any: same key, within its TTL, outputs present.
-pub(crate) fn hit(
-    plan: &Plan,
-    step: &Step,
-    backend: &dyn Backend,
-    store: Option<&dyn Store>,
-) -> Result<Option<Record>, StoreError> {
-    let Some(store) = store else {
-        return Ok(None);
-    };
-    if !step.cache.enabled {
-        return Ok(None);
+/// The cache question of one step of `plan`.
+pub fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
+    Query {
+        pipeline: &plan.pipeline,
+        step: &step.name,
+        enabled: step.cache.enabled,
+        key: &step.cache.key,
+        components: &step.cache.components,
+        ttl_seconds: step.cache.ttl_seconds,
     }
-    let Some(record) = store.get(&plan.pipeline, &step.name, &step.cache.key)? else {
-        return Ok(None);
-    };
-    if let Some(ttl) = step.cache.ttl_seconds {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if record.created_unix.saturating_add(ttl) < now {
-            return Ok(None);
-        }
-    }
-    Ok(backend.outputs_present(&record.outputs).then_some(record))
 }
 
-/// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit or is
-/// skipped. `no_cache` makes every selected step run.
+/// The cache status of every step of `plan` (in plan order) at `now_unix`, as `mlk plan` and
+/// `mlk cache explain` show it; `store` is `None` when it cannot be read from here.
+pub fn cache_status(
+    plan: &Plan,
+    store: Option<&dyn Store>,
+    now_unix: u64,
+) -> Result<Vec<Lookup>, StoreError> {
+    plan.steps
+        .iter()
+        .map(|s| lookup(store, &cache_query(plan, s), now_unix))
+        .collect()
+}
+
+/// The usable cache record of a step, by the one hit rule of [`crate::cache::status`].
+fn hit(
+    plan: &Plan,
+    step: &Step,
+    store: Option<&dyn Store>,
+    now_unix: u64,
+) -> Result<Option<Record>, StoreError> {
+    match store {
+        Some(store) => status::hit(store, &cache_query(plan, step), now_unix),
+        None => Ok(None),
+    }
+}
+
+/// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit (at
+/// `now_unix`) or is skipped. `no_cache` makes every selected step run.
 pub fn prepare(
     plan: &Plan,
     backend: &dyn Backend,
     store: Option<&dyn Store>,
     selection: &Selection,
     no_cache: bool,
+    now_unix: u64,
 ) -> Result<Vec<Initial>, ExecError> {
     let index: BTreeMap<&str, usize> = plan
         .steps
@@ -229,7 +241,7 @@ pub fn prepare(
         let (state, note) = if let Some(reason) = backend.skip_reason(step) {
             (StepState::Skipped, Some(reason))
         } else if !selected[i] {
-            match hit(plan, step, backend, store)? {
+            match hit(plan, step, store, now_unix)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None if required[i] => {
                     missing.push(step.name.clone());
@@ -238,7 +250,7 @@ pub fn prepare(
                 None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
             }
         } else if start.is_none() && !no_cache {
-            match hit(plan, step, backend, store)? {
+            match hit(plan, step, store, now_unix)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None => (StepState::Waiting, None),
             }

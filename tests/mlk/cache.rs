@@ -341,3 +341,42 @@ fn cache_help_exits_0_and_usage_errors_exit_2() {
         assert_eq!(crate::mlk(args).code, 2, "{args:?}");
     }
 }
+
+/// `plan` and `run` share one hit rule: a record whose output was deleted is a miss for both,
+/// and `plan` says why.
+#[test]
+fn plan_and_run_agree_when_an_output_is_gone() {
+    let p = crate::run::Project::new(crate::run::CHAIN);
+    let first = p.run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let a_dir = p.path().join(".mlk/artifacts/t/a");
+    let key_dir = std::fs::read_dir(&a_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::remove_file(key_dir.join("x")).unwrap();
+
+    let plan = p.mlk(&["plan", "pipeline.toml"]);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout.contains("a: miss: outputs missing"),
+        "{}",
+        plan.stdout
+    );
+    let json = p.mlk(&["plan", "pipeline.toml", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let statuses: Vec<&str> = doc["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["cache"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["miss", "hit", "hit"]);
+
+    let again = p.run(&[]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(p.read("starts"), "a\nb\nc\na\n", "only `a` runs again");
+    assert!(key_dir.join("x").exists());
+}

@@ -233,7 +233,7 @@ command = ["sh", "-c", "sleep 30"]
     assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
 }
 
-const CHAIN: &str = r#"
+pub(crate) const CHAIN: &str = r#"
 [steps.a]
 outputs = ["x"]
 command = ["sh", "-c", "echo a >> starts; echo from-a > \"$1\"", "a", "{{ outputs.x }}"]
