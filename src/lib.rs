@@ -16,6 +16,7 @@
 pub mod cache;
 pub mod cli;
 pub mod cluster;
+pub mod compile;
 pub mod diag;
 pub mod duration;
 pub mod exec;

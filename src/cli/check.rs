@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::compile::compile;
+use super::compile::{compile, manifests};
 use super::{Exit, Global, Inputs, Reporter};
 
 /// `mlk check` arguments.
@@ -20,7 +20,7 @@ pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    match c.manifests(reporter, None) {
+    match manifests(&c, reporter, None) {
         Ok(manifests) => {
             let plan = &c.resolved.plan;
             reporter.status(&format!(

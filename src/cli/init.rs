@@ -9,8 +9,8 @@ use clap::{Args, ValueEnum};
 use miette::Diagnostic;
 use thiserror::Error;
 
+use super::output::write_atomic;
 use super::{Exit, Reporter};
-use crate::render::output::write_atomic;
 
 /// `mlk init` arguments.
 #[derive(Debug, Args)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, CommandFactory};
 
+use super::output::write_atomic;
 use super::{Cli, Exit, Reporter, write_stdout};
-use crate::render::output::write_atomic;
 
 /// `mlk man` arguments.
 #[derive(Debug, Args)]
@@ -100,8 +100,8 @@ pub fn run(args: &ManArgs, reporter: &Reporter) -> Exit {
     }
 }
 
-fn write_pages(dir: &Path, pages: &[Page]) -> Result<(), crate::render::output::OutputError> {
-    std::fs::create_dir_all(dir).map_err(|e| crate::render::output::OutputError {
+fn write_pages(dir: &Path, pages: &[Page]) -> Result<(), super::output::OutputError> {
+    std::fs::create_dir_all(dir).map_err(|e| super::output::OutputError {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;

@@ -13,6 +13,7 @@ mod init;
 mod lifecycle;
 mod logs;
 mod man;
+mod output;
 mod plan;
 mod render;
 mod report;

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::compile::compile;
+use super::compile::{compile, manifests};
+use super::output::{Change, apply, diff_dir, dir_files, unified_diff};
 use super::{Exit, Global, Inputs, Reporter, write_stdout, write_stdout_parts};
-use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
 use crate::render::stream_parts;
 
 /// `mlk render` arguments.
@@ -30,7 +30,7 @@ pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let manifests = match c.manifests(reporter, None) {
+    let manifests = match manifests(&c, reporter, None) {
         Ok(m) => m,
         Err(code) => return code,
     };

@@ -16,7 +16,7 @@ pub fn backend(
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
-    let manifests = c.manifests(reporter, Some(run_id))?;
+    let manifests = super::compile::manifests(c, reporter, Some(run_id))?;
     let cluster = Cluster::connect(&global.stack_target(&plan.stack)).map_err(|e| {
         reporter.diagnostic(&e);
         Exit::Io

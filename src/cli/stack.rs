@@ -5,11 +5,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::compile::find_stack;
+use super::output::{Change, apply, diff_dir, dir_files, unified_diff};
 use super::{Exit, Reporter, write_stdout, write_stdout_parts};
+use crate::compile::find_stack;
 use crate::load::{StackRef, load_stack};
 use crate::render::admin::render_admin;
-use crate::render::output::{Change, apply, diff_dir, dir_files, unified_diff};
 use crate::render::stream_parts;
 use crate::resolve::resolve_stack;
 

@@ -8,7 +8,6 @@
 
 pub mod admin;
 mod block_json;
-pub mod output;
 mod pod;
 mod trainjob;
 pub mod yaml;
