@@ -96,13 +96,17 @@ struct Report {
     file: Option<FileId>,
     error: ResolveError,
     steps: Vec<String>,
+    /// What makes two steps' problems the same one: see [`sameness`].
+    same: Option<String>,
 }
 
-/// Whether two problems are the same problem at the same place.
-fn same(a: &ResolveError, b: &ResolveError) -> bool {
-    let code = |e: &ResolveError| e.code().map(|c| c.to_string());
-    let span = |e: &ResolveError| e.labels().and_then(|mut l| l.next()).map(|l| *l.inner());
-    code(a) == code(b) && span(a).is_some() && span(a) == span(b)
+/// A problem's code, first span and message with the step's name left out; `None` for a
+/// problem without a span, which is never merged.
+fn sameness(e: &ResolveError, step: &str) -> Option<String> {
+    let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+    let span = e.labels().and_then(|mut l| l.next())?;
+    let message = e.to_string().replace(&format!("`{step}`"), "`…`");
+    Some(format!("{code} {}+{} {message}", span.offset(), span.len()))
 }
 
 impl<'l> Cx<'l> {
@@ -123,12 +127,13 @@ impl<'l> Cx<'l> {
     }
     /// Reports a problem in `file`.
     pub(crate) fn at(&mut self, file: FileId, error: ResolveError) {
-        let steps: Vec<String> = self.step.iter().cloned().collect();
-        if let Some(step) = &self.step
+        let step = self.step.clone();
+        let same = step.as_deref().and_then(|s| sameness(&error, s));
+        if let (Some(step), Some(key)) = (&step, &same)
             && let Some(r) = self
                 .reports
                 .iter_mut()
-                .find(|r| r.file == Some(file) && same(&r.error, &error))
+                .find(|r| r.file == Some(file) && r.same.as_ref() == Some(key))
         {
             if !r.steps.contains(step) {
                 r.steps.push(step.clone());
@@ -138,7 +143,8 @@ impl<'l> Cx<'l> {
         self.reports.push(Report {
             file: Some(file),
             error,
-            steps,
+            steps: step.into_iter().collect(),
+            same,
         });
     }
     /// Reports a problem about no particular file.
@@ -147,6 +153,7 @@ impl<'l> Cx<'l> {
             file: None,
             error,
             steps: Vec::new(),
+            same: None,
         });
     }
     /// Number of errors (not warnings) so far.

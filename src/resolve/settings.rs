@@ -345,4 +345,23 @@ resources = { cpu = "2", memory = "8Gi", gpu = GPU, gpu_type = "h100", shm = "1G
         let text = problems[0].to_string();
         assert!(text.ends_with("(used by 3 steps: a, b, c)"), "{text}");
     }
+
+    #[test]
+    fn the_same_value_with_different_problems_is_reported_per_step() {
+        let s =
+            stack("none", "2").replace("[defaults]", "[policy]\nmax_gpus_per_step = 4\n[defaults]");
+        let p = pipeline(&[
+            ("a", "kind = \"pytorch\"\nreplicas = 3"),
+            ("b", "kind = \"pytorch\"\nreplicas = 4"),
+            ("c", "kind = \"pytorch\"\nreplicas = 3"),
+        ]);
+        let problems = resolve_texts(&s, &p).unwrap_err();
+        // a and c use 6 GPUs, b uses 8: two problems at the stack's `gpu = 2`.
+        assert_eq!(
+            error_codes(&problems),
+            ["mlk::resolve::max_gpus", "mlk::resolve::max_gpus"]
+        );
+        assert!(problems[0].to_string().ends_with("(used by 2 steps: a, c)"));
+        assert!(problems[1].to_string().contains("step `b` uses 8 GPUs"));
+    }
 }
