@@ -152,7 +152,7 @@ fn own<'a, T>(
 }
 
 /// Maps with the higher layers' entries over the lower ones'.
-fn layered<K: Ord + Clone, V: Clone>(maps: [&BTreeMap<K, V>; 3]) -> BTreeMap<K, V> {
+fn layered<K: Ord + Clone, V: Clone, const N: usize>(maps: [&BTreeMap<K, V>; N]) -> BTreeMap<K, V> {
     let mut out = BTreeMap::new();
     for m in maps {
         out.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -171,8 +171,9 @@ pub(crate) fn merge<'a>(l: &'a Loaded, def: &'a StepDef, kind: StepKind) -> Sett
             (sf, f(&stack.resources)),
         ])
     };
+    let stack_ttl = l.stack.cache.ttl.as_ref().map(|d| d.secs());
     let secs = |d: Option<Set<'_, crate::duration::Duration>>| d.map(|d| d.value.secs());
-    // Keys only a pipeline sets: the step's, else the pipeline `[defaults]`'.
+    // A stack has no `env`: the pipeline `[defaults]`' under the step's.
     let env = pipe
         .env
         .iter()
@@ -209,16 +210,11 @@ pub(crate) fn merge<'a>(l: &'a Loaded, def: &'a StepDef, kind: StepKind) -> Sett
         expected_duration_seconds: secs(own(pf, [step, pipe], |s| s.expected_duration.as_ref())),
         ttl_after_finished_seconds: stack.ttl_after_finished.as_ref().map(|d| d.secs()),
         cache: own(pf, [step, pipe], |s| s.cache.as_ref()).is_none_or(|c| *c.value),
-        cache_ttl_seconds: secs(own(pf, [step, pipe], |s| s.cache_ttl.as_ref())).or(l
-            .stack
-            .cache
-            .ttl
-            .as_ref()
-            .map(|d| d.secs())),
+        cache_ttl_seconds: secs(own(pf, [step, pipe], |s| s.cache_ttl.as_ref())).or(stack_ttl),
         placement: Placement {
             stack: (stack.node_selector.clone(), stack.tolerations.clone()),
             own: (
-                layered([&BTreeMap::new(), &pipe.node_selector, &step.node_selector]),
+                layered([&pipe.node_selector, &step.node_selector]),
                 pipe.tolerations
                     .iter()
                     .chain(&step.tolerations)
