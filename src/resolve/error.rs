@@ -1,4 +1,5 @@
-//! Problems the resolver finds: references, the DAG, kinds, GPUs, queues and policy.
+//! Problems the resolver finds: one variant and one stable code per problem, each with its
+//! help text beside it; and [`Shared`], one problem that several steps inherit.
 
 use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use thiserror::Error;
@@ -111,40 +112,212 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
-    /// A setting that does not fit the step's kind.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::kind), help("{help}"))]
-    KindRule {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
+    /// `elastic` or `nproc_per_node` on a step that is not a pytorch step.
+    #[error("`{key}` applies to pytorch steps; `{step}` is a {kind} step")]
+    #[diagnostic(
+        code(mlk::resolve::pytorch_only),
+        help("remove it, or set kind = \"pytorch\"")
+    )]
+    PytorchOnly {
+        /// The key.
+        key: &'static str,
+        /// The step.
+        step: String,
+        /// The step's kind.
+        kind: &'static str,
         /// The setting.
         #[label("here")]
         at: SourceSpan,
     },
 
-    /// A serve step that KServe's admission rules would reject.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::serving), help("{help}"))]
-    Serving {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
+    /// `model`, `autoscale` or `canary` on a step that is not a serve step.
+    #[error("`{key}` applies to serve steps")]
+    #[diagnostic(
+        code(mlk::resolve::serve_only),
+        help("remove it, or set kind = \"serve\"")
+    )]
+    ServeOnly {
+        /// The key.
+        key: &'static str,
         /// The setting.
         #[label("here")]
         at: SourceSpan,
     },
 
-    /// A GPU request the stack cannot satisfy.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::gpu), help("{help}"))]
-    Gpu {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
+    /// A job step with more than one replica.
+    #[error("`replicas` applies to pytorch and serve steps")]
+    #[diagnostic(
+        code(mlk::resolve::job_replicas),
+        help("a job step runs one pod; use kind = \"pytorch\" for distributed training")
+    )]
+    JobReplicas {
+        /// The setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A pytorch step with a replica range.
+    #[error("a pytorch step takes a replica count, not a range")]
+    #[diagnostic(
+        code(mlk::resolve::replica_range),
+        help(
+            "write replicas = 4 (1 Master + 3 Workers); use `elastic = {{ min, max }}` for elastic training"
+        )
+    )]
+    ReplicaRange {
+        /// The setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// Elastic training with fewer than two replicas.
+    #[error("elastic training needs Workers: set replicas to 2 or more")]
+    #[diagnostic(
+        code(mlk::resolve::elastic_replicas),
+        help("replicas counts all pods: 1 Master + (replicas − 1) Workers")
+    )]
+    ElasticReplicas {
+        /// The `elastic` setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A serve step with a `command`.
+    #[error("serve steps run their model server; `command` is not used")]
+    #[diagnostic(
+        code(mlk::resolve::serve_command),
+        help("remove `command`; pick the server with model = {{ format, uri, runtime }}")
+    )]
+    ServeCommand {
+        /// The command.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A serve step with `outputs`.
+    #[error("serve steps have no outputs")]
+    #[diagnostic(code(mlk::resolve::serve_outputs), help("remove `outputs`"))]
+    ServeOutputs {
+        /// The first output.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A serve step without a model.
+    #[error("serve step `{step}` has no model")]
+    #[diagnostic(
+        code(mlk::resolve::serve_model),
+        help(
+            "add model = {{ format = \"pytorch\", uri = \"{{{{ steps.train.outputs.model }}}}\" }}"
+        )
+    )]
+    ServeModel {
+        /// The step.
+        step: String,
+        /// The step's name.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// An autoscaling metric the stack's KServe deployment mode does not support.
+    #[error("the `{metric}` metric needs KServe's {needs} mode; the stack uses {mode} mode")]
+    #[diagnostic(
+        code(mlk::resolve::autoscale_metric),
+        help(
+            "in {mode} mode use metric = {allowed}; or use a stack with [serving] mode = \"{needs}\""
+        )
+    )]
+    AutoscaleMetric {
+        /// The metric.
+        metric: String,
+        /// The mode it needs.
+        needs: &'static str,
+        /// The stack's mode.
+        mode: &'static str,
+        /// The metrics of the stack's mode.
+        allowed: &'static str,
+        /// The metric setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// An HPA utilisation target outside 1–100.
+    #[error("target {target} is out of range for a {metric} metric in standard mode")]
+    #[diagnostic(
+        code(mlk::resolve::autoscale_target),
+        help("HPA utilisation targets are percentages from 1 to 100")
+    )]
+    AutoscaleTarget {
+        /// The target.
+        target: u32,
+        /// The metric.
+        metric: String,
+        /// The target setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A canary rollout on a stack whose KServe mode has none.
+    #[error("canary rollouts need KServe's knative mode; the stack's [serving] mode is standard")]
+    #[diagnostic(
+        code(mlk::resolve::canary_mode),
+        help("remove `canary`, or use a stack with [serving] mode = \"knative\"")
+    )]
+    CanaryMode {
+        /// The canary setting.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A fraction of a GPU on a pytorch step with several replicas.
+    #[error("step `{step}` asks for a fraction of a GPU on {replicas} replicas")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_fraction_replicas),
+        help(
+            "NCCL needs whole devices for distributed training: request gpu = 1 or more, or use replicas = 1"
+        )
+    )]
+    GpuFractionReplicas {
+        /// The step.
+        step: String,
+        /// Its replicas.
+        replicas: u32,
+        /// The request.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A request with both `gpu` and `gpu_memory`.
+    #[error("step `{step}` sets both `gpu` and `gpu_memory`")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_both),
+        help(
+            "ask for either a number of GPUs (gpu = 0.25) or an amount of GPU memory (gpu_memory = \"20Gi\"), not both"
+        )
+    )]
+    GpuBoth {
+        /// The step.
+        step: String,
+        /// `gpu_memory`.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A share of a GPU on a stack that does not share GPUs.
+    #[error("step `{step}` asks for {request}, but the stack does not share GPUs")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_not_shared),
+        help(
+            "request {whole} (gpu = 1), or use a stack with [gpu] sharing = \"kai\", \"mig\" or \"time-slicing\""
+        )
+    )]
+    GpuNotShared {
+        /// The step.
+        step: String,
+        /// `0.25 of a GPU` or `GPU memory (20Gi)`.
+        request: String,
+        /// `a whole GPU` or `whole GPUs`.
+        whole: &'static str,
         /// The request.
         #[label("here")]
         at: SourceSpan,
@@ -189,32 +362,136 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
-    /// The scheduler settings of the stack are incomplete.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::scheduler), help("{help}"))]
-    Scheduler {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
-        /// The stack setting.
+    /// KAI GPU sharing on a stack whose scheduler is not KAI.
+    #[error("[gpu] sharing = \"kai\" needs the KAI scheduler")]
+    #[diagnostic(
+        code(mlk::resolve::scheduler),
+        help(
+            "set [scheduler] kind = \"kai\" (KAI reads the gpu-fraction and gpu-memory annotations only on pods it schedules), or choose another [gpu] sharing mode"
+        )
+    )]
+    KaiScheduler {
+        /// `sharing`.
         #[label("here")]
         at: SourceSpan,
     },
 
-    /// A step the stack's `[policy]` forbids.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::policy), help("{help}"))]
-    Policy {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
-        /// The offending value.
-        #[label("{label}")]
+    /// A step without a queue on a stack whose scheduler needs one.
+    #[error("step `{step}` has no queue, and the stack's scheduler needs one")]
+    #[diagnostic(
+        code(mlk::resolve::no_queue),
+        help("set [scheduler] queue = \"…\" in the stack (or queue = \"…\" in the step)")
+    )]
+    NoQueue {
+        /// The step.
+        step: String,
+        /// The stack's name.
+        #[label("here")]
         at: SourceSpan,
-        /// Short label.
-        label: String,
+    },
+
+    /// A GPU type whose name cannot name a Kueue ResourceFlavor.
+    #[error("GPU type `{name}` cannot name a Kueue ResourceFlavor")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_type_name),
+        help("rename [gpu.types.{name}]: {why}")
+    )]
+    GpuTypeName {
+        /// The type.
+        name: String,
+        /// What the name breaks.
+        why: String,
+        /// The type's table.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A queue with a borrowing limit but no cohort.
+    #[error("queue `{queue}` has a borrowing limit but no cohort to borrow from")]
+    #[diagnostic(
+        code(mlk::resolve::borrowing_cohort),
+        help(
+            "add cohort = \"…\" to the queue (queues of one cohort lend each other unused quota), or remove borrowing_limit"
+        )
+    )]
+    BorrowingCohort {
+        /// The queue.
+        queue: String,
+        /// The queue's table.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A KAI queue whose cohort (its parent queue) is itself.
+    #[error("queue `{queue}` names itself as its cohort")]
+    #[diagnostic(
+        code(mlk::resolve::self_cohort),
+        help("on a KAI stack the cohort becomes the parent queue; give it another name")
+    )]
+    SelfCohort {
+        /// The queue.
+        queue: String,
+        /// The queue's table.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// An image from a registry the stack's `[policy]` does not allow.
+    #[error("image `{image}` is not from an allowed registry")]
+    #[diagnostic(
+        code(mlk::resolve::policy),
+        help("the stack allows images starting with: {allowed}")
+    )]
+    Registry {
+        /// The image.
+        image: String,
+        /// The allowed prefixes.
+        allowed: String,
+        /// The image setting.
+        #[label("registry not allowed")]
+        at: SourceSpan,
+    },
+
+    /// An image without a digest on a stack whose `[policy]` requires one.
+    #[error("image `{image}` is not pinned by digest")]
+    #[diagnostic(
+        code(mlk::resolve::digest_required),
+        help(
+            "the stack requires digests: write image = \"name@sha256:<64 hex digits>\" (e.g. from `crane digest` or `docker inspect`)"
+        )
+    )]
+    DigestRequired {
+        /// The image.
+        image: String,
+        /// The image setting.
+        #[label("no @sha256: digest")]
+        at: SourceSpan,
+    },
+
+    /// A step using more GPUs than the stack's `[policy] max_gpus_per_step`.
+    #[error(
+        "step `{step}` uses {total} GPUs ({per_pod} per pod × {pods} pods); the stack allows at most {max} per step"
+    )]
+    #[diagnostic(
+        code(mlk::resolve::max_gpus),
+        help(
+            "request fewer GPUs or replicas, or ask the platform team to raise [policy] max_gpus_per_step"
+        )
+    )]
+    MaxGpus {
+        /// The step.
+        step: String,
+        /// GPUs of all pods.
+        total: f64,
+        /// GPUs per pod.
+        per_pod: f64,
+        /// Pods.
+        pods: u32,
+        /// The policy's limit.
+        max: u32,
+        /// The request.
+        #[label("{total} GPUs")]
+        at: SourceSpan,
     },
 
     /// A local input that cannot be hashed.
@@ -315,15 +592,56 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
-    /// No MIG profile fits, or a profile name is malformed, or no table is known.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::mig_profile), help("{help}"))]
-    MigProfile {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
-        /// The request or the stack setting.
+    /// No MIG profile of the GPU type has the memory asked for.
+    #[error("no MIG profile of GPU type `{gpu_type}` has {request} of memory")]
+    #[diagnostic(
+        code(mlk::resolve::mig_profile),
+        help("profiles of this type: {profiles}; ask for less GPU memory or a whole GPU")
+    )]
+    MigNoFit {
+        /// The GPU type.
+        gpu_type: String,
+        /// The request.
+        request: String,
+        /// The type's profiles.
+        profiles: String,
+        /// The request.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A malformed name in a GPU type's `mig_profiles`.
+    #[error("`{name}` is not a MIG profile name")]
+    #[diagnostic(
+        code(mlk::resolve::mig_profile_name),
+        help(
+            "MIG profiles look like \"1g.10gb\", \"3g.40gb\" or \"1g.10gb+me\" (compute slices, then memory)"
+        )
+    )]
+    MigProfileName {
+        /// The name.
+        name: String,
+        /// The name.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A GPU type whose memory matches no built-in MIG table.
+    #[error("mlk has no built-in MIG profiles for a {memory} GPU (type `{gpu_type}`)")]
+    #[diagnostic(
+        code(mlk::resolve::mig_table),
+        help(
+            "name a built-in table with mig = \"…\" (one of {tables}), or list the profiles: mig_profiles = [\"1g.10gb\", …]"
+        )
+    )]
+    MigTable {
+        /// The type's memory.
+        memory: String,
+        /// The type.
+        gpu_type: String,
+        /// The built-in tables.
+        tables: String,
+        /// The type's memory.
         #[label("here")]
         at: SourceSpan,
     },
@@ -381,4 +699,43 @@ pub enum ResolveError {
         /// The runtime.
         runtime: String,
     },
+}
+
+/// One problem that several steps share because they inherit the same value (a bad
+/// `[defaults]` entry): reported once, at that value, naming the steps.
+#[derive(Debug)]
+pub struct Shared {
+    /// The problem as the first step found it.
+    pub error: ResolveError,
+    /// Every step that has it, in the order they were resolved.
+    pub steps: Vec<String>,
+}
+
+impl std::fmt::Display for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (used by {} steps: {})",
+            self.error,
+            self.steps.len(),
+            self.steps.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for Shared {}
+
+impl Diagnostic for Shared {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.error.code()
+    }
+    fn severity(&self) -> Option<miette::Severity> {
+        self.error.severity()
+    }
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.error.help()
+    }
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.error.labels()
+    }
 }

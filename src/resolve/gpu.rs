@@ -1,13 +1,19 @@
-//! A step's GPU request compiled for the stack's `[gpu] sharing` mode (SPEC §2's table):
-//! whole devices, KAI fractions and GPU memory, MIG profiles, or time-sliced devices.
+//! GPU placement: a step's merged GPU request compiled for the stack's `[gpu] sharing` mode
+//! (SPEC §2's table): whole devices, KAI fractions and GPU memory, MIG profiles, or
+//! time-sliced devices; and the GPU type's node selector and tolerations.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::mig::{self, Profile};
+use miette::SourceSpan;
+use toml::Spanned;
+
+use super::mig;
 use super::plan::Gpu;
-use super::{Cx, ResolveError};
-use crate::load::{GpuAmount, GpuSharing, GpuTypeDef, StepDef, Toleration};
+use super::settings::Settings;
+use super::{Cx, ResolveError, hint};
+use crate::diag::FileId;
+use crate::load::{GpuAmount, GpuSharing, GpuTypeDef, Toleration};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.
@@ -15,228 +21,137 @@ pub const NVIDIA_GPU: &str = "nvidia.com/gpu";
 
 /// What a shared request asks for.
 enum Share<'a> {
-    Fraction(f64, Range<usize>),
-    Memory(&'a Quantity, Range<usize>),
+    Fraction(f64),
+    Memory(&'a Quantity),
 }
 
-impl Share<'_> {
-    fn span(&self) -> Range<usize> {
-        match self {
-            Share::Fraction(_, s) | Share::Memory(_, s) => s.clone(),
+/// A shared request and where it is written.
+struct Request<'a> {
+    share: Share<'a>,
+    file: FileId,
+    span: Range<usize>,
+}
+
+impl Request<'_> {
+    fn report(&self, cx: &mut Cx<'_>, e: impl FnOnce(SourceSpan) -> ResolveError) {
+        cx.at(self.file, e(self.span.clone().into()));
+    }
+}
+
+/// A step's GPUs, and the node selector and tolerations of its GPU type.
+pub(super) struct Placed {
+    /// The GPUs of one pod.
+    pub gpu: Gpu,
+    /// The GPU type's node selector.
+    pub selector: BTreeMap<String, String>,
+    /// The GPU type's tolerations.
+    pub tolerations: Vec<Toleration>,
+}
+
+impl Default for Placed {
+    fn default() -> Self {
+        Placed {
+            gpu: Gpu::None,
+            selector: BTreeMap::new(),
+            tolerations: Vec::new(),
         }
     }
 }
 
-/// Compiles a step's GPU request for the stack's sharing mode; also returns the GPU type's
-/// node selector and tolerations.
-pub(super) fn gpu(
-    cx: &mut Cx<'_>,
-    def: &StepDef,
-    step: &str,
-) -> (Gpu, BTreeMap<String, String>, Vec<Toleration>) {
-    let l = cx.l;
-    // `gpu` and `gpu_memory` are one request: a step that sets either replaces both of the
-    // pipeline defaults' (a default gpu = 0.25 and a step's gpu_memory do not add up).
-    let own = &def.settings.resources;
-    let (amount, memory) = if own.gpu.is_some() || own.gpu_memory.is_some() {
-        (own.gpu.as_ref(), own.gpu_memory.as_ref())
-    } else {
-        let d = &l.pipeline.defaults.resources;
-        (d.gpu.as_ref(), d.gpu_memory.as_ref())
-    };
-    let type_ref = def.settings.resources.gpu_type.as_ref().or(l
-        .pipeline
-        .defaults
-        .resources
-        .gpu_type
-        .as_ref());
-    let none = (Gpu::None, BTreeMap::new(), Vec::new());
-    let amount = amount
-        .map(|a| (*a.get_ref(), a.span()))
-        .filter(|(a, _)| !matches!(a, GpuAmount::Whole(0)));
-    if amount.is_none() && memory.is_none() {
-        return none;
-    }
+/// The GPU type a request runs on, checked against the stack's `[gpu.types]`.
+struct Type<'a> {
+    name: Option<String>,
+    def: Option<&'a Spanned<GpuTypeDef>>,
+}
 
-    // The GPU type: named by the step, else the stack default.
-    let types = &l.stack.gpu.types;
-    let (type_name, type_file, type_span) = match (type_ref, &l.stack.gpu.default_type) {
-        (Some(t), _) => (Some(t.get_ref().clone()), l.pipeline_file, t.span()),
-        (None, Some(t)) => (Some(t.get_ref().clone()), l.stack_file, t.span()),
-        (None, None) => (None, l.pipeline_file, 0..0),
+/// Compiles a step's merged GPU request for the stack's sharing mode.
+pub(super) fn place(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Placed {
+    let req = &set.gpu;
+    let amount = req
+        .amount
+        .as_ref()
+        .filter(|a| !matches!(a.value, GpuAmount::Whole(0)));
+    if amount.is_none() && req.memory.is_none() {
+        return Placed::default();
+    }
+    let Some(t) = gpu_type(cx, set) else {
+        return Placed::default();
     };
-    let gpu_type = match &type_name {
-        Some(t) if types.contains_key(t) => Some(t.clone()),
-        Some(t) => {
-            let err = ResolveError::UnknownGpuType {
-                name: t.clone(),
-                help: super::rules::hint(t, types.keys().map(String::as_str), "GPU types"),
-                at: type_span.into(),
-            };
-            cx.at(type_file, err);
-            return none;
-        }
-        None => None,
-    };
-    let type_def = gpu_type.as_ref().and_then(|t| types.get(t));
-    let (selector, tolerations) = type_def
-        .map(|t| {
+    let (selector, tolerations) = t
+        .def
+        .map(|d| {
             (
-                t.get_ref().node_selector.clone(),
-                t.get_ref().tolerations.clone(),
+                d.get_ref().node_selector.clone(),
+                d.get_ref().tolerations.clone(),
             )
         })
         .unwrap_or_default();
-
-    let sharing = l.stack.gpu.sharing;
-    let share = match (amount, memory) {
-        (Some((GpuAmount::Whole(n), _)), None) => {
-            let gpu = Gpu::Whole {
-                count: n,
-                resource: NVIDIA_GPU.into(),
-                gpu_type,
-            };
-            return (gpu, selector, tolerations);
-        }
-        (Some(_), Some(m)) => {
-            cx.pipeline(ResolveError::Gpu {
-                message: format!("step `{step}` sets both `gpu` and `gpu_memory`"),
-                help: "ask for either a number of GPUs (gpu = 0.25) or an amount of GPU memory (gpu_memory = \"20Gi\"), not both".into(),
-                at: m.span().into(),
-            });
-            return none;
-        }
-        (Some((GpuAmount::Fraction(f), span)), None) => Share::Fraction(f, span),
-        (None, None) => return none,
-        (None, Some(m)) => Share::Memory(m.get_ref(), m.span()),
+    let placed = |gpu| Placed {
+        gpu,
+        selector: selector.clone(),
+        tolerations: tolerations.clone(),
     };
-
-    if sharing == GpuSharing::None {
-        let (message, whole, at) = match &share {
-            Share::Fraction(f, s) => (
-                format!("step `{step}` asks for {f} of a GPU, but the stack does not share GPUs"),
-                "a whole GPU",
-                s.clone(),
-            ),
-            Share::Memory(m, s) => (
-                format!(
-                    "step `{step}` asks for GPU memory ({m}), but the stack does not share GPUs"
-                ),
-                "whole GPUs",
-                s.clone(),
-            ),
-        };
-        cx.pipeline(ResolveError::Gpu {
-            message,
-            help: format!("request {whole} (gpu = 1), or use a stack with [gpu] sharing = \"kai\", \"mig\" or \"time-slicing\""),
-            at: at.into(),
-        });
-        return none;
-    }
-
-    // Device memory of the type, and the request in bytes.
-    let device = type_def.and_then(|t| t.get_ref().memory.as_ref());
-    let device_bytes = device.map(|q| bytes(q.get_ref()));
-    if let (Share::Memory(m, span), Some(d)) = (&share, device)
-        && bytes(m) > bytes(d.get_ref())
-    {
-        cx.pipeline(ResolveError::GpuTooLarge {
-            request: m.to_string(),
-            gpu_type: gpu_type.clone().unwrap_or_default(),
-            memory: d.get_ref().to_string(),
-            at: span.clone().into(),
-        });
-        return none;
-    }
-    let request_bytes = match &share {
-        Share::Fraction(f, _) => device_bytes.map(|d| (d as f64 * f).round() as u128),
-        Share::Memory(m, _) => Some(bytes(m)),
-    };
-    let share_of_device = match (&share, device_bytes) {
-        (Share::Fraction(f, _), _) => *f,
-        (Share::Memory(m, _), Some(d)) if d > 0 => bytes(m) as f64 / d as f64,
-        (Share::Memory(..), _) => 1.0,
-    };
-    let needs_memory = |cx: &mut Cx<'_>, why: &str| {
-        let err = ResolveError::GpuTypeMemory {
-            gpu_type: gpu_type.clone(),
-            why: why.into(),
-            at: share.span().into(),
-        };
-        cx.pipeline(err);
-    };
-
-    let gpu = match sharing {
-        GpuSharing::None => return none,
-        GpuSharing::Kai => match &share {
-            Share::Fraction(f, _) => Gpu::KaiFraction {
-                fraction: *f,
-                gpu_type: gpu_type.clone(),
+    let request = match (amount, &req.memory) {
+        (Some(a), None) => match *a.value {
+            GpuAmount::Whole(count) => {
+                return placed(Gpu::Whole {
+                    count,
+                    resource: NVIDIA_GPU.into(),
+                    gpu_type: t.name,
+                });
+            }
+            GpuAmount::Fraction(f) => Request {
+                share: Share::Fraction(f),
+                file: a.file,
+                span: a.span.clone(),
             },
-            Share::Memory(m, _) => {
-                if device.is_none() {
-                    needs_memory(
-                        cx,
-                        "KAI places GPU-memory requests on devices of a known size",
-                    );
-                    return none;
-                }
-                Gpu::KaiMemory {
-                    mib: u64::try_from(m.mebibytes_ceil()).unwrap_or(u64::MAX),
-                    share: share_of_device,
-                    gpu_type: gpu_type.clone(),
-                }
-            }
         },
-        GpuSharing::Mig => {
-            let Some(profiles) = mig_profiles(cx, type_def, gpu_type.as_deref(), &share) else {
-                return none;
+        (Some(_), Some(m)) => {
+            let e = ResolveError::GpuBoth {
+                step: step.to_owned(),
+                at: m.span.clone().into(),
             };
-            let Some(request) = request_bytes else {
-                needs_memory(cx, "a fraction is turned into a MIG profile by memory");
-                return none;
-            };
-            match mig::smallest_fitting(&profiles, request) {
-                Some(p) => Gpu::Mig {
-                    profile: p.name.clone(),
-                    resource: p.resource(),
-                    share: f64::from(p.slices) / 7.0,
-                    gpu_type: gpu_type.clone(),
-                },
-                None => {
-                    let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
-                    cx.pipeline(ResolveError::MigProfile {
-                        message: format!(
-                            "no MIG profile of GPU type `{}` has {} of memory",
-                            gpu_type.clone().unwrap_or_default(),
-                            Quantity::from_nano(
-                                i128::try_from(request).unwrap_or(i128::MAX) * 1_000_000_000,
-                                true
-                            )
-                        ),
-                        help: format!(
-                            "profiles of this type: {}; ask for less GPU memory or a whole GPU",
-                            names.join(", ")
-                        ),
-                        at: share.span().into(),
-                    });
-                    return none;
-                }
-            }
+            cx.at(m.file, e);
+            return Placed::default();
         }
-        GpuSharing::TimeSlicing => Gpu::TimeSliced {
-            resource: l
-                .stack
-                .gpu
-                .shared_resource
-                .as_ref()
-                .map(|r| r.get_ref().clone())
-                .unwrap_or_else(|| NVIDIA_GPU.into()),
-            share: share_of_device,
-            gpu_type: gpu_type.clone(),
+        (None, Some(m)) => Request {
+            share: Share::Memory(m.value),
+            file: m.file,
+            span: m.span.clone(),
         },
+        (None, None) => return Placed::default(),
     };
-    (gpu, selector, tolerations)
+    match shared(cx, &request, &t, step) {
+        Some(gpu) => placed(gpu),
+        None => Placed::default(),
+    }
+}
+
+/// The request's GPU type: the merged `gpu_type` (else `[gpu] default_type`), which the
+/// stack must define.
+fn gpu_type<'l>(cx: &mut Cx<'l>, set: &Settings<'_>) -> Option<Type<'l>> {
+    let types = &cx.l.stack.gpu.types;
+    let Some(t) = &set.gpu_type else {
+        return Some(Type {
+            name: None,
+            def: None,
+        });
+    };
+    match types.get(t.value) {
+        Some(def) => Some(Type {
+            name: Some(t.value.clone()),
+            def: Some(def),
+        }),
+        None => {
+            let e = ResolveError::UnknownGpuType {
+                name: t.value.clone(),
+                help: hint(t.value, types.keys().map(String::as_str), "GPU types"),
+                at: t.span.clone().into(),
+            };
+            cx.at(t.file, e);
+            None
+        }
+    }
 }
 
 /// Bytes of a memory quantity (rounded up; memory is never negative here).
@@ -244,25 +159,145 @@ fn bytes(q: &Quantity) -> u128 {
     u128::try_from(q.whole_ceil()).unwrap_or(0)
 }
 
-/// The MIG profiles of the step's GPU type; problems with the type itself are reported once
-/// per stack by `check_stack`, so here only a missing type is.
-fn mig_profiles(
-    cx: &mut Cx<'_>,
-    type_def: Option<&toml::Spanned<GpuTypeDef>>,
-    gpu_type: Option<&str>,
-    share: &Share<'_>,
-) -> Option<Vec<Profile>> {
-    let Some(t) = type_def else {
-        cx.pipeline(ResolveError::GpuTypeMemory {
-            gpu_type: None,
-            why: "the mig sharing mode picks profiles from the GPU type".into(),
-            at: share.span().into(),
+/// A fraction of a GPU or an amount of GPU memory, compiled for the sharing mode.
+fn shared(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, step: &str) -> Option<Gpu> {
+    let sharing = cx.l.stack.gpu.sharing;
+    if sharing == GpuSharing::None {
+        let (request, whole) = match &r.share {
+            Share::Fraction(f) => (format!("{f} of a GPU"), "a whole GPU"),
+            Share::Memory(m) => (format!("GPU memory ({m})"), "whole GPUs"),
+        };
+        r.report(cx, |at| ResolveError::GpuNotShared {
+            step: step.to_owned(),
+            request,
+            whole,
+            at,
         });
+        return None;
+    }
+    // Device memory of the type, and the request in bytes.
+    let device = t.def.and_then(|d| d.get_ref().memory.as_ref());
+    let device_bytes = device.map(|q| bytes(q.get_ref()));
+    if let (Share::Memory(m), Some(d)) = (&r.share, device)
+        && bytes(m) > bytes(d.get_ref())
+    {
+        r.report(cx, |at| ResolveError::GpuTooLarge {
+            request: m.to_string(),
+            gpu_type: t.name.clone().unwrap_or_default(),
+            memory: d.get_ref().to_string(),
+            at,
+        });
+        return None;
+    }
+    let share_of_device = match (&r.share, device_bytes) {
+        (Share::Fraction(f), _) => *f,
+        (Share::Memory(m), Some(d)) if d > 0 => bytes(m) as f64 / d as f64,
+        (Share::Memory(_), _) => 1.0,
+    };
+    let gpu_type = t.name.clone();
+    match sharing {
+        GpuSharing::None => None,
+        GpuSharing::Kai => match &r.share {
+            Share::Fraction(f) => Some(Gpu::KaiFraction {
+                fraction: *f,
+                gpu_type,
+            }),
+            Share::Memory(_) if device.is_none() => {
+                needs_memory(
+                    cx,
+                    r,
+                    t,
+                    "KAI places GPU-memory requests on devices of a known size",
+                );
+                None
+            }
+            Share::Memory(m) => Some(Gpu::KaiMemory {
+                mib: u64::try_from(m.mebibytes_ceil()).unwrap_or(u64::MAX),
+                share: share_of_device,
+                gpu_type,
+            }),
+        },
+        GpuSharing::Mig => mig_instance(cx, r, t, device_bytes),
+        GpuSharing::TimeSlicing => Some(Gpu::TimeSliced {
+            resource: cx
+                .l
+                .stack
+                .gpu
+                .shared_resource
+                .as_ref()
+                .map_or_else(|| NVIDIA_GPU.into(), |r| r.get_ref().clone()),
+            share: share_of_device,
+            gpu_type,
+        }),
+    }
+}
+
+fn needs_memory(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, why: &str) {
+    r.report(cx, |at| ResolveError::GpuTypeMemory {
+        gpu_type: t.name.clone(),
+        why: why.into(),
+        at,
+    });
+}
+
+/// The smallest MIG profile of the type that fits the request. Problems with the type's
+/// table itself are reported once per stack by `stack::check`, so here only a missing type
+/// is.
+fn mig_instance(
+    cx: &mut Cx<'_>,
+    r: &Request<'_>,
+    t: &Type<'_>,
+    device_bytes: Option<u128>,
+) -> Option<Gpu> {
+    let Some(def) = t.def else {
+        needs_memory(
+            cx,
+            r,
+            t,
+            "the mig sharing mode picks profiles from the GPU type",
+        );
         return None;
     };
     let mut problems = 0;
-    let profiles = super::admin::mig_table(gpu_type.unwrap_or_default(), t, &mut |_| problems += 1);
-    (problems == 0 && !profiles.is_empty()).then_some(profiles)
+    let profiles = mig::profiles_of(t.name.as_deref().unwrap_or_default(), def, &mut |_| {
+        problems += 1
+    });
+    if problems > 0 || profiles.is_empty() {
+        return None;
+    }
+    let request = match &r.share {
+        Share::Fraction(f) => device_bytes.map(|d| (d as f64 * f).round() as u128),
+        Share::Memory(m) => Some(bytes(m)),
+    };
+    let Some(request) = request else {
+        needs_memory(
+            cx,
+            r,
+            t,
+            "a fraction is turned into a MIG profile by memory",
+        );
+        return None;
+    };
+    let Some(p) = mig::smallest_fitting(&profiles, request) else {
+        let names: Vec<&str> = profiles.iter().map(|p| p.name.as_str()).collect();
+        r.report(cx, |at| ResolveError::MigNoFit {
+            gpu_type: t.name.clone().unwrap_or_default(),
+            request: Quantity::from_nano(
+                i128::try_from(request).unwrap_or(i128::MAX) * 1_000_000_000,
+                true,
+            )
+            .to_string(),
+            profiles: names.join(", "),
+            at,
+        });
+        return None;
+    };
+    Some(Gpu::Mig {
+        profile: p.name.clone(),
+        resource: p.resource(),
+        share: f64::from(p.slices) / 7.0,
+        gpu_type: t.name.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -270,13 +305,8 @@ fn mig_profiles(
 mod tests {
     //! SPEC §2's table, cell by cell, through `load` and `resolve`.
 
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
     use super::*;
-    use crate::load::{StackRef, load};
-    use crate::resolve::{InputDigests, Options, resolve};
-
-    static N: AtomicUsize = AtomicUsize::new(0);
+    use crate::resolve::testing::{error_codes, resolve_texts};
 
     const H100: &str = r#"
 [gpu.types.h100]
@@ -298,12 +328,6 @@ memory = "80Gi"
         types: &str,
         step: &str,
     ) -> Result<(Gpu, BTreeMap<String, String>), Vec<String>> {
-        let dir = std::env::temp_dir().join(format!(
-            "mlk-gpu-test-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
         let scheduler = if gpu.contains("kai") {
             "[scheduler]\nkind = \"kai\"\nqueue = \"q\"\n"
         } else {
@@ -315,27 +339,12 @@ memory = "80Gi"
         let pipeline = format!(
             "[pipeline]\nname = \"p\"\n[steps.s]\nimage = \"r.io/i:1\"\ncommand = [\"x\"]\n{step}\n"
         );
-        std::fs::write(dir.join("stack.toml"), stack).unwrap();
-        std::fs::write(dir.join("pipeline.toml"), pipeline).unwrap();
-        let loaded = load(
-            &dir.join("pipeline.toml"),
-            &StackRef::Path(dir.join("stack.toml")),
-        );
-        let out = loaded
-            .and_then(|l| resolve(&l, &Options::default(), &InputDigests::new()))
-            .map(|r| {
-                let s = &r.plan.steps[0];
+        resolve_texts(&stack, &pipeline)
+            .map(|plan| {
+                let s = &plan.steps[0];
                 (s.gpu.clone(), s.resources.limits.clone())
             })
-            .map_err(|p| {
-                p.items()
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.code())
-                    .collect()
-            });
-        std::fs::remove_dir_all(&dir).unwrap();
-        out
+            .map_err(|p| error_codes(&p))
     }
 
     fn mig_profile(types: &str, resources: &str) -> String {
@@ -363,7 +372,7 @@ memory = "80Gi"
     fn none_rejects_fractions_and_memory() {
         for r in ["{ gpu = 0.25 }", "{ gpu_memory = \"20Gi\" }"] {
             let e = compile("sharing = \"none\"", H100, r).unwrap_err();
-            assert_eq!(e, ["mlk::resolve::gpu"], "{r}");
+            assert_eq!(e, ["mlk::resolve::gpu_not_shared"], "{r}");
         }
     }
 
@@ -487,7 +496,10 @@ memory = "80Gi"
     fn fractions_on_multi_replica_pytorch_are_errors() {
         let step = "kind = \"pytorch\"\nreplicas = 2\nresources = { gpu = 0.5 }";
         let e = compile_step("sharing = \"kai\"", H100, step).unwrap_err();
-        assert!(e.contains(&"mlk::resolve::gpu".to_owned()), "{e:?}");
+        assert!(
+            e.contains(&"mlk::resolve::gpu_fraction_replicas".to_owned()),
+            "{e:?}"
+        );
     }
 
     #[test]

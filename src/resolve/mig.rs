@@ -1,9 +1,13 @@
 //! MIG profiles: the built-in tables (NVIDIA mig-parted v0.15.0 default config, K8S-CONVENTIONS
-//! §7), profile parsing, and the choice of the smallest profile that fits a request.
+//! §7), profile parsing, which table a GPU type uses, and the choice of the smallest profile
+//! that fits a request.
 //!
 //! A profile `<G>g.<M>gb[+me]` has G compute slices (of 7) and M GB of memory. Its memory is
 //! compared with requests as M GiB: mlk's GPU types write device memory in Gi (`80Gi`), and
 //! the profile names round the same way, so `0.25 × 80Gi = 20Gi` fits `1g.20gb` exactly.
+
+use super::ResolveError;
+use crate::load::GpuTypeDef;
 
 /// One MIG profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,6 +160,55 @@ pub fn smallest_fitting(profiles: &[Profile], request_bytes: u128) -> Option<&Pr
                 p.name.clone(),
             )
         })
+}
+
+/// The MIG profiles of GPU type `name`: its `mig_profiles`, else the built-in table named by
+/// its `mig` key, else the built-in table matching its `memory`. Problems go to `report`.
+pub(super) fn profiles_of(
+    name: &str,
+    t: &toml::Spanned<GpuTypeDef>,
+    report: &mut impl FnMut(ResolveError),
+) -> Vec<Profile> {
+    let def = t.get_ref();
+    match (&def.mig_profiles, &def.mig, &def.memory) {
+        (Some(list), _, _) => {
+            let mut out = Vec::new();
+            for p in list {
+                match parse(p.get_ref()) {
+                    Some(profile) => out.push(profile),
+                    None => report(ResolveError::MigProfileName {
+                        name: p.get_ref().clone(),
+                        at: p.span().into(),
+                    }),
+                }
+            }
+            out
+        }
+        (None, Some(m), _) => table(m.get_ref()).unwrap_or_default(),
+        (None, None, Some(memory)) => {
+            let bytes = u128::try_from(memory.get_ref().whole_ceil()).unwrap_or(0);
+            match table_for_memory(bytes) {
+                Some((_, p)) => p,
+                None => {
+                    report(ResolveError::MigTable {
+                        memory: memory.get_ref().to_string(),
+                        gpu_type: name.to_owned(),
+                        tables: crate::load::MIG_TABLES.join(", "),
+                        at: memory.span().into(),
+                    });
+                    Vec::new()
+                }
+            }
+        }
+        (None, None, None) => {
+            report(ResolveError::GpuTypeMemory {
+                gpu_type: Some(name.to_owned()),
+                why: "the mig sharing mode picks the profile table by the type's memory".into(),
+                at: t.span().into(),
+            });
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,39 +1,60 @@
 //! Resolution: pipeline + stack models → a [`Plan`] in which nothing is optional any more.
 //!
-//! Merges stack defaults ⊕ pipeline `[defaults]` ⊕ step, checks references and the DAG,
-//! resolves resources, GPUs, queues and priorities, applies the stack's `[policy]`, computes
-//! cache keys (chained through the DAG) and object names. It is a pure function of its
-//! inputs: local input digests are computed beforehand and passed in.
+//! This module owns the entry point and the order of the stages; each rule lives in the
+//! module named after it: `params`, `refs` (template references, the DAG's edges), `dag`,
+//! `settings` (the merge stage: stack ⊕ pipeline `[defaults]` ⊕ step), `kind` (what each
+//! kind takes, replicas), `serve`, `gpu` and `mig` (GPU placement), `policy`, `queue` (queues
+//! and priorities), `key` (cache key assembly), `outputs` (output URIs and the expansion of
+//! templates), `object` (object names), `quota` (the queue quota check), `advice`
+//! (plan-wide warnings), `stack` (the stack's own checks and admin objects) and `step` (one
+//! step, stage by stage). It is a pure function of its inputs: local input digests are
+//! computed beforehand and passed in. Problems are collected in [`Cx`], which reports a
+//! problem that several steps inherit from one `[defaults]` value once.
 
-mod admin;
+mod advice;
 mod cost;
 mod dag;
 mod error;
 pub mod expr;
 mod gpu;
+mod key;
+mod kind;
 mod mig;
+mod object;
+mod outputs;
+mod params;
 mod plan;
-mod preflight;
-mod rules;
+mod policy;
+mod queue;
+mod quota;
+mod refs;
+mod scope;
+mod serve;
+mod settings;
+mod stack;
 mod step;
+#[cfg(test)]
+mod testing;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::Range;
 use std::path::PathBuf;
 
-use miette::LabeledSpan;
+use miette::{Diagnostic, LabeledSpan};
 
-pub use admin::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
 pub use plan::{
     CacheInfo, Gpu, Input, Plan, Priority, PytorchSpec, Resources, ServeSpec, StackInfo, Step,
 };
+pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
 
-use crate::diag::{FileId, Located, Problems, did_you_mean};
-use crate::load::{EnvValue, InputDef, Loaded, ParamValue, StepDef};
+pub use error::Shared;
+
+use crate::diag::{FileId, Located, Problems};
+use crate::load::Loaded;
 use expr::{Engine, Exprs, Ref};
+use refs::Templated;
 
 /// How to resolve, beyond the two files.
 #[derive(Debug, Clone, Default)]
@@ -61,129 +82,136 @@ pub struct Resolved {
 /// commands from the container's environment, where mlk sets `MLK_RUN_ID`.
 pub const RUN_ID_PLACEHOLDER: &str = "$(MLK_RUN_ID)";
 
-/// Shared state of one resolution.
+/// Shared state of one resolution: the inputs and the problems found so far.
 pub(crate) struct Cx<'l> {
     pub(crate) l: &'l Loaded,
-    pub(crate) problems: Problems,
+    /// The step being resolved: a problem it reports where another step already reported
+    /// the same one (an inherited `[defaults]` value) joins that report instead.
+    step: Option<String>,
+    reports: Vec<Report>,
 }
 
-impl Cx<'_> {
+/// A problem, where it is, and the steps that have it.
+struct Report {
+    file: Option<FileId>,
+    error: ResolveError,
+    steps: Vec<String>,
+    /// What makes two steps' problems the same one: see [`sameness`].
+    same: Option<String>,
+}
+
+/// A problem's code, first span and message with the step's name left out; `None` for a
+/// problem without a span, which is never merged.
+fn sameness(e: &ResolveError, step: &str) -> Option<String> {
+    let code = e.code().map(|c| c.to_string()).unwrap_or_default();
+    let span = e.labels().and_then(|mut l| l.next())?;
+    let message = e.to_string().replace(&format!("`{step}`"), "`…`");
+    Some(format!("{code} {}+{} {message}", span.offset(), span.len()))
+}
+
+impl<'l> Cx<'l> {
+    fn new(l: &'l Loaded) -> Self {
+        Cx {
+            l,
+            step: None,
+            reports: Vec::new(),
+        }
+    }
     /// Reports a problem in the pipeline file.
     pub(crate) fn pipeline(&mut self, e: ResolveError) {
-        let file = self.l.pipeline_file;
-        self.problems.push(&self.l.sources, file, e);
+        self.at(self.l.pipeline_file, e);
     }
     /// Reports a problem in the stack file.
     pub(crate) fn stack(&mut self, e: ResolveError) {
-        let file = self.l.stack_file;
-        self.problems.push(&self.l.sources, file, e);
+        self.at(self.l.stack_file, e);
     }
     /// Reports a problem in `file`.
-    pub(crate) fn at(&mut self, file: FileId, e: ResolveError) {
-        self.problems.push(&self.l.sources, file, e);
+    pub(crate) fn at(&mut self, file: FileId, error: ResolveError) {
+        let step = self.step.clone();
+        let same = step.as_deref().and_then(|s| sameness(&error, s));
+        if let (Some(step), Some(key)) = (&step, &same)
+            && let Some(r) = self
+                .reports
+                .iter_mut()
+                .find(|r| r.file == Some(file) && r.same.as_ref() == Some(key))
+        {
+            if !r.steps.contains(step) {
+                r.steps.push(step.clone());
+            }
+            return;
+        }
+        self.reports.push(Report {
+            file: Some(file),
+            error,
+            steps: step.into_iter().collect(),
+            same,
+        });
     }
-}
-
-/// One templated string of a step and what it references.
-pub(crate) struct Templated {
-    pub(crate) refs: Vec<Ref>,
+    /// Reports a problem about no particular file.
+    pub(crate) fn detached(&mut self, error: ResolveError) {
+        self.reports.push(Report {
+            file: None,
+            error,
+            steps: Vec::new(),
+            same: None,
+        });
+    }
+    /// Number of errors (not warnings) so far.
+    pub(crate) fn error_count(&self) -> usize {
+        self.reports
+            .iter()
+            .filter(|r| matches!(r.error.severity(), None | Some(miette::Severity::Error)))
+            .count()
+    }
+    /// Whether there are errors.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.error_count() > 0
+    }
+    /// The problems, in report order; one several steps share names them all.
+    fn into_problems(self) -> Problems {
+        let mut problems = Problems::default();
+        let sources = &self.l.sources;
+        for r in self.reports {
+            match (r.file, r.steps.len() > 1) {
+                (Some(file), true) => problems.push(
+                    sources,
+                    file,
+                    Shared {
+                        error: r.error,
+                        steps: r.steps,
+                    },
+                ),
+                (Some(file), false) => problems.push(sources, file, r.error),
+                (None, _) => problems.push_located(Located::detached(r.error)),
+            }
+        }
+        problems
+    }
 }
 
 /// Resolves a loaded pipeline against its stack.
 pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Resolved, Problems> {
-    let mut cx = Cx {
-        l,
-        problems: Problems::default(),
-    };
-    let params = params(&mut cx, &opts.params);
-    check_stack(&mut cx);
-    let steps = &l.pipeline.steps;
-
-    // Each distinct templated string is normalized and compiled once, then reused for its
-    // references and both expansions (cache key and manifest) in every step that has it.
+    let mut cx = Cx::new(l);
+    let params = params::params(&mut cx, &opts.params);
+    stack::check(&l.stack, &mut |e| cx.stack(e));
+    let normalized = normalized(l);
+    // Each distinct templated string is compiled once, then reused for its references and
+    // both expansions (cache key and manifest) in every step that has it.
     let engine = Engine::default();
-    let mut normalized: BTreeMap<&str, Cow<'_, str>> = BTreeMap::new();
-    for s in steps {
-        for (text, _) in step_strings(l, s) {
-            if expr::is_templated(text) {
-                normalized
-                    .entry(text)
-                    .or_insert_with(|| expr::normalize(text));
-            }
-        }
-    }
     let exprs: Exprs<'_> = normalized
         .iter()
         .map(|(text, source)| (*text, engine.compile(source)))
         .collect();
-
-    let index: BTreeMap<&str, usize> = steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.get_ref().as_str(), i))
-        .collect();
-
-    // References and edges.
-    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); steps.len()];
-    let mut templated: Vec<Vec<Templated>> = Vec::with_capacity(steps.len());
-    for (i, s) in steps.iter().enumerate() {
-        for a in &s.after {
-            match index.get(a.get_ref().as_str()) {
-                Some(&j) => {
-                    deps[i].insert(j);
-                }
-                None => cx.pipeline(ResolveError::UnknownStep {
-                    name: a.get_ref().clone(),
-                    help: step_hint(a.get_ref(), &index),
-                    at: a.span().into(),
-                }),
-            }
-        }
-        let t = references(&mut cx, s, &index, &params, &exprs);
-        for r in t.iter().flat_map(|t| &t.refs) {
-            if let Ref::Upstream(up, _) = r
-                && let Some(&j) = index.get(up.as_str())
-            {
-                deps[i].insert(j);
-            }
-        }
-        templated.push(t);
-    }
-
-    let order = match dag::order(&deps) {
-        Ok(o) => Some(o),
-        Err(circle) => {
-            let names: Vec<&str> = circle
-                .iter()
-                .map(|&i| steps[i].name.get_ref().as_str())
-                .collect();
-            let mut labels: Vec<LabeledSpan> = Vec::new();
-            for (n, &i) in circle
-                .iter()
-                .enumerate()
-                .take(circle.len().saturating_sub(1))
-            {
-                let next = names.get(n + 1).copied().unwrap_or_default();
-                labels.push(LabeledSpan::new_with_span(
-                    Some(format!("`{}` needs `{next}`", names[n])),
-                    steps[i].name.span(),
-                ));
-            }
-            cx.pipeline(ResolveError::Cycle {
-                circle: names.join(" → "),
-                steps: labels,
-            });
-            None
-        }
-    };
-
-    if cx.problems.has_errors() {
-        return Err(cx.problems);
+    let (deps, templated) = edges(&mut cx, &params, &exprs);
+    let order = order(&mut cx, &deps);
+    if cx.has_errors() {
+        return Err(cx.into_problems());
     }
     let Some((order, depth)) = order else {
-        return Err(cx.problems);
+        return Err(cx.into_problems());
     };
 
+    let steps = &l.pipeline.steps;
     let mut resolved: Vec<Option<Step>> = vec![None; steps.len()];
     for &i in &order {
         let upstream: BTreeMap<&str, &Step> = deps[i]
@@ -204,62 +232,23 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
             digests,
             opts,
         };
+        cx.step = Some(steps[i].name.get_ref().clone());
         resolved[i] = step::resolve_step(&mut cx, ctx);
+        cx.step = None;
     }
 
-    let mut plan_steps: Vec<Step> = order.iter().filter_map(|&i| resolved[i].take()).collect();
-    check_names(&mut cx, &mut plan_steps);
-
-    if plan_steps.len() != steps.len() || cx.problems.has_errors() {
-        return Err(cx.problems);
+    let plan_steps: Vec<Step> = order.iter().filter_map(|&i| resolved[i].take()).collect();
+    object::check_unique(&mut cx, &plan_steps);
+    if plan_steps.len() != steps.len() || cx.has_errors() {
+        return Err(cx.into_problems());
     }
-    preflight::check(&mut cx, &plan_steps);
-    if cx.problems.has_errors() {
-        return Err(cx.problems);
+    quota::check(&mut cx, &plan_steps);
+    if cx.has_errors() {
+        return Err(cx.into_problems());
     }
     let stack = step::stack_info(l);
-    if plan_steps
-        .iter()
-        .any(|s| matches!(s.gpu, Gpu::KaiFraction { .. } | Gpu::KaiMemory { .. }))
-    {
-        cx.problems
-            .push_located(Located::detached(ResolveError::KaiSharing));
-    }
-    if stack.training_api == crate::load::TrainingApi::Trainjob {
-        let pytorch: Vec<&Step> = plan_steps
-            .iter()
-            .filter(|s| s.kind == crate::load::StepKind::Pytorch)
-            .collect();
-        let mut missing = Vec::new();
-        if !pytorch.is_empty() && stack.scheduler == crate::load::SchedulerKind::Kai {
-            missing.push("`schedulerName: kai-scheduler`".to_owned());
-        }
-        if stack.scheduler == crate::load::SchedulerKind::Default
-            && pytorch.iter().any(|s| s.priority.is_some())
-        {
-            missing.push("`priorityClassName`".to_owned());
-        }
-        if let (false, Some(secret)) = (pytorch.is_empty(), &stack.env_from_secret) {
-            missing.push(format!("the environment from secret `{secret}`"));
-        }
-        if !missing.is_empty() {
-            cx.problems
-                .push_located(Located::detached(ResolveError::TrainJobRuntime {
-                    missing: missing.join(" and "),
-                    runtime: stack.training_runtime.clone(),
-                }));
-        }
-    }
-    if stack.scheduler == crate::load::SchedulerKind::Kueue
-        && stack.training_api == crate::load::TrainingApi::Pytorchjob
-        && plan_steps
-            .iter()
-            .any(|s| s.kind == crate::load::StepKind::Pytorch)
-    {
-        cx.problems
-            .push_located(Located::detached(ResolveError::KueuePytorchJob));
-    }
-    let warnings = cx.problems.take_warnings();
+    advice::plan(&mut cx, &stack, &plan_steps);
+    let warnings = cx.into_problems().take_warnings();
     let plan = Plan {
         pipeline: l.pipeline.name.get_ref().clone(),
         description: l.pipeline.description.clone(),
@@ -271,242 +260,107 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
     Ok(Resolved { plan, warnings })
 }
 
-fn step_hint(name: &str, index: &BTreeMap<&str, usize>) -> String {
-    match did_you_mean(name, index.keys().copied()) {
-        Some(s) => format!("did you mean `{s}`?"),
-        None => format!(
-            "steps in this pipeline: {}",
-            index.keys().copied().collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
-/// Parameter defaults with `-p` overrides applied, typed like their defaults.
-fn params(cx: &mut Cx<'_>, overrides: &[String]) -> BTreeMap<String, serde_json::Value> {
-    let defaults = &cx.l.pipeline.params;
-    let mut out: BTreeMap<String, serde_json::Value> = defaults
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::to_value(v.get_ref()).unwrap_or(serde_json::Value::Null),
-            )
-        })
-        .collect();
-    for o in overrides {
-        let Some((name, value)) = o.split_once('=') else {
-            cx.problems
-                .push_located(Located::detached(ResolveError::BadParam {
-                    message: format!("`-p {o}` is not of the form NAME=VALUE"),
-                    help: "write e.g. -p epochs=20".into(),
-                }));
-            continue;
-        };
-        let name = name.trim();
-        let Some(default) = defaults.get(name) else {
-            let help = match did_you_mean(name, defaults.keys().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None if defaults.is_empty() => "this pipeline has no [params]".into(),
-                None => format!(
-                    "parameters: {}",
-                    defaults.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            };
-            cx.problems
-                .push_located(Located::detached(ResolveError::UnknownParam {
-                    name: name.into(),
-                    help,
-                }));
-            continue;
-        };
-        let parsed = match default.get_ref() {
-            ParamValue::String(_) => Some(serde_json::Value::String(value.into())),
-            ParamValue::Integer(_) => value.trim().parse::<i64>().ok().map(Into::into),
-            ParamValue::Float(_) => value
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|f| serde_json::Number::from_f64(f).map(Into::into)),
-            ParamValue::Bool(_) => value.trim().parse::<bool>().ok().map(Into::into),
-        };
-        match parsed {
-            Some(v) => {
-                out.insert(name.to_owned(), v);
-            }
-            None => {
-                let kind = match default.get_ref() {
-                    ParamValue::Integer(_) => "an integer",
-                    ParamValue::Float(_) => "a number",
-                    _ => "true or false",
-                };
-                cx.problems
-                    .push_located(Located::detached(ResolveError::BadParam {
-                        message: format!("parameter `{name}` takes {kind}, not \"{value}\""),
-                        help: format!(
-                            "its default in the pipeline is {}",
-                            serde_json::to_string(default.get_ref()).unwrap_or_default()
-                        ),
-                    }));
+/// Every distinct templated string of the pipeline, normalized for the template engine.
+fn normalized(l: &Loaded) -> BTreeMap<&str, Cow<'_, str>> {
+    let mut normalized: BTreeMap<&str, Cow<'_, str>> = BTreeMap::new();
+    for s in &l.pipeline.steps {
+        for (text, _) in refs::step_strings(l, s) {
+            if expr::is_templated(text) {
+                normalized
+                    .entry(text)
+                    .or_insert_with(|| expr::normalize(text));
             }
         }
     }
-    out
+    normalized
 }
 
-/// The strings of a step that may be templated, with their spans: command arguments,
-/// literal environment values (the step's and `[defaults]`'), the model URI and input URIs.
-fn step_strings<'l>(l: &'l Loaded, s: &'l StepDef) -> Vec<(&'l str, Range<usize>)> {
-    let mut strings: Vec<(&str, Range<usize>)> = Vec::new();
-    if let Some(c) = &s.command {
-        strings.extend(c.get_ref().iter().map(|a| (a.get_ref().as_str(), a.span())));
-    }
-    for (_, v) in s.settings.env.iter().chain(l.pipeline.defaults.env.iter()) {
-        if let EnvValue::Literal(text) = v.get_ref() {
-            strings.push((text.as_str(), v.span()));
-        }
-    }
-    if let Some(m) = &s.model {
-        strings.push((m.get_ref().uri.get_ref().as_str(), m.get_ref().uri.span()));
-    }
-    for v in s.inputs.values() {
-        if let InputDef::Uri { uri, .. } = v.get_ref() {
-            strings.push((uri.as_str(), v.span()));
-        }
-    }
-    strings
-}
-
-/// The compiled form of a templated string of the pipeline, or the syntax error message.
-pub(crate) fn compiled<'e, 's>(
-    exprs: &'e Exprs<'s>,
-    text: &str,
-) -> Result<&'e expr::Expr<'s>, String> {
-    match exprs.get(text) {
-        Some(Ok(e)) => Ok(e),
-        Some(Err(message)) => Err(message.clone()),
-        // `exprs` holds every string `step_strings` returns.
-        None => Err(format!("internal error: `{text}` was not compiled")),
-    }
-}
-
-/// The templated strings of a step, their references checked.
-fn references(
+/// The DAG's edges (from `after` and `steps.X.outputs` references) and each step's
+/// templated strings, references checked.
+fn edges(
     cx: &mut Cx<'_>,
-    s: &StepDef,
-    index: &BTreeMap<&str, usize>,
     params: &BTreeMap<String, serde_json::Value>,
     exprs: &Exprs<'_>,
-) -> Vec<Templated> {
-    let strings = step_strings(cx.l, s);
-    let mut out = Vec::new();
-    let own_outputs: Vec<&str> = s.outputs.iter().map(|o| o.get_ref().as_str()).collect();
-    for (text, span) in strings {
-        if !expr::is_templated(text) {
-            continue;
-        }
-        let refs = match compiled(exprs, text) {
-            Ok(e) => e.refs().to_vec(),
-            Err(message) => {
-                cx.pipeline(ResolveError::Template {
-                    message,
-                    at: span.into(),
-                });
-                continue;
-            }
-        };
-        for r in &refs {
-            let problem = match r {
-                Ref::Param(Some(p)) if !params.contains_key(p) => Some((
-                    format!("params.{p}"),
-                    match did_you_mean(p, params.keys().map(String::as_str)) {
-                        Some(m) => format!("did you mean `params.{m}`?"),
-                        None => format!("declare it under [params]: {p} = …"),
-                    },
-                )),
-                Ref::Output(o) if !own_outputs.contains(&o.as_str()) => Some((
-                    format!("outputs.{o}"),
-                    format!("add it to this step: outputs = [\"{o}\"]{}", if own_outputs.is_empty() { String::new() } else { format!(" (declared: {})", own_outputs.join(", ")) }),
-                )),
-                Ref::Upstream(up, o) => match index.get(up.as_str()) {
-                    None => {
-                        cx.pipeline(ResolveError::UnknownStep { name: up.clone(), help: step_hint(up, index), at: span.clone().into() });
-                        None
-                    }
-                    Some(&j) => {
-                        let outs: Vec<&str> = cx.l.pipeline.steps[j].outputs.iter().map(|o| o.get_ref().as_str()).collect();
-                        if !outs.contains(&o.as_str()) {
-                            cx.pipeline(ResolveError::UnknownOutput {
-                                step: up.clone(),
-                                output: o.clone(),
-                                help: if outs.is_empty() {
-                                    format!("step `{up}` declares no outputs; add outputs = [\"{o}\"] to it")
-                                } else {
-                                    format!("outputs of `{up}`: {}", outs.join(", "))
-                                },
-                                at: span.clone().into(),
-                            });
-                        }
-                        None
-                    }
-                },
-                Ref::Unknown(name) => Some((
-                    name.clone(),
-                    "templates may use params.NAME, outputs.NAME, steps.STEP.outputs.NAME, run.id, pipeline.name and step.name".into(),
-                )),
-                _ => None,
-            };
-            if let Some((name, help)) = problem {
-                cx.pipeline(ResolveError::UndefinedName {
-                    name,
-                    help,
-                    at: span.clone().into(),
-                });
+) -> (Vec<BTreeSet<usize>>, Vec<Vec<Templated>>) {
+    let steps = &cx.l.pipeline.steps;
+    let index: BTreeMap<&str, usize> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.get_ref().as_str(), i))
+        .collect();
+    let mut deps: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); steps.len()];
+    let mut templated: Vec<Vec<Templated>> = Vec::with_capacity(steps.len());
+    for (i, s) in steps.iter().enumerate() {
+        for a in &s.after {
+            match index.get(a.get_ref().as_str()) {
+                Some(&j) => {
+                    deps[i].insert(j);
+                }
+                None => cx.pipeline(ResolveError::UnknownStep {
+                    name: a.get_ref().clone(),
+                    help: refs::step_hint(a.get_ref(), &index),
+                    at: a.span().into(),
+                }),
             }
         }
-        out.push(Templated { refs });
+        let t = refs::references(cx, s, &index, params, exprs);
+        for r in t.iter().flat_map(|t| &t.refs) {
+            if let Ref::Upstream(up, _) = r
+                && let Some(&j) = index.get(up.as_str())
+            {
+                deps[i].insert(j);
+            }
+        }
+        templated.push(t);
     }
-    out
+    (deps, templated)
 }
 
-/// Stack settings that only make sense together, and the MIG tables of a MIG stack's types
-/// (reported here once, not once per step).
-fn check_stack(cx: &mut Cx<'_>) {
-    let stack = &cx.l.stack;
-    if stack.gpu.sharing == crate::load::GpuSharing::Mig {
-        for (name, t) in &stack.gpu.types {
-            admin::mig_table(name, t, &mut |e| cx.stack(e));
-        }
-    }
-    if stack.gpu.sharing == crate::load::GpuSharing::Kai
-        && stack.scheduler.kind != crate::load::SchedulerKind::Kai
+/// The steps in DAG order with their depths; a cycle is reported with every step on it.
+fn order(cx: &mut Cx<'_>, deps: &[BTreeSet<usize>]) -> Option<(Vec<usize>, Vec<u32>)> {
+    let circle = match dag::order(deps) {
+        Ok(o) => return Some(o),
+        Err(circle) => circle,
+    };
+    let steps = &cx.l.pipeline.steps;
+    let names: Vec<&str> = circle
+        .iter()
+        .map(|&i| steps[i].name.get_ref().as_str())
+        .collect();
+    let mut labels: Vec<LabeledSpan> = Vec::new();
+    for (n, &i) in circle
+        .iter()
+        .enumerate()
+        .take(circle.len().saturating_sub(1))
     {
-        let span = stack.gpu.sharing_span.clone();
-        cx.stack(ResolveError::Scheduler {
-            message: "[gpu] sharing = \"kai\" needs the KAI scheduler".into(),
-            help: "set [scheduler] kind = \"kai\" (KAI reads the gpu-fraction and gpu-memory annotations only on pods it schedules), or choose another [gpu] sharing mode".into(),
-            at: span.into(),
-        });
+        let next = names.get(n + 1).copied().unwrap_or_default();
+        labels.push(LabeledSpan::new_with_span(
+            Some(format!("`{}` needs `{next}`", names[n])),
+            steps[i].name.span(),
+        ));
     }
+    cx.pipeline(ResolveError::Cycle {
+        circle: names.join(" → "),
+        steps: labels,
+    });
+    None
 }
 
-/// Checks that object names are unique.
-fn check_names(cx: &mut Cx<'_>, steps: &mut [Step]) {
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for s in steps.iter() {
-        if let Some(first) = seen.insert(s.object_name.clone(), s.name.clone()) {
-            let span =
-                cx.l.pipeline
-                    .steps
-                    .iter()
-                    .find(|d| d.name.get_ref() == &s.name)
-                    .map(|d| d.name.span())
-                    .unwrap_or(0..0);
-            cx.pipeline(ResolveError::NameCollision {
-                name: s.object_name.clone(),
-                first,
-                second: s.name.clone(),
-                at: span.into(),
-            });
+/// Did-you-mean help for a name from the stack, else the list of `what` it defines.
+pub(crate) fn hint<'a>(
+    name: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+    what: &str,
+) -> String {
+    match crate::diag::did_you_mean(name, known.clone()) {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => {
+            let all: Vec<&str> = known.into_iter().collect();
+            if all.is_empty() {
+                format!("the stack defines no {what}")
+            } else {
+                format!("{what} of this stack: {}", all.join(", "))
+            }
         }
     }
 }

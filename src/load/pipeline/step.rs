@@ -206,41 +206,13 @@ pub(super) fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option
         });
     let settings = settings(&mut t, cx);
     let after: Vec<Sp<String>> = t.opt("after", cx).unwrap_or_default();
-    let command = match t.raw("command") {
-        Some(c) if matches!(c.get_ref(), DeValue::String(_)) => {
-            cx.error(LoadError::value(
-                c.span(),
-                "a string",
-                "`command` is a list of arguments, not one string",
-                "split it into a list: command = [\"python\", \"train.py\", \"--epochs\", \"10\"] (or [\"sh\", \"-c\", \"…\"] for a shell line)",
-            ));
-            None
-        }
-        Some(c) => {
-            cx.describe(c, <Vec<String>>::schema);
-            Decode::decode(c, cx)
-        }
-        None => None,
-    };
+    let command = t.raw("command").and_then(|c| command(c, cx));
     let inputs = t
         .entries("inputs", cx)
         .into_iter()
         .filter_map(|(k, v)| input(v, cx).map(|i| (k, i)))
         .collect();
-    let outputs: Vec<Sp<String>> = t.opt("outputs", cx).unwrap_or_default();
-    for o in &outputs {
-        if !is_identifier(o.get_ref()) {
-            cx.error(LoadError::value(
-                o.span(),
-                "invalid output name",
-                format!(
-                    "output name \"{}\" cannot be used in templates",
-                    o.get_ref()
-                ),
-                "use letters, digits and '_', starting with a letter: outputs = [\"model\"]",
-            ));
-        }
-    }
+    let outputs = outputs(&mut t, cx);
     let replicas = t.raw("replicas").and_then(|r| match r.get_ref() {
         DeValue::Table(_) => {
             min_max(r, 0, cx).map(|m| Spanned::new(r.span(), ReplicasDef::Range(*m.get_ref())))
@@ -250,46 +222,10 @@ pub(super) fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option
     });
     let elastic = t.raw("elastic").and_then(|e| min_max(e, 1, cx));
     let nproc_per_node = t.raw("nproc_per_node").and_then(|n| count(n, 1, 1024, cx));
-    let model = t.raw("model").and_then(|m| {
-        let mut mt = Table::open(m, format!("[steps.{}.model]", name.get_ref()), cx)?;
-        let format = mt.req("format", cx);
-        let uri = mt.req("uri", cx);
-        let runtime = mt.opt("runtime", cx);
-        mt.finish(cx);
-        Some(Spanned::new(
-            m.span(),
-            ModelDef {
-                format: format?,
-                uri: uri?,
-                runtime,
-            },
-        ))
-    });
-    let autoscale = t.raw("autoscale").and_then(|a| {
-        let mut at = Table::open(a, format!("[steps.{}.autoscale]", name.get_ref()), cx)?;
-        let metric = at
-            .raw("metric")
-            .and_then(|m| choice(m, &["concurrency", "rps", "cpu", "memory"], cx));
-        let target = at.raw("target").and_then(|n| count(n, 1, 1_000_000, cx));
-        if at.raw("metric").is_none() || at.raw("target").is_none() {
-            cx.error(LoadError::value(
-                a.span(),
-                "incomplete",
-                "`autoscale` needs `metric` and `target`",
-                "write autoscale = { metric = \"concurrency\", target = 80 }",
-            ));
-        }
-        at.mark_required("metric");
-        at.mark_required("target");
-        at.finish(cx);
-        Some(Spanned::new(
-            a.span(),
-            AutoscaleDef {
-                metric: metric?,
-                target: target?,
-            },
-        ))
-    });
+    let model = t.raw("model").and_then(|m| model(m, name.get_ref(), cx));
+    let autoscale = t
+        .raw("autoscale")
+        .and_then(|a| autoscale(a, name.get_ref(), cx));
     let canary = t.raw("canary").and_then(|c| count(c, 0, 100, cx));
     t.finish(cx);
     Some(StepDef {
@@ -308,4 +244,82 @@ pub(super) fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option
         autoscale,
         canary,
     })
+}
+
+/// `command`: a list of arguments; one string is an error that says how to split it.
+fn command(c: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Sp<Vec<Sp<String>>>> {
+    if matches!(c.get_ref(), DeValue::String(_)) {
+        cx.error(LoadError::value(
+            c.span(),
+            "a string",
+            "`command` is a list of arguments, not one string",
+            "split it into a list: command = [\"python\", \"train.py\", \"--epochs\", \"10\"] (or [\"sh\", \"-c\", \"…\"] for a shell line)",
+        ));
+        return None;
+    }
+    cx.describe(c, <Vec<String>>::schema);
+    Decode::decode(c, cx)
+}
+
+/// `outputs`: names templates can use.
+fn outputs(t: &mut Table<'_, '_>, cx: &mut Cx) -> Vec<Sp<String>> {
+    let outputs: Vec<Sp<String>> = t.opt("outputs", cx).unwrap_or_default();
+    for o in &outputs {
+        if !is_identifier(o.get_ref()) {
+            cx.error(LoadError::value(
+                o.span(),
+                "invalid output name",
+                format!(
+                    "output name \"{}\" cannot be used in templates",
+                    o.get_ref()
+                ),
+                "use letters, digits and '_', starting with a letter: outputs = [\"model\"]",
+            ));
+        }
+    }
+    outputs
+}
+
+/// A serve step's `model = { format, uri, runtime? }`.
+fn model(m: &Sp<DeValue<'_>>, step: &str, cx: &mut Cx) -> Option<Sp<ModelDef>> {
+    let mut mt = Table::open(m, format!("[steps.{step}.model]"), cx)?;
+    let format = mt.req("format", cx);
+    let uri = mt.req("uri", cx);
+    let runtime = mt.opt("runtime", cx);
+    mt.finish(cx);
+    Some(Spanned::new(
+        m.span(),
+        ModelDef {
+            format: format?,
+            uri: uri?,
+            runtime,
+        },
+    ))
+}
+
+/// A serve step's `autoscale = { metric, target }`.
+fn autoscale(a: &Sp<DeValue<'_>>, step: &str, cx: &mut Cx) -> Option<Sp<AutoscaleDef>> {
+    let mut at = Table::open(a, format!("[steps.{step}.autoscale]"), cx)?;
+    let metric = at
+        .raw("metric")
+        .and_then(|m| choice(m, &["concurrency", "rps", "cpu", "memory"], cx));
+    let target = at.raw("target").and_then(|n| count(n, 1, 1_000_000, cx));
+    if at.raw("metric").is_none() || at.raw("target").is_none() {
+        cx.error(LoadError::value(
+            a.span(),
+            "incomplete",
+            "`autoscale` needs `metric` and `target`",
+            "write autoscale = { metric = \"concurrency\", target = 80 }",
+        ));
+    }
+    at.mark_required("metric");
+    at.mark_required("target");
+    at.finish(cx);
+    Some(Spanned::new(
+        a.span(),
+        AutoscaleDef {
+            metric: metric?,
+            target: target?,
+        },
+    ))
 }

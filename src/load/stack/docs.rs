@@ -112,6 +112,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ),
     ("defaults", "Defaults of every step and object."),
     (
+        "defaults.resources",
+        "Default resources of every step, under the pipeline's [defaults] and the step's own: every key applies as in a step (gpu and gpu_memory are one request, taken from one layer).",
+    ),
+    (
         "defaults.limits",
         "Which CPU/memory limits are set: memory (memory limit = request), all or none.",
     ),

@@ -1,6 +1,6 @@
-//! Preflight (SPEC §2): a step whose whole gang (all replicas) asks for more cpu, memory or
-//! GPUs than its queue's quota plus borrowing limit can never be admitted, so it is an error
-//! now rather than a workload that waits forever.
+//! The queue quota check (SPEC §2's preflight): a step whose whole gang (all replicas) asks
+//! for more cpu, memory or GPUs than its queue's quota plus borrowing limit can never be
+//! admitted, so it is an error now rather than a workload that waits forever.
 
 use super::plan::Step;
 use super::{Cx, ResolveError};

@@ -1,0 +1,96 @@
+//! Serve steps against the stack's KServe deployment mode: what a serve step may not have
+//! (a command, outputs), its model, its replica range, the autoscaling metric and target each
+//! mode accepts, and the canary rule (canary rollouts need knative mode).
+
+use super::plan::{ServeSpec, StackInfo};
+use super::{Cx, ResolveError};
+use crate::load::{AutoscaleDef, ReplicasDef, ServingMode, StepDef};
+
+/// Checks a serve step against the stack's KServe deployment mode.
+pub(super) fn serve_spec(cx: &mut Cx<'_>, def: &StepDef, stack: &StackInfo) -> Option<ServeSpec> {
+    if let Some(c) = &def.command {
+        cx.pipeline(ResolveError::ServeCommand {
+            at: c.span().into(),
+        });
+    }
+    if let Some(o) = def.outputs.first() {
+        cx.pipeline(ResolveError::ServeOutputs {
+            at: o.span().into(),
+        });
+    }
+    let Some(model) = &def.model else {
+        cx.pipeline(ResolveError::ServeModel {
+            step: def.name.get_ref().clone(),
+            at: def.name.span().into(),
+        });
+        return None;
+    };
+    let (min, max) = match def.replicas.as_ref().map(|r| *r.get_ref()) {
+        Some(ReplicasDef::Range(r)) => (r.min, r.max),
+        Some(ReplicasDef::Count(n)) => (n, n),
+        None => (1, 1),
+    };
+    let mode = stack.serving_mode;
+    let (metric, target) = match &def.autoscale {
+        Some(a) => {
+            check_autoscale(cx, a.get_ref(), mode);
+            (
+                Some((*a.get_ref().metric.get_ref()).to_owned()),
+                Some(*a.get_ref().target.get_ref()),
+            )
+        }
+        None => (None, None),
+    };
+    if let (Some(c), ServingMode::Standard) = (&def.canary, mode) {
+        cx.pipeline(ResolveError::CanaryMode {
+            at: c.span().into(),
+        });
+    }
+    let m = model.get_ref();
+    Some(ServeSpec {
+        format: m.format.get_ref().clone(),
+        uri: m.uri.get_ref().clone(),
+        runtime: m.runtime.as_ref().map(|r| r.get_ref().clone()),
+        min_replicas: min,
+        max_replicas: max,
+        metric,
+        target,
+        canary: def.canary.as_ref().map(|c| *c.get_ref()),
+    })
+}
+
+/// Standard mode scales on cpu or memory utilisation (HPA, percent); knative mode on
+/// concurrency or requests per second (KPA).
+fn check_autoscale(cx: &mut Cx<'_>, a: &AutoscaleDef, mode: ServingMode) {
+    let metric = *a.metric.get_ref();
+    let target = *a.target.get_ref();
+    let (allowed, mode_name, other, metrics): (&[&str], _, _, _) = match mode {
+        ServingMode::Standard => (
+            &["cpu", "memory"],
+            "standard",
+            "knative",
+            "\"cpu\" or \"memory\" (HPA) with a target of 1–100 (percent)",
+        ),
+        ServingMode::Knative => (
+            &["concurrency", "rps"],
+            "knative",
+            "standard",
+            "\"concurrency\" or \"rps\" (KPA)",
+        ),
+    };
+    if !allowed.contains(&metric) {
+        cx.pipeline(ResolveError::AutoscaleMetric {
+            metric: metric.to_owned(),
+            needs: other,
+            mode: mode_name,
+            allowed: metrics,
+            at: a.metric.span().into(),
+        });
+    } else if mode == ServingMode::Standard && !(1..=100).contains(&target) {
+        cx.pipeline(ResolveError::AutoscaleTarget {
+            target,
+            metric: metric.to_owned(),
+            at: a.target.span().into(),
+        });
+    }
+}

@@ -1,0 +1,220 @@
+//! A stack on its own: its own checks (run by every resolution and by `mlk stack check`), and
+//! the cluster-wide objects an admin applies once (`mlk stack render|check`, SPEC §4): GPU
+//! flavors with the resources their sharing mode advertises, queues with quotas, and
+//! priorities. Nothing optional is left for `render`.
+
+use std::collections::BTreeMap;
+
+use super::ResolveError;
+use super::mig;
+use crate::diag::{FileId, Located, Problems, Sources};
+use crate::load::{GpuSharing, QuotaDef, SchedulerKind, StackFile, Toleration};
+use crate::names;
+use crate::quantity::Quantity;
+
+/// The admin objects of a stack, checked.
+#[derive(Debug, Clone)]
+pub struct AdminPlan {
+    /// Stack name.
+    pub stack: String,
+    /// Namespace of LocalQueues.
+    pub namespace: String,
+    /// Scheduler.
+    pub scheduler: SchedulerKind,
+    /// GPU sharing mode.
+    pub sharing: GpuSharing,
+    /// One per `[gpu.types.*]`, by name.
+    pub flavors: Vec<Flavor>,
+    /// Every GPU resource any flavor advertises (the covered resources of the GPU group).
+    pub gpu_resources: Vec<String>,
+    /// One per `[queues.*]`, by name.
+    pub queues: Vec<AdminQueue>,
+    /// One per `[priorities]` entry, by name.
+    pub priorities: Vec<AdminPriority>,
+}
+
+/// A GPU type as a Kueue ResourceFlavor.
+#[derive(Debug, Clone)]
+pub struct Flavor {
+    /// The type's name.
+    pub name: String,
+    /// Node labels that select the type.
+    pub node_labels: BTreeMap<String, String>,
+    /// Tolerations for the type's nodes.
+    pub tolerations: Vec<Toleration>,
+    /// GPU resources of one device of this type, and how many of each one device gives
+    /// (1 for whole and time-sliced devices, the instance count for MIG profiles).
+    pub per_device: BTreeMap<String, u32>,
+}
+
+/// A queue with its quotas.
+#[derive(Debug, Clone)]
+pub struct AdminQueue {
+    /// Name (ClusterQueue, LocalQueue and KAI leaf queue).
+    pub name: String,
+    /// Cohort (Kueue) / parent queue (KAI).
+    pub cohort: Option<String>,
+    /// Nominal quota.
+    pub quota: Amounts,
+    /// Borrowing limit (only with a cohort).
+    pub borrowing: Amounts,
+}
+
+/// cpu / memory / GPUs.
+#[derive(Debug, Clone, Default)]
+pub struct Amounts {
+    /// CPU.
+    pub cpu: Option<Quantity>,
+    /// Memory.
+    pub memory: Option<Quantity>,
+    /// GPUs (devices).
+    pub gpu: Option<u32>,
+}
+
+/// A priority.
+#[derive(Debug, Clone)]
+pub struct AdminPriority {
+    /// Name.
+    pub name: String,
+    /// Value.
+    pub value: i64,
+    /// Description.
+    pub description: Option<String>,
+}
+
+fn amounts(q: &QuotaDef) -> Amounts {
+    Amounts {
+        cpu: q.cpu.as_ref().map(|c| c.get_ref().clone()),
+        memory: q.memory.as_ref().map(|m| m.get_ref().clone()),
+        gpu: q.gpu.as_ref().map(|g| *g.get_ref()),
+    }
+}
+
+/// The stack's own checks, reported once per stack (not once per step): settings that only
+/// make sense together, GPU type names, queues' cohorts, and the MIG tables of a MIG stack's
+/// types. `resolve` and `mlk stack check` both run them.
+pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
+    if stack.gpu.sharing == GpuSharing::Kai && stack.scheduler.kind != SchedulerKind::Kai {
+        report(ResolveError::KaiScheduler {
+            at: stack.gpu.sharing_span.clone().into(),
+        });
+    }
+    for (name, t) in &stack.gpu.types {
+        if !names::is_dns1123_label(name) {
+            report(ResolveError::GpuTypeName {
+                name: name.clone(),
+                why: names::explain_dns1123_label(name),
+                at: t.span().into(),
+            });
+        }
+        if stack.gpu.sharing == GpuSharing::Mig {
+            mig::profiles_of(name, t, report);
+        }
+    }
+    for (name, q) in &stack.queues {
+        let def = q.get_ref();
+        let has_borrowing = def.borrowing_limit.cpu.is_some()
+            || def.borrowing_limit.memory.is_some()
+            || def.borrowing_limit.gpu.is_some();
+        if has_borrowing && def.cohort.is_none() {
+            report(ResolveError::BorrowingCohort {
+                queue: name.clone(),
+                at: q.span().into(),
+            });
+        }
+        if stack.scheduler.kind == SchedulerKind::Kai && def.cohort.as_deref() == Some(name) {
+            report(ResolveError::SelfCohort {
+                queue: name.clone(),
+                at: q.span().into(),
+            });
+        }
+    }
+}
+
+/// Checks a stack's admin settings and resolves its admin objects.
+pub fn resolve_stack(
+    stack: &StackFile,
+    file: FileId,
+    sources: &Sources,
+) -> Result<(AdminPlan, Vec<Located>), Problems> {
+    let mut problems = Problems::default();
+    check(stack, &mut |e| problems.push(sources, file, e));
+    if problems.has_errors() {
+        return Err(problems);
+    }
+    let flavors = flavors(stack);
+    let mut gpu_resources: Vec<String> = flavors
+        .iter()
+        .flat_map(|f| f.per_device.keys().cloned())
+        .collect();
+    gpu_resources.sort();
+    gpu_resources.dedup();
+    let queues = stack
+        .queues
+        .iter()
+        .map(|(name, q)| AdminQueue {
+            name: name.clone(),
+            cohort: q.get_ref().cohort.clone(),
+            quota: amounts(&q.get_ref().quota),
+            borrowing: amounts(&q.get_ref().borrowing_limit),
+        })
+        .collect();
+    let priorities = stack
+        .priorities
+        .iter()
+        .map(|(name, p)| AdminPriority {
+            name: name.clone(),
+            value: p.get_ref().value,
+            description: p.get_ref().description.clone(),
+        })
+        .collect();
+    let warnings = problems.take_warnings();
+    Ok((
+        AdminPlan {
+            stack: stack.name.get_ref().clone(),
+            namespace: stack.namespace.get_ref().clone(),
+            scheduler: stack.scheduler.kind,
+            sharing: stack.gpu.sharing,
+            flavors,
+            gpu_resources,
+            queues,
+            priorities,
+        },
+        warnings,
+    ))
+}
+
+/// One flavor per GPU type, with the resources one device of it advertises.
+fn flavors(stack: &StackFile) -> Vec<Flavor> {
+    let mut flavors = Vec::new();
+    for (name, t) in &stack.gpu.types {
+        let def = t.get_ref();
+        let mut per_device = BTreeMap::from([(super::gpu::NVIDIA_GPU.to_owned(), 1)]);
+        match stack.gpu.sharing {
+            GpuSharing::Mig => {
+                for p in mig::profiles_of(name, t, &mut |_| {}) {
+                    // Overrides carry no instance count: a profile of G slices fits 7 / G times.
+                    let n = if p.per_gpu > 0 {
+                        p.per_gpu
+                    } else {
+                        7 / p.slices.max(1)
+                    };
+                    per_device.insert(p.resource(), n.max(1));
+                }
+            }
+            GpuSharing::TimeSlicing => {
+                if let Some(r) = &stack.gpu.shared_resource {
+                    per_device.insert(r.get_ref().clone(), 1);
+                }
+            }
+            GpuSharing::None | GpuSharing::Kai => {}
+        }
+        flavors.push(Flavor {
+            name: name.clone(),
+            node_labels: def.node_selector.clone(),
+            tolerations: def.tolerations.clone(),
+            per_device,
+        });
+    }
+    flavors
+}
