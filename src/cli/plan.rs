@@ -1,7 +1,6 @@
 //! `mlk plan`: what would run, as a table or as JSON for CI.
 
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
@@ -28,14 +27,8 @@ pub enum Format {
     Json,
 }
 
-/// The JSON document of `mlk plan -o json`.
-#[derive(Serialize)]
-struct PlanJson<'a> {
-    /// Format version of this document.
-    version: u32,
-    #[serde(flatten)]
-    plan: &'a Plan,
-}
+/// The format version of the `mlk plan -o json` document.
+const JSON_VERSION: u32 = 1;
 
 /// Runs `mlk plan`.
 pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
@@ -53,19 +46,41 @@ pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
     }
 }
 
-/// The JSON document, with each step's `cache.status` (`hit`, `miss`, `off`, `unknown`) and
-/// `cache.changed` (why a miss missed) filled in.
+/// A JSON value whose objects keep their keys in the order they were written.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Ordered {
+    Object(indexmap::IndexMap<String, Ordered>),
+    Array(Vec<Ordered>),
+    Scalar(serde_json::Value),
+}
+
+/// The JSON document: `version`, the plan's fields, and in each step's `cache` object its
+/// `status` (`hit`, `miss`, `off`, `unknown`) and `changed` (why a miss missed), which are
+/// not part of the plan. The plan is read back into an order-keeping tree so its fields keep
+/// their declared order and the two lookup fields follow `ttl_seconds`.
 fn json(plan: &Plan, lookups: &[Lookup]) -> String {
-    let mut plan = plan.clone();
-    for (s, l) in plan.steps.iter_mut().zip(lookups) {
-        s.cache.status = Some(l.status);
-        s.cache.changed = Some(l.changed.clone());
+    let value = |v: serde_json::Value| Ordered::Scalar(v);
+    let mut doc = indexmap::IndexMap::new();
+    doc.insert("version".to_owned(), value(JSON_VERSION.into()));
+    let fields = serde_json::to_string(plan)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    if let Some(Ordered::Object(fields)) = fields {
+        doc.extend(fields);
     }
-    let mut text = serde_json::to_string_pretty(&PlanJson {
-        version: 1,
-        plan: &plan,
-    })
-    .unwrap_or_default();
+    if let Some(Ordered::Array(steps)) = doc.get_mut("steps") {
+        for (step, l) in steps.iter_mut().zip(lookups) {
+            if let Ordered::Object(step) = step
+                && let Some(Ordered::Object(cache)) = step.get_mut("cache")
+            {
+                let status = serde_json::to_value(l.status).unwrap_or_default();
+                cache.insert("status".into(), value(status));
+                cache.insert("changed".into(), value(l.changed.clone().into()));
+            }
+        }
+    }
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
     text
 }

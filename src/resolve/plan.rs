@@ -275,7 +275,8 @@ pub struct Priority {
     pub value: i64,
 }
 
-/// Cache settings of a step.
+/// Cache settings of a step. Its cache *status* is not here: that depends on a store and a
+/// clock, so `mlk plan` looks it up ([`crate::exec::cache_status`]) and adds it to its output.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheInfo {
     /// Whether a hit may skip the step.
@@ -287,14 +288,6 @@ pub struct CacheInfo {
     /// Every component of the key (for cache records and `mlk cache explain`).
     #[serde(skip)]
     pub components: crate::cache::key::KeyComponents,
-    /// `hit` / `miss` / `off` / `unknown`: looked up in the cache store by `mlk plan`, never
-    /// by `resolve` (which is pure). Absent until then, so it cannot reach object names.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status: Option<crate::cache::status::Status>,
-    /// For a miss, what changed since the step's last record (`input raw changed`, `expired`);
-    /// filled in with `status`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub changed: Option<Vec<String>>,
 }
 
 /// What an input reads.

@@ -123,8 +123,6 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
             key: cache_key,
             ttl_seconds: set.cache_ttl_seconds,
             components,
-            status: None,
-            changed: None,
         },
         outputs: expanded.outputs,
         inputs: expanded.inputs,
