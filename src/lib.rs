@@ -18,6 +18,7 @@ pub mod cli;
 pub mod cluster;
 pub mod compile;
 pub mod diag;
+pub mod domain;
 pub mod duration;
 pub mod exec;
 pub mod load;

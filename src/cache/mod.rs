@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::load::{Backend, CacheStore};
+use crate::domain::{Backend, CacheStore};
 
 pub mod digest;
 pub mod key;

@@ -69,7 +69,7 @@ pub fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) -> Exit {
         {
             return code;
         }
-        if r.backend.as_deref() == Some(crate::load::Backend::Local.as_str()) {
+        if r.backend.as_deref() == Some(crate::domain::Backend::Local.as_str()) {
             if !r.in_progress() {
                 reporter.status(&format!(
                     "run {} ran on the local stack and has ended: nothing to delete (its logs stay in {})",

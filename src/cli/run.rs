@@ -18,8 +18,8 @@ use crate::cache::status::now_unix;
 use crate::cache::store::{LocalStore, Store};
 use crate::cache::{StoreSite, store_site};
 use crate::cluster::{Cluster, ConfigMapStore};
+use crate::domain::Backend as StackBackend;
 use crate::exec::{self, Cancel, ExecError, Initial, RunDir, RunState, Selection, StepState};
-use crate::load::Backend as StackBackend;
 use crate::local::LocalBackend;
 use crate::resolve::{Options, Plan};
 

@@ -25,8 +25,8 @@ use super::pods::Seen;
 use super::preflight::Resources;
 use super::wait::{Fatal, kueue_reason, outcome, pending_reason, suspended};
 use super::{Cluster, error_chain, retry};
+use crate::domain::StepKind;
 use crate::exec::{Backend, Cancel, Exited, LogSink, Process, Stop, Stream};
-use crate::load::StepKind;
 use crate::render::Manifest;
 use crate::resolve::Step;
 

@@ -12,7 +12,7 @@ use kube::core::GroupVersionKind;
 use kube::discovery;
 
 use super::{Cluster, ClusterError, retry};
-use crate::load::SchedulerKind;
+use crate::domain::SchedulerKind;
 use crate::render::Manifest;
 use crate::resolve::Plan;
 

@@ -20,14 +20,12 @@ use thiserror::Error;
 
 pub use pipeline::looks_like_credential;
 pub use pipeline::{
-    AutoscaleDef, EnvValue, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile,
-    ReplicasDef, ResourcesDef, StepDef, StepKind, StepSettings, Toleration,
+    AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
+    ResourcesDef, StepDef, StepSettings,
 };
 pub use stack::{
-    ArtifactsDef, Backend, CacheDef, CacheStore, CostDef, GpuDef, GpuSharing, GpuTypeDef,
-    LOCAL_STACK_TOML, LimitsMode, MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef,
-    SchedulerDef, SchedulerKind, Security, ServingMode, StackDefaults, StackFile, TrainingApi,
-    TrainingDef,
+    ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,
+    PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile, TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};

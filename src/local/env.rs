@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::load::EnvValue;
+use crate::domain::EnvValue;
 use crate::resolve::Step;
 
 /// The variable that holds a secret (`secret = true`) or ConfigMap key.

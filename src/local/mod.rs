@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
+use crate::domain::StepKind;
 use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
-use crate::load::StepKind;
 use crate::resolve::Step;
 
 pub use env::MissingEnv;

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::{Manifest, RenderError, RenderErrorKind, sort, yaml};
-use crate::load::SchedulerKind;
+use crate::domain::SchedulerKind;
 use crate::quantity::Quantity;
 use crate::resolve::{AdminPlan, AdminQueue, Amounts};
 

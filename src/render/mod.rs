@@ -20,7 +20,7 @@ use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Deserialize;
 use thiserror::Error;
 
-use crate::load::StepKind;
+use crate::domain::StepKind;
 use crate::resolve::{Plan, Step};
 
 /// The built-in templates, by file name.
@@ -295,7 +295,7 @@ fn render_step(
             "job.yaml",
             context! { step => Serde(step), meta => Serde(meta), suspend, pod => Serde(pod::pod_template(plan, step, "main", run_id)) },
         ),
-        StepKind::Pytorch if plan.stack.training_api == crate::load::TrainingApi::Trainjob => (
+        StepKind::Pytorch if plan.stack.training_api == crate::domain::TrainingApi::Trainjob => (
             "trainjob.yaml",
             context! { step => Serde(step), meta => Serde(meta), suspend, runtime => plan.stack.training_runtime.clone(), trainer => Serde(trainjob::trainer(plan, step)), pod => Serde(trainjob::pod_patch(plan, step, run_id)) },
         ),

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::load::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
+use crate::domain::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
 use crate::resolve::{Plan, Step};
 
 /// Labels every object and pod template of a step carries.

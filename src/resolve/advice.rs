@@ -3,7 +3,7 @@
 
 use super::plan::{Gpu, StackInfo, Step};
 use super::{Cx, ResolveError};
-use crate::load::{SchedulerKind, StepKind, TrainingApi};
+use crate::domain::{SchedulerKind, StepKind, TrainingApi};
 
 /// Adds the plan's warnings and advice.
 pub(super) fn plan(cx: &mut Cx<'_>, stack: &StackInfo, steps: &[Step]) {

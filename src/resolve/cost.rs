@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::plan::Step;
-use crate::load::{StackFile, StepKind};
+use crate::domain::StepKind;
+use crate::load::StackFile;
 use crate::quantity::Quantity;
 
 /// The run's estimate: per step and in total.

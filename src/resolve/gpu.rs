@@ -13,7 +13,8 @@ use super::plan::Gpu;
 use super::settings::Settings;
 use super::{Cx, ResolveError, hint};
 use crate::diag::FileId;
-use crate::load::{GpuAmount, GpuSharing, GpuTypeDef, Toleration};
+use crate::domain::{GpuSharing, Toleration};
+use crate::load::{GpuAmount, GpuTypeDef};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.

@@ -10,7 +10,8 @@ use super::scope::{expand, expand_command, scope_value};
 use super::settings::Settings;
 use super::step::StepCx;
 use crate::cache::key::{KEY_FORMAT, KeyComponents, UpstreamOutput};
-use crate::load::{EnvValue, InputDef};
+use crate::domain::EnvValue;
+use crate::load::InputDef;
 
 /// The components of a step's cache key.
 pub(super) fn components(cx: &mut Cx<'_>, s: &StepCx<'_>, set: &Settings<'_>) -> KeyComponents {

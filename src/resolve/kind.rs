@@ -5,7 +5,8 @@ use super::plan::{PytorchSpec, ServeSpec, StackInfo};
 use super::serve::serve_spec;
 use super::settings::Settings;
 use super::{Cx, ResolveError};
-use crate::load::{GpuAmount, ReplicasDef, StepDef, StepKind};
+use crate::domain::StepKind;
+use crate::load::{GpuAmount, ReplicasDef, StepDef};
 
 /// A step's pods and its kind's settings.
 pub(super) struct Shape {

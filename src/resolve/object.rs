@@ -12,10 +12,11 @@ use serde::Serialize;
 use super::plan::{Gpu, Input, Priority, PytorchSpec, Resources, ServeSpec, StackInfo, Step};
 use super::{Cx, ResolveError};
 use crate::cache::key::digest_of;
-use crate::load::{
-    Backend, EnvValue, GpuSharing, MinMax, SchedulerKind, Security, ServingMode, StepKind,
-    Toleration, TrainingApi,
+use crate::domain::{
+    Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, Toleration,
+    TrainingApi,
 };
+use crate::load::MinMax;
 use crate::names;
 
 /// What a run-once workload's name hashes: the step's spec and the stack settings that shape

@@ -9,7 +9,8 @@ use super::scope::{expand, expand_command, scope_value};
 use super::settings::Settings;
 use super::step::StepCx;
 use super::{Cx, RUN_ID_PLACEHOLDER};
-use crate::load::{EnvValue, InputDef};
+use crate::domain::EnvValue;
+use crate::load::InputDef;
 
 /// A step's strings after expansion.
 pub(super) struct Expanded {

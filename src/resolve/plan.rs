@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::load::{
-    Backend, EnvValue, GpuSharing, MinMax, SchedulerKind, Security, ServingMode, StepKind,
-    Toleration, TrainingApi,
+use crate::domain::{
+    Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, Toleration,
+    TrainingApi,
 };
+use crate::load::MinMax;
 
 /// A pipeline resolved against a stack.
 #[derive(Debug, Clone, Serialize)]

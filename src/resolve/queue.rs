@@ -4,7 +4,7 @@
 use super::plan::Priority;
 use super::settings::Settings;
 use super::{Cx, ResolveError, hint};
-use crate::load::SchedulerKind;
+use crate::domain::SchedulerKind;
 
 /// The step's queue; a scheduler that admits by queue needs one.
 pub(super) fn queue(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Option<String> {

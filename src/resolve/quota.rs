@@ -4,7 +4,8 @@
 
 use super::plan::Step;
 use super::{Cx, ResolveError};
-use crate::load::{QuotaDef, StepKind};
+use crate::domain::StepKind;
+use crate::load::QuotaDef;
 use crate::quantity::Quantity;
 
 /// Checks every queued step of the plan against its `[queues.NAME]` entry.

@@ -8,7 +8,8 @@ use std::ops::Range;
 use super::expr::{self, Exprs, Ref};
 use super::{Cx, ResolveError};
 use crate::diag::did_you_mean;
-use crate::load::{EnvValue, InputDef, Loaded, StepDef};
+use crate::domain::EnvValue;
+use crate::load::{InputDef, Loaded, StepDef};
 
 /// One templated string of a step and what it references.
 pub(crate) struct Templated {

@@ -4,7 +4,8 @@
 
 use super::plan::{ServeSpec, StackInfo};
 use super::{Cx, ResolveError};
-use crate::load::{AutoscaleDef, ReplicasDef, ServingMode, StepDef};
+use crate::domain::ServingMode;
+use crate::load::{AutoscaleDef, ReplicasDef, StepDef};
 
 /// Checks a serve step against the stack's KServe deployment mode.
 pub(super) fn serve_spec(cx: &mut Cx<'_>, def: &StepDef, stack: &StackInfo) -> Option<ServeSpec> {

@@ -12,10 +12,8 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::diag::FileId;
-use crate::load::{
-    EnvValue, GpuAmount, LimitsMode, Loaded, ResourcesDef, Security, StepDef, StepKind,
-    StepSettings, Toleration,
-};
+use crate::domain::{EnvValue, LimitsMode, Security, StepKind, Toleration};
+use crate::load::{GpuAmount, Loaded, ResourcesDef, StepDef, StepSettings};
 use crate::quantity::Quantity;
 
 /// A merged value and where it was written.

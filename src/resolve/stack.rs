@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use super::ResolveError;
 use super::mig;
 use crate::diag::{FileId, Located, Problems, Sources};
-use crate::load::{GpuSharing, QuotaDef, SchedulerKind, StackFile, Toleration};
+use crate::domain::{GpuSharing, SchedulerKind, Toleration};
+use crate::load::{QuotaDef, StackFile};
 use crate::names;
 use crate::quantity::Quantity;
 

@@ -10,7 +10,8 @@ use super::plan::{CacheInfo, Resources, StackInfo, Step};
 use super::settings::Settings;
 use super::{Cx, InputDigests, Options, ResolveError, Templated};
 use super::{gpu, key, kind, object, outputs, policy, queue, settings};
-use crate::load::{CacheStore, LimitsMode, Loaded, StepDef, StepKind};
+use crate::domain::{CacheStore, LimitsMode, StepKind};
+use crate::load::{Loaded, StepDef};
 
 /// Everything `resolve_step` needs about one step.
 pub(super) struct StepCx<'a> {

@@ -9,6 +9,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::count;
+use crate::domain::{EnvValue, Toleration};
 use crate::duration::Duration;
 use crate::load::LoadError;
 use crate::load::toml::{Cx, Decode, Sp, Table};
@@ -75,49 +76,6 @@ pub enum GpuAmount {
     Whole(u32),
     /// A fraction of one device, strictly between 0 and 1.
     Fraction(f64),
-}
-
-/// An environment variable's value.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "snake_case")]
-pub enum EnvValue {
-    /// A literal (may be templated).
-    Literal(String),
-    /// A key of a Secret.
-    Secret {
-        /// Secret name.
-        name: String,
-        /// Key in the Secret.
-        key: String,
-    },
-    /// A key of a ConfigMap.
-    ConfigMap {
-        /// ConfigMap name.
-        name: String,
-        /// Key in the ConfigMap.
-        key: String,
-    },
-}
-
-/// A Kubernetes toleration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "camelCase")]
-pub struct Toleration {
-    /// Taint key.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<String>,
-    /// `Exists` or `Equal`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
-    /// Taint value.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
-    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub effect: Option<String>,
-    /// How long a NoExecute taint is tolerated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub toleration_seconds: Option<i64>,
 }
 
 impl Decode for Toleration {

@@ -10,21 +10,10 @@ use toml::de::DeValue;
 
 use super::settings::{StepSettings, settings};
 use super::{count, is_identifier};
+use crate::domain::StepKind;
 use crate::load::LoadError;
 use crate::load::toml::{Cx, Decode, Sp, Table};
 use crate::load::values::{check_name, choice};
-
-/// The kind of workload a step compiles to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum StepKind {
-    /// A batch/v1 Job.
-    Job,
-    /// A distributed PyTorchJob (or TrainJob).
-    Pytorch,
-    /// A KServe InferenceService.
-    Serve,
-}
 
 /// A local path or a URI read by a step.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use crate::domain::{LimitsMode, Security, Toleration};
 use crate::duration::Duration;
-use crate::load::pipeline::{ResourcesDef, Toleration, count, resources};
+use crate::load::pipeline::{ResourcesDef, count, resources};
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::{choice, string_map};
 
@@ -16,30 +15,6 @@ pub struct CostDef {
     pub cpu_hourly: Option<f64>,
     /// Price of one GiB of memory for one hour.
     pub memory_gib_hourly: Option<f64>,
-}
-
-/// Which resources get limits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LimitsMode {
-    /// Memory limit = request, no CPU limit.
-    #[default]
-    Memory,
-    /// CPU and memory limits = requests.
-    All,
-    /// No CPU or memory limits.
-    None,
-}
-
-/// Pod Security Standards profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// `restricted`.
-    #[default]
-    Restricted,
-    /// `baseline`.
-    Baseline,
 }
 
 /// `[defaults]` of a stack.

@@ -2,28 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use toml::Spanned;
 
-use crate::load::Toleration;
+use crate::domain::{GpuSharing, Toleration};
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::{choice, string_map};
 use crate::quantity::Quantity;
-
-/// How GPUs are shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum GpuSharing {
-    /// Whole devices only.
-    #[default]
-    None,
-    /// KAI fractions and GPU memory.
-    Kai,
-    /// MIG profiles.
-    Mig,
-    /// Device-plugin time-slicing.
-    TimeSlicing,
-}
 
 /// `[gpu]`.
 #[derive(Debug, Clone, Default)]

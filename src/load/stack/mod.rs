@@ -14,19 +14,19 @@ mod workloads;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use toml::Spanned;
 
-pub use defaults::{CostDef, LimitsMode, PolicyDef, Security, StackDefaults};
+pub use defaults::{CostDef, PolicyDef, StackDefaults};
 pub(super) use docs::SCHEMA_DOCS;
-pub use gpu::{GpuDef, GpuSharing, GpuTypeDef, MIG_TABLES};
-pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef, SchedulerKind};
-pub use storage::{ArtifactsDef, CacheDef, CacheStore};
-pub use workloads::{ServingMode, TrainingApi, TrainingDef};
+pub use gpu::{GpuDef, GpuTypeDef, MIG_TABLES};
+pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef};
+pub use storage::{ArtifactsDef, CacheDef};
+pub use workloads::TrainingDef;
 
 use super::LoadError;
 use super::toml::{Cx, Sp, Table};
 use super::values::{check_name, choice};
+use crate::domain::{Backend, ServingMode};
 
 /// The text of the built-in `local` stack (also the reference for `examples/stacks/local.toml`).
 pub const LOCAL_STACK_TOML: &str = r#"# The built-in local stack: steps run as processes on this machine.
@@ -47,26 +47,6 @@ kind = "default"
 [defaults]
 resources = { cpu = "1", memory = "2Gi" }
 "#;
-
-/// Where steps run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// A Kubernetes cluster.
-    Kubernetes,
-    /// Local processes.
-    Local,
-}
-
-impl Backend {
-    /// As written in a stack file (and in run records): `kubernetes`, `local`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Kubernetes => "kubernetes",
-            Backend::Local => "local",
-        }
-    }
-}
 
 /// A stack file as written.
 #[derive(Debug, Clone)]

@@ -6,23 +6,12 @@ use serde::Serialize;
 use toml::Spanned;
 use toml::de::DeValue;
 
+use crate::domain::SchedulerKind;
 use crate::load::LoadError;
 use crate::load::pipeline::count;
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::{check_name, choice};
 use crate::quantity::Quantity;
-
-/// The scheduler that admits workloads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SchedulerKind {
-    /// The default kube-scheduler (priorityClassName only).
-    Default,
-    /// Kueue.
-    Kueue,
-    /// NVIDIA KAI Scheduler.
-    Kai,
-}
 
 /// `[scheduler]`.
 #[derive(Debug, Clone)]

@@ -1,9 +1,8 @@
 //! `[artifacts]` and `[cache]`: where step outputs and cache records are kept.
 
-use serde::Serialize;
 use toml::Spanned;
 
-use super::Backend;
+use crate::domain::{Backend, CacheStore};
 use crate::duration::Duration;
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::choice;
@@ -15,18 +14,6 @@ pub struct ArtifactsDef {
     pub uri: Sp<String>,
     /// A Secret whose keys become environment variables of every step (storage credentials).
     pub env_from_secret: Option<String>,
-}
-
-/// Where cache records are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CacheStore {
-    /// ConfigMaps in the stack namespace.
-    Configmap,
-    /// `.mlk/cache` on this machine.
-    Local,
-    /// No caching.
-    None,
 }
 
 /// `[cache]`.

@@ -1,29 +1,8 @@
 //! `[serving]` and `[training]`: which APIs serve and distributed steps compile to.
 
-use serde::Serialize;
-
+use crate::domain::{ServingMode, TrainingApi};
 use crate::load::toml::{Cx, Table};
 use crate::load::values::choice;
-
-/// KServe deployment mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ServingMode {
-    /// Raw Deployments with HPA.
-    Standard,
-    /// Knative with KPA.
-    Knative,
-}
-
-/// Which Kubeflow training API distributed steps compile to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TrainingApi {
-    /// `kubeflow.org/v1` PyTorchJob.
-    Pytorchjob,
-    /// `trainer.kubeflow.org/v1alpha1` TrainJob.
-    Trainjob,
-}
 
 /// `[training]`.
 #[derive(Debug, Clone)]

@@ -1,0 +1,165 @@
+//! Domain values: the closed sets and plain values a pipeline or a stack names (step kinds,
+//! backends, schedulers, serving modes, GPU sharing modes, cache stores, security profiles,
+//! environment values, tolerations). The model (`load`) reads them from the files and the plan
+//! (`resolve`) carries them to `render`, `exec` and the backends, which so never see a model
+//! type. They hold no spans, no defaults and no rules.
+
+use serde::Serialize;
+
+/// An environment variable's value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum EnvValue {
+    /// A literal (may be templated).
+    Literal(String),
+    /// A key of a Secret.
+    Secret {
+        /// Secret name.
+        name: String,
+        /// Key in the Secret.
+        key: String,
+    },
+    /// A key of a ConfigMap.
+    ConfigMap {
+        /// ConfigMap name.
+        name: String,
+        /// Key in the ConfigMap.
+        key: String,
+    },
+}
+
+/// A Kubernetes toleration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "camelCase")]
+pub struct Toleration {
+    /// Taint key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// `Exists` or `Equal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    /// Taint value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `NoSchedule`, `PreferNoSchedule` or `NoExecute`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub effect: Option<String>,
+    /// How long a NoExecute taint is tolerated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toleration_seconds: Option<i64>,
+}
+
+/// The kind of workload a step compiles to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    /// A batch/v1 Job.
+    Job,
+    /// A distributed PyTorchJob (or TrainJob).
+    Pytorch,
+    /// A KServe InferenceService.
+    Serve,
+}
+
+/// KServe deployment mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServingMode {
+    /// Raw Deployments with HPA.
+    Standard,
+    /// Knative with KPA.
+    Knative,
+}
+
+/// Which Kubeflow training API distributed steps compile to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TrainingApi {
+    /// `kubeflow.org/v1` PyTorchJob.
+    Pytorchjob,
+    /// `trainer.kubeflow.org/v1alpha1` TrainJob.
+    Trainjob,
+}
+
+/// How GPUs are shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GpuSharing {
+    /// Whole devices only.
+    #[default]
+    None,
+    /// KAI fractions and GPU memory.
+    Kai,
+    /// MIG profiles.
+    Mig,
+    /// Device-plugin time-slicing.
+    TimeSlicing,
+}
+
+/// Where cache records are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheStore {
+    /// ConfigMaps in the stack namespace.
+    Configmap,
+    /// `.mlk/cache` on this machine.
+    Local,
+    /// No caching.
+    None,
+}
+
+/// Where steps run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A Kubernetes cluster.
+    Kubernetes,
+    /// Local processes.
+    Local,
+}
+
+impl Backend {
+    /// As written in a stack file (and in run records): `kubernetes`, `local`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Kubernetes => "kubernetes",
+            Backend::Local => "local",
+        }
+    }
+}
+
+/// The scheduler that admits workloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SchedulerKind {
+    /// The default kube-scheduler (priorityClassName only).
+    Default,
+    /// Kueue.
+    Kueue,
+    /// NVIDIA KAI Scheduler.
+    Kai,
+}
+
+/// Which resources get limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LimitsMode {
+    /// Memory limit = request, no CPU limit.
+    #[default]
+    Memory,
+    /// CPU and memory limits = requests.
+    All,
+    /// No CPU or memory limits.
+    None,
+}
+
+/// Pod Security Standards profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Security {
+    /// `restricted`.
+    #[default]
+    Restricted,
+    /// `baseline`.
+    Baseline,
+}
