@@ -263,10 +263,10 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
         }
         RunState::Interrupted => {
             reporter.status(&format!("run {run_id} interrupted; logs in {logs}"));
-            if let Some(cluster) = &cluster {
-                if cancel.level() >= 2 {
-                    run_cluster::after_interrupt(cluster, &run_id, reporter);
-                }
+            if let Some(cluster) = &cluster
+                && cancel.level() >= 2
+            {
+                run_cluster::after_interrupt(cluster, &run_id, reporter);
             }
             Exit::Interrupted
         }

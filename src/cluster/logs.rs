@@ -15,9 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 use kube::api::{Api, ApiResource, LogParams, ObjectList};
 use tokio::task::AbortHandle;
 
@@ -114,13 +114,13 @@ struct ContainerLog {
 /// Lines already printed: the newest timestamp, and the lines printed at exactly it.
 #[derive(Default)]
 struct Printed {
-    last: Option<DateTime<Utc>>,
+    last: Option<Timestamp>,
     at_last: BTreeSet<String>,
 }
 
 impl Printed {
     /// Whether a line stamped `at` is new; records it if so.
-    fn admit(&mut self, at: DateTime<Utc>, text: &str) -> bool {
+    fn admit(&mut self, at: Timestamp, text: &str) -> bool {
         match self.last {
             Some(last) if at < last => false,
             Some(last) if at == last => self.at_last.insert(text.to_owned()),
@@ -170,18 +170,18 @@ impl ContainerLog {
             container: Some(self.container.clone()),
             follow,
             timestamps: true,
-            since_time: printed.last,
+            since_time: printed.last.map(whole_second),
             ..LogParams::default()
         };
         let stream = self.pods.log_stream(&self.pod, &lp).await.map_err(|_| ())?;
         let mut lines = stream.lines();
         while let Some(Ok(raw)) = lines.next().await {
             let (stamp, text) = raw.split_once(' ').unwrap_or((raw.as_str(), ""));
-            let Ok(at) = DateTime::parse_from_rfc3339(stamp) else {
+            let Ok(at) = stamp.parse::<Timestamp>() else {
                 self.deliver(&raw);
                 continue;
             };
-            if printed.admit(at.with_timezone(&Utc), text) {
+            if printed.admit(at, text) {
                 self.deliver(text);
             }
         }
@@ -194,6 +194,15 @@ impl ContainerLog {
             None => self.sink.line(Stream::Stdout, text),
         }
     }
+}
+
+/// `at` cut down to its second: a reopened stream starts at the beginning of the second of the
+/// last printed line (kube-rs would round to the nearest second, and so could skip lines).
+fn whole_second(at: Timestamp) -> Timestamp {
+    let trunc = TimestampRound::new()
+        .smallest(Unit::Second)
+        .mode(RoundMode::Trunc);
+    at.round(trunc).unwrap_or(at)
 }
 
 /// How often `mlk logs -f` looks whether the run's workloads have finished.
@@ -331,7 +340,7 @@ mod tests {
 
     #[test]
     fn printed_lines_are_admitted_once() {
-        let at = |n: u32| DateTime::from_timestamp(1_800_000_000, n).unwrap();
+        let at = |n: i32| Timestamp::new(1_800_000_000, n).unwrap();
         let mut p = Printed::default();
         assert!(p.admit(at(1), "a"));
         assert!(p.admit(at(2), "b"));
@@ -341,6 +350,12 @@ mod tests {
         assert!(!p.admit(at(2), "b"));
         assert!(!p.admit(at(2), "c"));
         assert!(p.admit(at(3), "d"));
+    }
+
+    #[test]
+    fn reopened_streams_start_at_the_second_of_the_last_line() {
+        let at: Timestamp = "2027-01-01T12:00:00.7Z".parse().unwrap();
+        assert_eq!(whole_second(at).to_string(), "2027-01-01T12:00:00Z");
     }
 
     #[test]

@@ -186,10 +186,10 @@ async fn queues(
         problems.push(missing(&format!("{group}/{}", versions[0]), kind, &first));
         return Ok(());
     };
-    if plan.stack.scheduler == SchedulerKind::Kueue {
-        if let Ok(Some(workloads)) = served(cluster, group, &ar.version, "Workload").await {
-            resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
-        }
+    if plan.stack.scheduler == SchedulerKind::Kueue
+        && let Ok(Some(workloads)) = served(cluster, group, &ar.version, "Workload").await
+    {
+        resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
     }
     let api: Api<DynamicObject> = if namespaced {
         Api::namespaced_with(client, &cluster.namespace, &ar)
