@@ -177,7 +177,6 @@ pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
             Ok(b) => b,
             Err(code) => return code,
         };
-        let kube = kube.with_cancel(Arc::clone(&cancel));
         cluster = Some(kube.cluster());
         if c.loaded.stack.cache.store == CacheStore::Configmap {
             store = Some(Box::new(ConfigMapStore::new(kube.cluster())));

@@ -25,7 +25,7 @@ use super::pods::Seen;
 use super::preflight::Resources;
 use super::wait::{Fatal, kueue_reason, outcome, pending_reason, suspended};
 use super::{Cluster, error_chain, retry};
-use crate::exec::{Backend, Cancel, Exited, LogSink, Process, Stop, Stream};
+use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
 use crate::load::StepKind;
 use crate::render::Manifest;
 use crate::resolve::Step;
@@ -49,7 +49,6 @@ pub struct KubeBackend {
     manifests: BTreeMap<String, Vec<Manifest>>,
     pipeline: String,
     run_id: String,
-    cancel: Option<Arc<Cancel>>,
 }
 
 /// What the API server said about one object of a `--dry-run=server`.
@@ -85,15 +84,7 @@ impl KubeBackend {
             manifests: by_step,
             pipeline: pipeline.into(),
             run_id: run_id.into(),
-            cancel: None,
         }
-    }
-
-    /// Steps stopped by a second Ctrl-C (`cancel` level 2) are left running on the cluster;
-    /// steps stopped for other reasons (a timeout) have their workload deleted.
-    pub fn with_cancel(mut self, cancel: Arc<Cancel>) -> Self {
-        self.cancel = Some(cancel);
-        self
     }
 
     /// The connection.
@@ -262,7 +253,6 @@ impl Backend for KubeBackend {
             done,
             task: Some(task),
             aborts,
-            cancel: self.cancel.clone(),
             stopped: None,
             latest,
             watcher,
@@ -307,8 +297,7 @@ struct KubeProcess {
     done: Arc<AtomicBool>,
     task: Option<tokio::task::JoinHandle<()>>,
     aborts: Arc<Mutex<Vec<AbortHandle>>>,
-    cancel: Option<Arc<Cancel>>,
-    /// Stopped: by Ctrl-C (signal 2: no longer watched, left running) or for a timeout
+    /// Stopped: detached (signal 2: no longer watched, left running) or terminated
     /// (signal 15: deleted).
     stopped: Option<i32>,
     /// The workload as last seen by [`watch_workload`] (without `metadata`).
@@ -504,8 +493,8 @@ impl Process for KubeProcess {
         Ok(None)
     }
 
-    fn stop(&mut self, _how: Stop) -> std::io::Result<()> {
-        if self.cancel.as_ref().is_some_and(|c| c.level() >= 2) {
+    fn stop(&mut self, how: Stop) -> std::io::Result<()> {
+        if how == Stop::Detach {
             // The user decides after the run whether to delete (see `mlk run`).
             self.stopped = Some(2);
             return Ok(());

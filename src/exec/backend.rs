@@ -43,10 +43,14 @@ impl Exited {
 /// How to stop a running attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// Ask it to stop (SIGTERM locally).
+    /// Ask it to stop (SIGTERM locally; a cluster deletes its workload): it timed out.
     Terminate,
     /// Make it stop (SIGKILL locally).
     Kill,
+    /// The user is leaving (a second Ctrl-C): stop following it. Where a step can outlive
+    /// mlk (a cluster) it is left running for the user to keep or delete; elsewhere this is
+    /// [`Stop::Terminate`].
+    Detach,
 }
 
 /// The function behind a [`LogSink`]: stream, source (the replica of a step with more than
