@@ -21,10 +21,9 @@ use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 use kube::api::{Api, ApiResource, LogParams, ObjectList};
 use tokio::task::AbortHandle;
 
-use super::backend::{POLL, lock};
 use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
-use super::{Cluster, ClusterError, RunObject};
+use super::{Cluster, ClusterError, POLL, RunObject, lock};
 use crate::exec::{LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.

@@ -21,6 +21,7 @@ mod wait;
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
@@ -33,6 +34,15 @@ pub use lifecycle::{RunObject, delete_run, run_objects};
 pub use logs::{RunLine, run_logs};
 pub use preflight::preflight;
 pub use store::ConfigMapStore;
+
+/// Time between two looks at a running step, and the first wait before a request is tried
+/// again.
+pub(crate) const POLL: Duration = Duration::from_millis(250);
+
+/// Locks `m`; a thread that panicked while holding it left nothing half-done that matters.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// Where to connect, from the command line and the stack.
 #[derive(Debug, Clone, Default)]

@@ -12,8 +12,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, ObjectList, WatchEvent, WatchParams};
 
-use super::backend::{POLL, lock};
-use super::retry;
+use super::{POLL, lock, retry};
 
 /// The pods that match a label selector: listed, then watched from the list's
 /// resourceVersion. A watch that ends is resumed from the last version seen; one that fails

@@ -8,7 +8,7 @@
 //! writes a kubeconfig whose user has a static token or an exec credential plugin. It serves what mlk uses: discovery (`/api`, `/apis`, `/api/v1`,
 //! `/apis/<group>/<version>`), namespaces, SelfSubjectAccessReviews, server-side apply
 //! (`PATCH` with `application/apply-patch+yaml`, `fieldManager`, `fieldValidation=Strict`,
-//! `dryRun=All`), GET, LIST and WATCH with `labelSelector`, DELETE, and pod logs with `follow`,
+//! `dryRun=All`), GET, LIST and WATCH with `labelSelector` and `fieldSelector=metadata.name=X`, DELETE, and pod logs with `follow`,
 //! `timestamps` and `sinceTime` (second precision, as the kubelet has it).
 //!
 //! Scripted controllers stand in for the Job and training operators: when a workload of a
@@ -593,11 +593,16 @@ impl FakeApi {
         match (method, name) {
             ("GET", None) => {
                 let selector = query.get("labelSelector").cloned().unwrap_or_default();
+                let named = query
+                    .get("fieldSelector")
+                    .and_then(|f| f.strip_prefix("metadata.name="));
                 let items: Vec<Value> = st
                     .objects
                     .iter()
                     .filter(|(k, v)| {
-                        k.rsplit_once('/').map(|p| p.0) == Some(collection.as_str())
+                        let (of, object) = k.rsplit_once('/').unwrap_or_default();
+                        of == collection
+                            && named.is_none_or(|n| n == object)
                             && matches(v, &selector)
                     })
                     .map(|(_, v)| v.clone())
