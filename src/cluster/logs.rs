@@ -24,14 +24,15 @@ use tokio::task::AbortHandle;
 use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
 use super::{Cluster, ClusterError, POLL, RunObject, lock};
-use crate::exec::{LogSink, Stream};
+use crate::exec::{LogLine, LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.
 pub(super) struct Follower {
     pub(super) pods: Api<Pod>,
     pub(super) selector: String,
     pub(super) sink: LogSink,
-    pub(super) prefix_replica: bool,
+    /// Lines are delivered with their pod's replica (a step with more than one pod).
+    pub(super) by_replica: bool,
     pub(super) done: Arc<AtomicBool>,
     pub(super) aborts: Arc<Mutex<Vec<AbortHandle>>>,
     /// Where the step's pods are kept as they change.
@@ -50,7 +51,7 @@ impl Follower {
             let name = pod.metadata.name.clone().unwrap_or_default();
             ContainerLog {
                 pods: self.pods.clone(),
-                prefix: self.prefix_replica.then(|| replica(&name)),
+                replica: self.by_replica.then(|| replica(&name)),
                 pod: name,
                 container: container.to_owned(),
                 sink: self.sink.clone(),
@@ -104,7 +105,8 @@ struct ContainerLog {
     pods: Api<Pod>,
     pod: String,
     container: String,
-    prefix: Option<String>,
+    /// The replica the lines are delivered with (see [`LogLine::replica`]).
+    replica: Option<String>,
     sink: LogSink,
     /// `false`: print what is there and return.
     follow: bool,
@@ -188,8 +190,8 @@ impl ContainerLog {
     }
 
     fn deliver(&self, text: &str) {
-        match &self.prefix {
-            Some(p) => self.sink.line_from(Stream::Stdout, p, text),
+        match &self.replica {
+            Some(r) => self.sink.line_from(Stream::Stdout, r, text),
             None => self.sink.line(Stream::Stdout, text),
         }
     }
@@ -207,9 +209,8 @@ fn whole_second(at: Timestamp) -> Timestamp {
 /// How often `mlk logs -f` looks whether the run's workloads have finished.
 const OBJECTS_POLL: Duration = Duration::from_secs(2);
 
-/// Where [`run_logs`] sends each line: step, replica (for steps with more than one pod),
-/// line.
-pub type RunLine = dyn Fn(&str, Option<&str>, &str) + Send + Sync;
+/// Where [`run_logs`] sends each line (with its replica for steps with more than one pod).
+pub type RunLine = dyn Fn(LogLine<'_>) + Send + Sync;
 
 /// Whether every workload of a run has finished (InferenceServices, which serve until
 /// deleted, and NetworkPolicies are not waited for).
@@ -279,10 +280,10 @@ pub fn run_logs(
             let out = Arc::clone(&out);
             ContainerLog {
                 pods: pods.clone(),
-                prefix: multi.then(|| replica(&pod_name)),
+                replica: multi.then(|| replica(&pod_name)),
                 pod: pod_name,
                 container: container.to_owned(),
-                sink: LogSink::new(move |_, source, line| out(&pod_step, source, line)),
+                sink: LogSink::new(&pod_step, move |_, line| out(line)),
                 follow,
             }
         }

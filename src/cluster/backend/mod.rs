@@ -105,7 +105,7 @@ impl Backend for KubeBackend {
             pods: Api::namespaced(self.cluster.client(), &self.cluster.namespace),
             selector: self.selector(step),
             sink: logs.clone(),
-            prefix_replica: step.replicas > 1 || step.kind == StepKind::Pytorch,
+            by_replica: step.replicas > 1 || step.kind == StepKind::Pytorch,
             done: Arc::clone(&done),
             aborts: Arc::clone(&aborts),
             seen: Arc::clone(&seen),
