@@ -1,7 +1,7 @@
 //! Following the logs of a step: every container of every pod, across dropped connections,
 //! container restarts and pod replacements.
 //!
-//! Pods are found by [`super::pods::PodWatch`] (a list, then a watch). Once the step is done
+//! Pods are found by [`super::pods::PodWatch`] (kube-runtime's watcher). Once the step is done
 //! the pods are listed once more, so that a pod created just before the end is still
 //! followed.
 //!
@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
-use kube::api::{Api, ApiResource, LogParams, ObjectList};
+use kube::api::{Api, ApiResource, LogParams};
 use tokio::task::AbortHandle;
 
 use super::lifecycle::{run_objects_in, served_kinds};
@@ -47,7 +47,7 @@ impl Follower {
             selector: self.selector.clone(),
             seen: Some(Arc::clone(&self.seen)),
         };
-        follow_pods(watch, None, &self.done, &self.aborts, |pod, container| {
+        follow_pods(watch, &self.done, &self.aborts, |pod, container| {
             let name = pod.metadata.name.clone().unwrap_or_default();
             ContainerLog {
                 pods: self.pods.clone(),
@@ -66,7 +66,6 @@ impl Follower {
 /// streams to end; `stream` makes the reader of one container of one pod.
 async fn follow_pods(
     watch: PodWatch,
-    first: Option<ObjectList<Pod>>,
     done: &AtomicBool,
     aborts: &Mutex<Vec<AbortHandle>>,
     mut stream: impl FnMut(&Pod, &str) -> ContainerLog,
@@ -74,7 +73,7 @@ async fn follow_pods(
     let mut followed = BTreeSet::new();
     let mut tasks = Vec::new();
     watch
-        .run(first, done, |pod| {
+        .run(done, |pod| {
             let name = pod.metadata.name.clone().unwrap_or_default();
             for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
                 if followed.insert((name.clone(), c.name.clone())) {
@@ -301,7 +300,7 @@ pub fn run_logs(
         let done = Arc::clone(&done);
         async move {
             let aborts = Mutex::new(Vec::new());
-            follow_pods(watch, Some(list), &done, &aborts, stream).await;
+            follow_pods(watch, &done, &aborts, stream).await;
         }
     });
     // The workloads' states only say when to stop: looked at every OBJECTS_POLL.

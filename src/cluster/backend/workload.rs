@@ -1,20 +1,17 @@
 //! Watching a step's workload: kube-runtime's [`watch_object`] (list by name, then watch from
 //! the list's resourceVersion; a watch that ends is resumed, one that expired (410 Gone) or
 //! failed starts over with a list), its latest state kept for [`super::process`] to judge.
-//! A failed request only delays the next look (backing off from [`POLL`]), it never fails
-//! the step.
+//! A failed request only delays the next look ([`Retry`]), it never fails the step.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::utils::Backoff;
 use kube::runtime::watcher::watch_object;
 use serde_json::Value;
 
-use crate::cluster::{POLL, lock};
+use crate::cluster::{Retry, lock};
 
 /// The workload as last seen.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +31,7 @@ pub(super) type Latest = Arc<Mutex<Workload>>;
 /// Keeps `latest` up to date with the workload `name` until it is deleted (or the task is
 /// aborted).
 pub(super) async fn watch_workload(api: Api<DynamicObject>, name: String, latest: Latest) {
-    let mut changes = std::pin::pin!(watch_object(api, &name).backoff(Retry(0)));
+    let mut changes = std::pin::pin!(watch_object(api, &name).backoff(Retry::default()));
     while let Some(change) = changes.next().await {
         match change {
             Ok(Some(o)) => *lock(&latest) = Workload::Seen(o.data),
@@ -44,26 +41,5 @@ pub(super) async fn watch_workload(api: Api<DynamicObject>, name: String, latest
             }
             Err(_) => {}
         }
-    }
-}
-
-/// How long to wait after a failed list or watch: an expired watch is routine, so [`POLL`]
-/// first, then twice as long after each failure in a row, up to 4 s; any answer starts over.
-#[derive(Debug)]
-struct Retry(u32);
-
-impl Iterator for Retry {
-    type Item = Duration;
-
-    fn next(&mut self) -> Option<Duration> {
-        let wait = POLL * 2u32.pow(self.0.min(4));
-        self.0 += 1;
-        Some(wait)
-    }
-}
-
-impl Backoff for Retry {
-    fn reset(&mut self) {
-        self.0 = 0;
     }
 }
