@@ -260,31 +260,9 @@ pub fn run_logs(
     let objects = Arc::new(Mutex::new(objects));
     let stream = {
         let objects = Arc::clone(&objects);
-        move |pod: &Pod, container: &str| {
-            let pod_name = pod.metadata.name.clone().unwrap_or_default();
-            let pod_step = pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("mlk.dev/step"))
-                .cloned()
-                .unwrap_or_default();
-            let objects = lock(&objects);
-            let multi = if objects.iter().any(|o| o.step == pod_step) {
-                objects.iter().any(|o| o.step == pod_step && o.multi_pod)
-            } else {
-                // The workload is gone: PyTorch pods are named by their replica.
-                pod_name.contains("-master-") || pod_name.contains("-worker-")
-            };
-            let out = Arc::clone(&out);
-            ContainerLog {
-                pods: pods.clone(),
-                replica: multi.then(|| replica(&pod_name)),
-                pod: pod_name,
-                container: container.to_owned(),
-                sink: LogSink::new(&pod_step, move |_, line| out(line)),
-                follow,
-            }
+        move |pod: &Pod, container: &str| ContainerLog {
+            replica: of_replica(pod, &lock(&objects)),
+            ..ContainerLog::new(&pods, pod, container, Arc::clone(&out), follow)
         }
     };
     if !follow {
@@ -318,6 +296,44 @@ pub fn run_logs(
     done.store(true, Ordering::SeqCst);
     let _ = cluster.block_on(task);
     Ok(true)
+}
+
+impl ContainerLog {
+    /// The log of `container` of `pod` of a run, its lines sent to `out` (without a replica).
+    fn new(pods: &Api<Pod>, pod: &Pod, container: &str, out: Arc<RunLine>, follow: bool) -> Self {
+        let step = step_of(pod).to_owned();
+        ContainerLog {
+            pods: pods.clone(),
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+            container: container.to_owned(),
+            replica: None,
+            sink: LogSink::new(&step, move |_, line| out(line)),
+            follow,
+        }
+    }
+}
+
+/// The step of a pod of a run, from its `mlk.dev/step` label.
+fn step_of(pod: &Pod) -> &str {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("mlk.dev/step"))
+        .map_or("", String::as_str)
+}
+
+/// The replica `pod`'s lines are shown with, when its step has more than one pod (as the
+/// run's `objects` say, else as the pod's name says).
+fn of_replica(pod: &Pod, objects: &[RunObject]) -> Option<String> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let step = step_of(pod);
+    let multi = if objects.iter().any(|o| o.step == step) {
+        objects.iter().any(|o| o.step == step && o.multi_pod)
+    } else {
+        // The workload is gone: PyTorch pods are named by their replica.
+        name.contains("-master-") || name.contains("-worker-")
+    };
+    multi.then(|| replica(name))
 }
 
 /// Whether `container` of `pod` has ended for good (the pod is done).
