@@ -14,12 +14,9 @@ use tokio::task::AbortHandle;
 
 use super::workload::{Latest, Workload};
 use crate::cluster::pods::Seen;
-use crate::cluster::wait::{Fatal, kueue_reason, outcome, pending_reason, suspended};
+use crate::cluster::wait::{Fatal, PULL_LIMIT, kueue_reason, outcome, pending_reason, suspended};
 use crate::cluster::{Cluster, POLL, error_chain, lock, retry};
 use crate::exec::{Exited, LogSink, Process, Stop, Stream};
-
-/// How long an image pull may keep failing before the step fails.
-const PULL_LIMIT: Duration = Duration::from_secs(60);
 
 /// One running attempt of a step on the cluster.
 pub(super) struct KubeProcess {
