@@ -280,10 +280,10 @@ impl Quantity {
 /// Canonical text of a magnitude in nano-units, and whether it uses a binary suffix.
 fn canonical(magnitude: u128, binary: bool) -> (String, bool) {
     let nano = NANO.unsigned_abs();
-    if magnitude % nano != 0 {
+    if !magnitude.is_multiple_of(nano) {
         let (unit, suffix) = [(1_000_000, "m"), (1000, "u")]
             .into_iter()
-            .find(|(unit, _)| magnitude % unit == 0)
+            .find(|(unit, _)| magnitude.is_multiple_of(*unit))
             .unwrap_or((1, "n"));
         return (format!("{}{suffix}", magnitude / unit), false);
     }
@@ -291,7 +291,7 @@ fn canonical(magnitude: u128, binary: bool) -> (String, bool) {
     if binary && whole != 0 {
         for (k, suffix) in BINARY.iter().enumerate().rev() {
             let unit = 1u128 << (10 * (k + 1));
-            if whole % unit == 0 {
+            if whole.is_multiple_of(unit) {
                 return (format!("{}{suffix}", whole / unit), true);
             }
         }
@@ -299,7 +299,7 @@ fn canonical(magnitude: u128, binary: bool) -> (String, bool) {
     if whole >= 1000 {
         for &(exp, suffix) in DECIMAL.iter().rev().filter(|(exp, _)| *exp > 0) {
             let unit = 10u128.pow(exp.unsigned_abs() as u32);
-            if whole % unit == 0 {
+            if whole.is_multiple_of(unit) {
                 return (format!("{}{suffix}", whole / unit), false);
             }
         }
@@ -365,12 +365,12 @@ fn nano_ceil(digits: &[u8], power: i64, multiplier: u128) -> Option<u128> {
     let mut inexact = false;
     for &d in frac_part.iter().rev() {
         let v = u128::from(d) * multiplier + carry;
-        inexact |= v % 10 != 0;
+        inexact |= !v.is_multiple_of(10);
         carry = v / 10;
     }
     let mut zeros = (-int_len).max(0);
     while carry != 0 && zeros > 0 {
-        inexact |= carry % 10 != 0;
+        inexact |= !carry.is_multiple_of(10);
         carry /= 10;
         zeros -= 1;
     }

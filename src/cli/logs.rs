@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::run_progress::line_prefix;
 use super::status::{find, runs_dir};
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::exec::{RunRecord, RunState, StepRun, record};
+use crate::exec::{LogLine, RunRecord, RunState, StepRun, record};
 
 /// How often `-f` looks for new lines in a local run's log files.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
@@ -154,21 +153,10 @@ impl LogFile {
             return;
         }
         for line in String::from_utf8_lossy(bytes).lines() {
-            out.extend_from_slice(prefixed(&self.step, self.replicas, line).as_bytes());
+            let line = LogLine::from_stored(&self.step, self.replicas, line);
+            out.extend_from_slice(format!("{line}\n").as_bytes());
         }
     }
-}
-
-/// A line of `step`'s log as `mlk logs` shows it with every step: `[step] line`, or
-/// `[step/master-0] line` for a line `[master-0] line` of a step with several pods.
-fn prefixed(step: &str, replicas: bool, line: &str) -> String {
-    if replicas
-        && let Some(rest) = line.strip_prefix('[')
-        && let Some((replica, text)) = rest.split_once("] ")
-    {
-        return format!("{} {text}\n", line_prefix(step, Some(replica)));
-    }
-    format!("{} {line}\n", line_prefix(step, None))
 }
 
 /// `-f` on a local run: prints new lines every [`FOLLOW_POLL`] until the run has ended (at
@@ -235,13 +223,12 @@ fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
             return Exit::Io;
         }
     };
-    let out: std::sync::Arc<crate::cluster::RunLine> =
-        std::sync::Arc::new(|step: &str, source: Option<&str>, line: &str| {
-            let text = format!("{} {line}\n", line_prefix(step, source));
-            // One write under stdout's lock: lines of two pods never interleave. A closed
-            // pipe (`mlk logs … | head`) is not an error.
-            let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
-        });
+    let out: std::sync::Arc<crate::cluster::RunLine> = std::sync::Arc::new(|line: LogLine<'_>| {
+        let text = format!("{line}\n");
+        // One write under stdout's lock: lines of two pods never interleave. A closed
+        // pipe (`mlk logs … | head`) is not an error.
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes());
+    });
     // `latest` is the newest local run; its pods are looked for by its id.
     let run = &match args.run.as_str() {
         "latest" => match find(reporter, None) {
@@ -267,25 +254,5 @@ fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
             reporter.diagnostic(&e);
             Exit::Io
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::prefixed;
-
-    #[test]
-    fn replica_lines_get_the_step_and_replica_in_one_prefix() {
-        assert_eq!(
-            prefixed("train", true, "[master-0] epoch 1"),
-            "[train/master-0] epoch 1\n"
-        );
-        assert_eq!(prefixed("train", false, "[x] y"), "[train] [x] y\n");
-        // A line of a replica step that does not carry a replica: kept whole.
-        assert_eq!(
-            prefixed("train", true, "mlk: attempt 2 of 3"),
-            "[train] mlk: attempt 2 of 3\n"
-        );
-        assert_eq!(prefixed("prep", false, ""), "[prep] \n");
     }
 }

@@ -235,8 +235,7 @@ fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Re
             .map_err(|e| exec_error(reporter, &e))?;
         return Err(write_stdout(dry_run_table(&initial, plan).as_bytes()));
     }
-    let kube = run_cluster::backend(setup.compiled, global, &setup.run_id, reporter)?
-        .with_cancel(Arc::clone(&setup.cancel));
+    let kube = run_cluster::backend(setup.compiled, global, &setup.run_id, reporter)?;
     let store: Option<Box<dyn Store>> = match setup.site {
         StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(kube.cluster()))),
         StoreSite::Local(_) | StoreSite::Off => setup.local_store(),

@@ -196,15 +196,6 @@ impl Progress {
     }
 }
 
-/// What a step's log line is shown after, live and by `mlk logs`: `[step]`, or
-/// `[step/master-0]` for a line of one of several pods.
-pub fn line_prefix(step: &str, replica: Option<&str>) -> String {
-    match replica {
-        Some(r) => format!("[{step}/{r}]"),
-        None => format!("[{step}]"),
-    }
-}
-
 /// `0.31s`, `12.4s`, `3m05s`.
 pub fn seconds(d: f64) -> String {
     if d < 10.0 {
@@ -222,15 +213,13 @@ impl Events for Progress {
         match event {
             Event::Log { .. } if !self.echo => {}
             Event::Submitted { .. } => {}
-            Event::Log {
-                step, source, line, ..
-            } => {
-                let prefix = line_prefix(step, *source);
-                let prefix = match self.colors.get(*step) {
+            Event::Log { line, .. } => {
+                let prefix = line.prefix();
+                let prefix = match self.colors.get(line.step) {
                     Some(code) => self.paint(code, &prefix),
                     None => prefix,
                 };
-                self.line(true, format!("{prefix} {line}"));
+                self.line(true, format!("{prefix} {}", line.text));
             }
             Event::Begin { run_id, steps } => {
                 let to_run = steps

@@ -238,7 +238,8 @@ pub(crate) fn plugin_failure(e: &(dyn Error + 'static)) -> Option<String> {
     let mut source = Some(e);
     while let Some(s) = source {
         match s.downcast_ref::<AuthError>() {
-            Some(AuthError::AuthExecRun { status, out, .. }) => {
+            Some(AuthError::AuthExecRun { out, .. }) => {
+                let status = out.status;
                 let ended = status.code().map_or_else(
                     || format!("ended with {status}"),
                     |code| format!("exited with status {code}"),

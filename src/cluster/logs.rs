@@ -1,7 +1,7 @@
 //! Following the logs of a step: every container of every pod, across dropped connections,
 //! container restarts and pod replacements.
 //!
-//! Pods are found by [`super::pods::PodWatch`] (a list, then a watch). Once the step is done
+//! Pods are found by [`super::pods::PodWatch`] (kube-runtime's watcher). Once the step is done
 //! the pods are listed once more, so that a pod created just before the end is still
 //! followed.
 //!
@@ -15,24 +15,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ApiResource, LogParams, ObjectList};
+use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
+use kube::api::{Api, ApiResource, LogParams};
 use tokio::task::AbortHandle;
 
-use super::backend::{POLL, lock};
 use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
-use super::{Cluster, ClusterError, RunObject};
-use crate::exec::{LogSink, Stream};
+use super::{Cluster, ClusterError, POLL, RunObject, lock};
+use crate::exec::{LogLine, LogSink, Stream};
 
 /// Follows the logs of every container of every pod of one step.
 pub(super) struct Follower {
     pub(super) pods: Api<Pod>,
     pub(super) selector: String,
     pub(super) sink: LogSink,
-    pub(super) prefix_replica: bool,
+    /// Lines are delivered with their pod's replica (a step with more than one pod).
+    pub(super) by_replica: bool,
     pub(super) done: Arc<AtomicBool>,
     pub(super) aborts: Arc<Mutex<Vec<AbortHandle>>>,
     /// Where the step's pods are kept as they change.
@@ -47,11 +47,11 @@ impl Follower {
             selector: self.selector.clone(),
             seen: Some(Arc::clone(&self.seen)),
         };
-        follow_pods(watch, None, &self.done, &self.aborts, |pod, container| {
+        follow_pods(watch, &self.done, &self.aborts, |pod, container| {
             let name = pod.metadata.name.clone().unwrap_or_default();
             ContainerLog {
                 pods: self.pods.clone(),
-                prefix: self.prefix_replica.then(|| replica(&name)),
+                replica: self.by_replica.then(|| replica(&name)),
                 pod: name,
                 container: container.to_owned(),
                 sink: self.sink.clone(),
@@ -66,7 +66,6 @@ impl Follower {
 /// streams to end; `stream` makes the reader of one container of one pod.
 async fn follow_pods(
     watch: PodWatch,
-    first: Option<ObjectList<Pod>>,
     done: &AtomicBool,
     aborts: &Mutex<Vec<AbortHandle>>,
     mut stream: impl FnMut(&Pod, &str) -> ContainerLog,
@@ -74,7 +73,7 @@ async fn follow_pods(
     let mut followed = BTreeSet::new();
     let mut tasks = Vec::new();
     watch
-        .run(first, done, |pod| {
+        .run(done, |pod| {
             let name = pod.metadata.name.clone().unwrap_or_default();
             for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
                 if followed.insert((name.clone(), c.name.clone())) {
@@ -105,7 +104,8 @@ struct ContainerLog {
     pods: Api<Pod>,
     pod: String,
     container: String,
-    prefix: Option<String>,
+    /// The replica the lines are delivered with (see [`LogLine::replica`]).
+    replica: Option<String>,
     sink: LogSink,
     /// `false`: print what is there and return.
     follow: bool,
@@ -114,13 +114,13 @@ struct ContainerLog {
 /// Lines already printed: the newest timestamp, and the lines printed at exactly it.
 #[derive(Default)]
 struct Printed {
-    last: Option<DateTime<Utc>>,
+    last: Option<Timestamp>,
     at_last: BTreeSet<String>,
 }
 
 impl Printed {
     /// Whether a line stamped `at` is new; records it if so.
-    fn admit(&mut self, at: DateTime<Utc>, text: &str) -> bool {
+    fn admit(&mut self, at: Timestamp, text: &str) -> bool {
         match self.last {
             Some(last) if at < last => false,
             Some(last) if at == last => self.at_last.insert(text.to_owned()),
@@ -170,18 +170,18 @@ impl ContainerLog {
             container: Some(self.container.clone()),
             follow,
             timestamps: true,
-            since_time: printed.last,
+            since_time: printed.last.map(whole_second),
             ..LogParams::default()
         };
         let stream = self.pods.log_stream(&self.pod, &lp).await.map_err(|_| ())?;
         let mut lines = stream.lines();
         while let Some(Ok(raw)) = lines.next().await {
             let (stamp, text) = raw.split_once(' ').unwrap_or((raw.as_str(), ""));
-            let Ok(at) = DateTime::parse_from_rfc3339(stamp) else {
+            let Ok(at) = stamp.parse::<Timestamp>() else {
                 self.deliver(&raw);
                 continue;
             };
-            if printed.admit(at.with_timezone(&Utc), text) {
+            if printed.admit(at, text) {
                 self.deliver(text);
             }
         }
@@ -189,19 +189,27 @@ impl ContainerLog {
     }
 
     fn deliver(&self, text: &str) {
-        match &self.prefix {
-            Some(p) => self.sink.line_from(Stream::Stdout, p, text),
+        match &self.replica {
+            Some(r) => self.sink.line_from(Stream::Stdout, r, text),
             None => self.sink.line(Stream::Stdout, text),
         }
     }
 }
 
+/// `at` cut down to its second: a reopened stream starts at the beginning of the second of the
+/// last printed line (kube-rs would round to the nearest second, and so could skip lines).
+fn whole_second(at: Timestamp) -> Timestamp {
+    let trunc = TimestampRound::new()
+        .smallest(Unit::Second)
+        .mode(RoundMode::Trunc);
+    at.round(trunc).unwrap_or(at)
+}
+
 /// How often `mlk logs -f` looks whether the run's workloads have finished.
 const OBJECTS_POLL: Duration = Duration::from_secs(2);
 
-/// Where [`run_logs`] sends each line: step, replica (for steps with more than one pod),
-/// line.
-pub type RunLine = dyn Fn(&str, Option<&str>, &str) + Send + Sync;
+/// Where [`run_logs`] sends each line (with its replica for steps with more than one pod).
+pub type RunLine = dyn Fn(LogLine<'_>) + Send + Sync;
 
 /// Whether every workload of a run has finished (InferenceServices, which serve until
 /// deleted, and NetworkPolicies are not waited for).
@@ -252,31 +260,9 @@ pub fn run_logs(
     let objects = Arc::new(Mutex::new(objects));
     let stream = {
         let objects = Arc::clone(&objects);
-        move |pod: &Pod, container: &str| {
-            let pod_name = pod.metadata.name.clone().unwrap_or_default();
-            let pod_step = pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get("mlk.dev/step"))
-                .cloned()
-                .unwrap_or_default();
-            let objects = lock(&objects);
-            let multi = if objects.iter().any(|o| o.step == pod_step) {
-                objects.iter().any(|o| o.step == pod_step && o.multi_pod)
-            } else {
-                // The workload is gone: PyTorch pods are named by their replica.
-                pod_name.contains("-master-") || pod_name.contains("-worker-")
-            };
-            let out = Arc::clone(&out);
-            ContainerLog {
-                pods: pods.clone(),
-                prefix: multi.then(|| replica(&pod_name)),
-                pod: pod_name,
-                container: container.to_owned(),
-                sink: LogSink::new(move |_, source, line| out(&pod_step, source, line)),
-                follow,
-            }
+        move |pod: &Pod, container: &str| ContainerLog {
+            replica: of_replica(pod, &lock(&objects)),
+            ..ContainerLog::new(&pods, pod, container, Arc::clone(&out), follow)
         }
     };
     if !follow {
@@ -292,7 +278,7 @@ pub fn run_logs(
         let done = Arc::clone(&done);
         async move {
             let aborts = Mutex::new(Vec::new());
-            follow_pods(watch, Some(list), &done, &aborts, stream).await;
+            follow_pods(watch, &done, &aborts, stream).await;
         }
     });
     // The workloads' states only say when to stop: looked at every OBJECTS_POLL.
@@ -310,6 +296,44 @@ pub fn run_logs(
     done.store(true, Ordering::SeqCst);
     let _ = cluster.block_on(task);
     Ok(true)
+}
+
+impl ContainerLog {
+    /// The log of `container` of `pod` of a run, its lines sent to `out` (without a replica).
+    fn new(pods: &Api<Pod>, pod: &Pod, container: &str, out: Arc<RunLine>, follow: bool) -> Self {
+        let step = step_of(pod).to_owned();
+        ContainerLog {
+            pods: pods.clone(),
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+            container: container.to_owned(),
+            replica: None,
+            sink: LogSink::new(&step, move |_, line| out(line)),
+            follow,
+        }
+    }
+}
+
+/// The step of a pod of a run, from its `mlk.dev/step` label.
+fn step_of(pod: &Pod) -> &str {
+    pod.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("mlk.dev/step"))
+        .map_or("", String::as_str)
+}
+
+/// The replica `pod`'s lines are shown with, when its step has more than one pod (as the
+/// run's `objects` say, else as the pod's name says).
+fn of_replica(pod: &Pod, objects: &[RunObject]) -> Option<String> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let step = step_of(pod);
+    let multi = if objects.iter().any(|o| o.step == step) {
+        objects.iter().any(|o| o.step == step && o.multi_pod)
+    } else {
+        // The workload is gone: PyTorch pods are named by their replica.
+        name.contains("-master-") || name.contains("-worker-")
+    };
+    multi.then(|| replica(name))
 }
 
 /// Whether `container` of `pod` has ended for good (the pod is done).
@@ -331,7 +355,7 @@ mod tests {
 
     #[test]
     fn printed_lines_are_admitted_once() {
-        let at = |n: u32| DateTime::from_timestamp(1_800_000_000, n).unwrap();
+        let at = |n: i32| Timestamp::new(1_800_000_000, n).unwrap();
         let mut p = Printed::default();
         assert!(p.admit(at(1), "a"));
         assert!(p.admit(at(2), "b"));
@@ -341,6 +365,12 @@ mod tests {
         assert!(!p.admit(at(2), "b"));
         assert!(!p.admit(at(2), "c"));
         assert!(p.admit(at(3), "d"));
+    }
+
+    #[test]
+    fn reopened_streams_start_at_the_second_of_the_last_line() {
+        let at: Timestamp = "2027-01-01T12:00:00.7Z".parse().unwrap();
+        assert_eq!(whole_second(at).to_string(), "2027-01-01T12:00:00Z");
     }
 
     #[test]

@@ -21,9 +21,11 @@ mod wait;
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::runtime::utils::Backoff;
 use kube::{Client, Config};
 
 pub use backend::{ApplyReport, KubeBackend};
@@ -33,6 +35,36 @@ pub use lifecycle::{RunObject, delete_run, run_objects};
 pub use logs::{RunLine, run_logs};
 pub use preflight::preflight;
 pub use store::ConfigMapStore;
+
+/// Time between two looks at a running step, and the first wait before a request is tried
+/// again.
+pub(crate) const POLL: Duration = Duration::from_millis(250);
+
+/// Locks `m`; a thread that panicked while holding it left nothing half-done that matters.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// How long to wait after a failed list or watch: an expired watch is routine, so [`POLL`]
+/// first, then twice as long after each failure in a row, up to 4 s; any answer starts over.
+#[derive(Debug, Default)]
+pub(crate) struct Retry(u32);
+
+impl Iterator for Retry {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let wait = POLL * 2u32.pow(self.0.min(4));
+        self.0 += 1;
+        Some(wait)
+    }
+}
+
+impl Backoff for Retry {
+    fn reset(&mut self) {
+        self.0 = 0;
+    }
+}
 
 /// Where to connect, from the command line and the stack.
 #[derive(Debug, Clone, Default)]

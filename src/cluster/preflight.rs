@@ -33,25 +33,50 @@ async fn run(
     plan: &Plan,
     manifests: &[Manifest],
 ) -> Result<Resources, Vec<ClusterError>> {
-    let client = cluster.client();
-    let ns = cluster.namespace.as_str();
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    match retry(|| namespaces.get_opt(ns)).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return Err(vec![ClusterError::NoNamespace {
-                namespace: ns.into(),
-                server: cluster.server.clone(),
-            }]);
-        }
-        Err(e) => {
-            return Err(vec![ClusterError::from_kube(
-                &e,
-                "reading the namespace",
-                cluster,
-            )]);
-        }
+    namespace(cluster).await.map_err(|e| vec![e])?;
+    let mut problems = Vec::new();
+    let mut resources = Resources::new();
+    let fatal = async {
+        kinds(cluster, manifests, &mut resources, &mut problems).await?;
+        queues(cluster, plan, &mut resources, &mut problems).await?;
+        permissions(cluster, manifests, &resources, &mut problems).await
+    };
+    if let Err(e) = fatal.await {
+        problems.push(e);
     }
+    if problems.is_empty() {
+        Ok(resources)
+    } else {
+        Err(problems)
+    }
+}
+
+/// That the namespace exists.
+async fn namespace(cluster: &Cluster) -> Result<(), ClusterError> {
+    let ns = cluster.namespace.as_str();
+    let namespaces: Api<Namespace> = Api::all(cluster.client());
+    match retry(|| namespaces.get_opt(ns)).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(ClusterError::NoNamespace {
+            namespace: ns.into(),
+            server: cluster.server.clone(),
+        }),
+        Err(e) => Err(ClusterError::from_kube(
+            &e,
+            "reading the namespace",
+            cluster,
+        )),
+    }
+}
+
+/// Discovers the kind of every manifest into `resources`; a kind the cluster does not serve
+/// is a problem, a failed discovery ends the checks.
+async fn kinds(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    resources: &mut Resources,
+    problems: &mut Vec<ClusterError>,
+) -> Result<(), ClusterError> {
     // Kinds in apply order, each with the first step that needs it.
     let mut needed: BTreeMap<(String, String), String> = BTreeMap::new();
     for m in manifests {
@@ -59,31 +84,33 @@ async fn run(
             .entry((m.api_version.clone(), m.kind.clone()))
             .or_insert_with(|| m.step.clone().unwrap_or_default());
     }
-    let mut problems = Vec::new();
-    let mut resources = Resources::new();
     for ((api_version, kind), step) in &needed {
         let (group, version) = match api_version.split_once('/') {
             Some((g, v)) => (g, v),
             None => ("", api_version.as_str()),
         };
-        match served(cluster, group, version, kind).await {
-            Ok(Some(ar)) => {
+        match served(cluster, group, version, kind).await? {
+            Some(ar) => {
                 resources.insert((api_version.clone(), kind.clone()), ar);
             }
-            Ok(None) => problems.push(missing(api_version, kind, step)),
-            Err(e) => {
-                problems.push(e);
-                return Err(problems);
-            }
+            None => problems.push(missing(api_version, kind, step)),
         }
     }
-    if let Err(e) = queues(cluster, plan, &mut resources, &mut problems).await {
-        problems.push(e);
-        return Err(problems);
-    }
-    let reviews: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    Ok(())
+}
+
+/// That mlk may create every kind it applies (a SelfSubjectAccessReview each); a denial is
+/// a problem, a failed review ends the checks.
+async fn permissions(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    resources: &Resources,
+    problems: &mut Vec<ClusterError>,
+) -> Result<(), ClusterError> {
+    let ns = cluster.namespace.as_str();
+    let reviews: Api<SelfSubjectAccessReview> = Api::all(cluster.client());
     let post = PostParams::default();
-    for ((api_version, _), ar) in &resources {
+    for ((api_version, _), ar) in resources {
         if manifests
             .iter()
             .all(|m| &m.api_version != api_version || m.kind != ar.kind)
@@ -114,17 +141,10 @@ async fn run(
                 },
                 namespace: ns.into(),
             }),
-            Err(e) => {
-                problems.push(ClusterError::from_kube(&e, "checking permissions", cluster));
-                return Err(problems);
-            }
+            Err(e) => return Err(ClusterError::from_kube(&e, "checking permissions", cluster)),
         }
     }
-    if problems.is_empty() {
-        Ok(resources)
-    } else {
-        Err(problems)
-    }
+    Ok(())
 }
 
 /// The API resource of `group/version` `kind` when the cluster serves it, `None` when it
@@ -186,10 +206,10 @@ async fn queues(
         problems.push(missing(&format!("{group}/{}", versions[0]), kind, &first));
         return Ok(());
     };
-    if plan.stack.scheduler == SchedulerKind::Kueue {
-        if let Ok(Some(workloads)) = served(cluster, group, &ar.version, "Workload").await {
-            resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
-        }
+    if plan.stack.scheduler == SchedulerKind::Kueue
+        && let Ok(Some(workloads)) = served(cluster, group, &ar.version, "Workload").await
+    {
+        resources.insert((ar.api_version.clone(), "Workload".into()), workloads);
     }
     let api: Api<DynamicObject> = if namespaced {
         Api::namespaced_with(client, &cluster.namespace, &ar)

@@ -1,8 +1,13 @@
 //! Reading a workload's state: done or failed from its conditions, and why its pods are not
 //! running yet (with whether that can heal by waiting).
 
+use std::time::Duration;
+
 use k8s_openapi::api::core::v1::Pod;
 use serde_json::Value;
+
+/// How long an image pull may keep failing before the step fails.
+pub(super) const PULL_LIMIT: Duration = Duration::from_secs(60);
 
 /// `Some(Ok)` when the workload succeeded, `Some(Err(why))` when it failed, `None` while not
 /// done. An InferenceService is done when it is Ready.

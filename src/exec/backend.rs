@@ -1,6 +1,10 @@
-//! The [`Backend`] trait: what the executor needs from a place that runs steps.
+//! The [`Backend`] trait: what the executor needs from a place that runs steps, and the
+//! [`LogLine`]s a step writes, with the one place that says how a line is kept in a step's
+//! log file and how it is shown after its `[step/replica]` prefix.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,40 +47,118 @@ impl Exited {
 /// How to stop a running attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// Ask it to stop (SIGTERM locally).
+    /// Ask it to stop (SIGTERM locally; a cluster deletes its workload): it timed out.
     Terminate,
     /// Make it stop (SIGKILL locally).
     Kill,
+    /// The user is leaving (a second Ctrl-C): stop following it. Where a step can outlive
+    /// mlk (a cluster) it is left running for the user to keep or delete; elsewhere this is
+    /// [`Stop::Terminate`].
+    Detach,
 }
 
-/// The function behind a [`LogSink`]: stream, source (the replica of a step with more than
-/// one pod, `master-0`, …), line.
-type LineFn = dyn Fn(Stream, Option<&str>, &str) + Send + Sync;
+/// One whole line a step wrote, without its line ending.
+///
+/// Shown as `[step] text`, or `[step/master-0] text` for a line of one of a step's several
+/// pods ([`fmt::Display`]); the step's own log file keeps it as `text`, or
+/// `[master-0] text` ([`LogLine::stored`], read back by [`LogLine::from_stored`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogLine<'a> {
+    /// The step.
+    pub step: &'a str,
+    /// The pod it comes from, for a step with more than one (`master-0`, `worker-1`, …).
+    pub replica: Option<&'a str>,
+    /// The line.
+    pub text: &'a str,
+}
 
-/// Where a backend delivers log lines: whole lines, without the line ending.
+impl<'a> LogLine<'a> {
+    /// What the line is shown after, live and by `mlk logs`: `[step]`, or `[step/master-0]`.
+    pub fn prefix(&self) -> String {
+        match self.replica {
+            Some(r) => format!("[{}/{r}]", self.step),
+            None => format!("[{}]", self.step),
+        }
+    }
+
+    /// The line as the step's log file keeps it: `text`, or `[master-0] text`.
+    pub fn stored(&self) -> Cow<'a, str> {
+        match self.replica {
+            Some(r) => Cow::Owned(format!("[{r}] {}", self.text)),
+            None => Cow::Borrowed(self.text),
+        }
+    }
+
+    /// A line of `step`'s log file read back. `replicas`: the step ran more than one pod, so
+    /// its lines start with `[replica] ` (a line that does not, `mlk: …`, is kept whole).
+    pub fn from_stored(step: &'a str, replicas: bool, line: &'a str) -> Self {
+        let split = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.split_once("] "))
+            .filter(|_| replicas);
+        match split {
+            Some((replica, text)) => LogLine {
+                step,
+                replica: Some(replica),
+                text,
+            },
+            None => LogLine {
+                step,
+                replica: None,
+                text: line,
+            },
+        }
+    }
+}
+
+impl fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.prefix(), self.text)
+    }
+}
+
+/// The function behind a [`LogSink`].
+type LineFn = dyn Fn(Stream, LogLine<'_>) + Send + Sync;
+
+/// Where a backend delivers the log lines of one step: whole lines, without the line ending.
 #[derive(Clone)]
-pub struct LogSink(Arc<LineFn>);
+pub struct LogSink {
+    step: Arc<str>,
+    f: Arc<LineFn>,
+}
 
 impl LogSink {
-    /// A sink calling `f` for every line.
-    pub fn new(f: impl Fn(Stream, Option<&str>, &str) + Send + Sync + 'static) -> Self {
-        LogSink(Arc::new(f))
+    /// A sink for the lines of `step`, calling `f` for every line.
+    pub fn new(step: &str, f: impl Fn(Stream, LogLine<'_>) + Send + Sync + 'static) -> Self {
+        LogSink {
+            step: Arc::from(step),
+            f: Arc::new(f),
+        }
     }
 
     /// Delivers one line.
-    pub fn line(&self, stream: Stream, line: &str) {
-        (self.0)(stream, None, line);
+    pub fn line(&self, stream: Stream, text: &str) {
+        self.deliver(stream, None, text);
     }
 
-    /// Delivers one line of one of a step's pods (`source`: `master-0`, `worker-1`, …).
-    pub fn line_from(&self, stream: Stream, source: &str, line: &str) {
-        (self.0)(stream, Some(source), line);
+    /// Delivers one line of one of a step's pods (`replica`: `master-0`, `worker-1`, …).
+    pub fn line_from(&self, stream: Stream, replica: &str, text: &str) {
+        self.deliver(stream, Some(replica), text);
+    }
+
+    fn deliver(&self, stream: Stream, replica: Option<&str>, text: &str) {
+        let line = LogLine {
+            step: &self.step,
+            replica,
+            text,
+        };
+        (self.f)(stream, line);
     }
 }
 
-impl std::fmt::Debug for LogSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LogSink")
+impl fmt::Debug for LogSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LogSink").field(&self.step).finish()
     }
 }
 
@@ -111,5 +193,50 @@ pub trait Process: Send {
     /// not; asked after every [`Process::try_wait`] that returned `None`.
     fn pending(&self) -> Option<String> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LogLine;
+
+    /// A line of `step`'s log file as `mlk logs` shows it with every step.
+    fn shown(step: &str, replicas: bool, line: &str) -> String {
+        format!("{}\n", LogLine::from_stored(step, replicas, line))
+    }
+
+    #[test]
+    fn replica_lines_get_the_step_and_replica_in_one_prefix() {
+        assert_eq!(
+            shown("train", true, "[master-0] epoch 1"),
+            "[train/master-0] epoch 1\n"
+        );
+        assert_eq!(shown("train", false, "[x] y"), "[train] [x] y\n");
+        // A line of a replica step that does not carry a replica: kept whole.
+        assert_eq!(
+            shown("train", true, "mlk: attempt 2 of 3"),
+            "[train] mlk: attempt 2 of 3\n"
+        );
+        assert_eq!(shown("prep", false, ""), "[prep] \n");
+    }
+
+    #[test]
+    fn stored_lines_read_back_as_they_were_delivered() {
+        for replica in [None, Some("worker-1")] {
+            let line = LogLine {
+                step: "train",
+                replica,
+                text: "loss 0.25 [ok] done",
+            };
+            let stored = line.stored();
+            assert_eq!(LogLine::from_stored("train", true, &stored), line);
+        }
+        let line = LogLine {
+            step: "train",
+            replica: Some("master-0"),
+            text: "x",
+        };
+        assert_eq!(line.stored(), "[master-0] x");
+        assert_eq!(line.prefix(), "[train/master-0]");
     }
 }

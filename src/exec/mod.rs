@@ -19,7 +19,7 @@ mod schedule;
 mod select;
 mod worker;
 
-pub use backend::{Backend, Exited, LogSink, Process, Stop, Stream};
+pub use backend::{Backend, Exited, LogLine, LogSink, Process, Stop, Stream};
 pub use record::{RunDir, RunRecord, RunState, StepRun};
 pub use schedule::{Cancel, Event, Events, Options, Summary, execute};
 pub use select::{ExecError, Initial, Selection, StepState, cache_query, cache_status, prepare};

@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::backend::{Backend, LogSink, Stream};
+use super::backend::{Backend, LogLine, LogSink, Stream};
 use super::record::{RUN_FORMAT, RunDir, RunRecord, RunState, StepRun, now_ms};
 use super::select::{ExecError, Initial, StepState};
 use super::worker::{Msg, Worker, run_step};
@@ -81,14 +81,10 @@ pub enum Event<'a> {
     },
     /// One whole line of a step's output.
     Log {
-        /// Step.
-        step: &'a str,
         /// Stream.
         stream: Stream,
-        /// The pod it comes from, for steps with more than one pod (`master-0`, …).
-        source: Option<&'a str>,
-        /// The line, without its ending.
-        line: &'a str,
+        /// The line: step, replica, text.
+        line: LogLine<'a>,
     },
     /// A started step is not running yet, and the backend says why (`None`: it runs now).
     Pending {
@@ -315,23 +311,12 @@ pub fn execute(
                     let sink = {
                         let log = Arc::clone(&logs[i]);
                         let events = Arc::clone(&events);
-                        let name: Arc<str> = Arc::from(step.name.as_str());
-                        LogSink::new(move |stream, source, line| {
+                        LogSink::new(&step.name, move |stream, line| {
                             // Terminal and file get the same order: both under the step's lock.
                             let mut log = lock(&log);
-                            match source {
-                                Some(s) => {
-                                    log.replicas = true;
-                                    log.push(&format!("[{s}] {line}"));
-                                }
-                                None => log.push(line),
-                            }
-                            events.event(&Event::Log {
-                                step: &name,
-                                stream,
-                                source,
-                                line,
-                            });
+                            log.replicas |= line.replica.is_some();
+                            log.push(&line.stored());
+                            events.event(&Event::Log { stream, line });
                         })
                     };
                     let worker = Worker {

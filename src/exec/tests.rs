@@ -67,8 +67,8 @@ struct Lines(Mutex<Vec<String>>);
 
 impl Events for Lines {
     fn event(&self, e: &Event<'_>) {
-        if let Event::Log { step, line, .. } = e {
-            self.0.lock().unwrap().push(format!("[{step}] {line}"));
+        if let Event::Log { line, .. } = e {
+            self.0.lock().unwrap().push(line.to_string());
         }
     }
 }

@@ -104,14 +104,14 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
             match &stopped {
                 None => {
                     let why = if cancel.level() >= 2 {
-                        Some(cancel.why().to_owned())
+                        Some((Stop::Detach, cancel.why().to_owned()))
                     } else {
                         deadline
                             .filter(|(d, _)| now >= *d)
-                            .map(|(_, s)| format!("timed out after {s}s"))
+                            .map(|(_, s)| (Stop::Terminate, format!("timed out after {s}s")))
                     };
-                    if let Some(why) = why {
-                        let _ = process.stop(Stop::Terminate);
+                    if let Some((how, why)) = why {
+                        let _ = process.stop(how);
                         stopped = Some((now, why));
                     }
                 }

@@ -159,7 +159,9 @@ impl Process for LocalProcess {
 
     fn stop(&mut self, how: Stop) -> std::io::Result<()> {
         let signal = match how {
-            Stop::Terminate => Signal::SIGTERM,
+            // A local step cannot outlive mlk's process group on its own terms: detaching
+            // from it ends it as a timeout does.
+            Stop::Terminate | Stop::Detach => Signal::SIGTERM,
             Stop::Kill => Signal::SIGKILL,
         };
         match killpg(Pid::from_raw(self.pgid), signal) {

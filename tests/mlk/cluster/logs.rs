@@ -274,7 +274,11 @@ fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
     let job_lists = |api: &FakeApi| {
         let r = api.requests();
         r.iter()
-            .filter(|r| r.starts_with("GET /apis/batch/v1/namespaces/ml/jobs?"))
+            // By the run's label: the detached run's own workload watch lists its Job by name.
+            .filter(|r| {
+                r.starts_with("GET /apis/batch/v1/namespaces/ml/jobs?")
+                    && !r.contains("fieldSelector=")
+            })
             .count()
     };
     let (discovered, listed) = (discovery(&c.api), job_lists(&c.api));
