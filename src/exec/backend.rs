@@ -3,7 +3,6 @@
 //! log file and how it is shown after its `[step/replica]` prefix.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,12 +167,6 @@ pub trait Backend: Send + Sync {
     fn skip_reason(&self, step: &Step) -> Option<String> {
         let _ = step;
         None
-    }
-
-    /// Whether the outputs named by a cache record still exist (a hit needs them).
-    fn outputs_present(&self, outputs: &BTreeMap<String, String>) -> bool {
-        let _ = outputs;
-        true
     }
 
     /// Starts attempt `attempt` (from 1) of `step`. Every line the step writes goes to `logs`

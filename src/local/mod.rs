@@ -8,7 +8,6 @@
 
 pub mod env;
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -61,13 +60,6 @@ impl Backend for LocalBackend {
     fn skip_reason(&self, step: &Step) -> Option<String> {
         (step.kind == StepKind::Serve)
             .then(|| "serve steps do not run on the local backend (no model server)".into())
-    }
-
-    fn outputs_present(&self, outputs: &BTreeMap<String, String>) -> bool {
-        outputs
-            .values()
-            .filter(|uri| uri.starts_with('/'))
-            .all(|p| Path::new(p).exists())
     }
 
     fn start(&self, step: &Step, _attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {

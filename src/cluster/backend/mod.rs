@@ -89,11 +89,6 @@ impl KubeBackend {
 }
 
 impl Backend for KubeBackend {
-    fn outputs_present(&self, _outputs: &BTreeMap<String, String>) -> bool {
-        // Outputs live in object storage, which mlk does not read.
-        true
-    }
-
     fn start(&self, step: &Step, attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
         let (workload, uid) = self.submit(step, attempt)?;
         let kueue = self.kueue_workloads().zip(uid);
