@@ -21,6 +21,7 @@ pub mod diag;
 pub mod domain;
 pub mod duration;
 pub mod exec;
+pub mod labels;
 pub mod load;
 pub mod local;
 pub mod names;

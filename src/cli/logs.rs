@@ -11,6 +11,7 @@ use clap::Args;
 use super::status::{find, runs_dir};
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::exec::{LogLine, RunRecord, RunState, StepRun, record};
+use crate::labels;
 
 /// How often `-f` looks for new lines in a local run's log files.
 const FOLLOW_POLL: Duration = Duration::from_millis(100);
@@ -241,8 +242,8 @@ fn cluster_logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
         Ok(true) => Exit::Ok,
         Ok(false) => {
             let what = match &args.step {
-                Some(s) => format!("mlk.dev/run={run},mlk.dev/step={s}"),
-                None => format!("mlk.dev/run={run}"),
+                Some(s) => labels::selector(&[(labels::RUN, run), (labels::STEP, s)]),
+                None => labels::selector(&[(labels::RUN, run)]),
             };
             reporter.status(&format!(
                 "error: no run `{run}` in .mlk/runs, and no objects or pods labelled {what} in namespace `{}` (pass -n NAMESPACE for another)",

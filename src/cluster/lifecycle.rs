@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::preflight::served;
 use super::{Cluster, ClusterError, retry};
+use crate::labels;
 
 /// The kinds mlk applies for a run, workloads first.
 const RUN_KINDS: &[(&str, &str, &str)] = &[
@@ -58,7 +59,7 @@ async fn find_in(
     run_id: &str,
 ) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
     let client = cluster.client();
-    let lp = ListParams::default().labels(&format!("mlk.dev/run={run_id}"));
+    let lp = ListParams::default().labels(&labels::selector(&[(labels::RUN, run_id)]));
     let mut out = Vec::new();
     for ar in kinds {
         let kind = &ar.kind;
@@ -99,7 +100,7 @@ pub(super) fn run_objects_in(
                 .metadata
                 .labels
                 .as_ref()
-                .and_then(|l| l.get("mlk.dev/step"))
+                .and_then(|l| l.get(labels::STEP))
                 .cloned()
                 .unwrap_or_default(),
             state: state(&o.data),

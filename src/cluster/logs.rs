@@ -25,6 +25,7 @@ use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
 use super::{Cluster, ClusterError, POLL, RunObject, lock};
 use crate::exec::{LogLine, LogSink, Stream};
+use crate::labels;
 
 /// Follows the logs of every container of every pod of one step.
 pub(super) struct Follower {
@@ -233,10 +234,11 @@ pub fn run_logs(
     out: Arc<RunLine>,
 ) -> Result<bool, ClusterError> {
     let pods: Api<Pod> = Api::namespaced(cluster.client(), &cluster.namespace);
-    let mut selector = format!("mlk.dev/run={run_id}");
+    let mut pairs = vec![(labels::RUN, run_id)];
     if let Some(s) = step {
-        selector.push_str(&format!(",mlk.dev/step={s}"));
+        pairs.push((labels::STEP, s));
     }
+    let selector = labels::selector(&pairs);
     let of_step = |objects: Vec<RunObject>| -> Vec<RunObject> {
         objects
             .into_iter()
@@ -318,7 +320,7 @@ fn step_of(pod: &Pod) -> &str {
     pod.metadata
         .labels
         .as_ref()
-        .and_then(|l| l.get("mlk.dev/step"))
+        .and_then(|l| l.get(labels::STEP))
         .map_or("", String::as_str)
 }
 

@@ -16,6 +16,7 @@ use serde_json::json;
 use super::backend::FIELD_MANAGER;
 use super::{Cluster, error_chain, retry};
 use crate::cache::store::{RECORD_FORMAT, Record, Store, StoreError};
+use crate::labels;
 
 /// The data key holding the record.
 const DATA_KEY: &str = "record.json";
@@ -89,9 +90,11 @@ impl Store for ConfigMapStore {
     }
 
     fn history(&self, pipeline: &str, step: &str) -> Result<Vec<Record>, StoreError> {
-        self.select(&format!(
-            "mlk.dev/cache=record,mlk.dev/pipeline={pipeline},mlk.dev/step={step}"
-        ))
+        self.select(&labels::selector(&[
+            (labels::CACHE, labels::CACHE_RECORD),
+            (labels::PIPELINE, pipeline),
+            (labels::STEP, step),
+        ]))
     }
 
     fn put(&self, r: &Record) -> Result<(), StoreError> {
@@ -101,12 +104,12 @@ impl Store for ConfigMapStore {
             message: e.to_string(),
         })?;
         let labels: BTreeMap<&str, &str> = BTreeMap::from([
-            ("app.kubernetes.io/managed-by", "mlk"),
-            ("mlk.dev/cache", "record"),
-            ("mlk.dev/pipeline", r.pipeline.as_str()),
-            ("mlk.dev/step", r.step.as_str()),
-            ("mlk.dev/cache-key", r.key.get(..32).unwrap_or(&r.key)),
-            ("mlk.dev/run", r.run_id.as_str()),
+            (labels::MANAGED_BY, labels::MANAGED_BY_MLK),
+            (labels::CACHE, labels::CACHE_RECORD),
+            (labels::PIPELINE, r.pipeline.as_str()),
+            (labels::STEP, r.step.as_str()),
+            (labels::CACHE_KEY, r.key.get(..32).unwrap_or(&r.key)),
+            (labels::RUN, r.run_id.as_str()),
         ]);
         let doc = json!({
             "apiVersion": "v1",
@@ -124,18 +127,18 @@ impl Store for ConfigMapStore {
     }
 
     fn list(&self) -> Result<Vec<Record>, StoreError> {
-        self.select("mlk.dev/cache=record")
+        self.select(&labels::selector(&[(labels::CACHE, labels::CACHE_RECORD)]))
     }
 
     fn clear(&self, pipeline: Option<&str>, step: Option<&str>) -> Result<usize, StoreError> {
-        let mut selector = "mlk.dev/cache=record".to_owned();
+        let mut pairs = vec![(labels::CACHE, labels::CACHE_RECORD)];
         if let Some(p) = pipeline {
-            selector.push_str(&format!(",mlk.dev/pipeline={p}"));
+            pairs.push((labels::PIPELINE, p));
         }
         if let Some(s) = step {
-            selector.push_str(&format!(",mlk.dev/step={s}"));
+            pairs.push((labels::STEP, s));
         }
-        let records = self.select(&selector)?;
+        let records = self.select(&labels::selector(&pairs))?;
         let api = self.api();
         let dp = DeleteParams::default();
         for r in &records {

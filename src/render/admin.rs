@@ -14,6 +14,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Manifest, RenderError, RenderErrorKind, sort, yaml};
 use crate::domain::SchedulerKind;
+use crate::labels;
 use crate::quantity::Quantity;
 use crate::resolve::{AdminPlan, AdminQueue, Amounts};
 
@@ -66,7 +67,7 @@ fn meta(plan: &AdminPlan, name: &str, namespace: Option<&str>) -> Value {
     }
     m.insert(
         "labels".into(),
-        json!({ "app.kubernetes.io/managed-by": "mlk", "mlk.dev/stack": plan.stack }),
+        json!({ labels::MANAGED_BY: labels::MANAGED_BY_MLK, labels::STACK: plan.stack }),
     );
     Value::Object(m)
 }

@@ -8,17 +8,18 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::domain::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
+use crate::labels;
 use crate::resolve::{Plan, Step};
 
 /// Labels every object and pod template of a step carries.
 pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<String, String> {
     let mut labels = step.labels.clone();
-    labels.insert("app.kubernetes.io/managed-by".into(), "mlk".into());
-    labels.insert("app.kubernetes.io/part-of".into(), plan.pipeline.clone());
-    labels.insert("mlk.dev/pipeline".into(), plan.pipeline.clone());
-    labels.insert("mlk.dev/step".into(), step.name.clone());
+    labels.insert(labels::MANAGED_BY.into(), labels::MANAGED_BY_MLK.into());
+    labels.insert(labels::PART_OF.into(), plan.pipeline.clone());
+    labels.insert(labels::PIPELINE.into(), plan.pipeline.clone());
+    labels.insert(labels::STEP.into(), step.name.clone());
     if let Some(run) = run_id {
-        labels.insert("mlk.dev/run".into(), run.into());
+        labels.insert(labels::RUN.into(), run.into());
     }
     labels
 }
@@ -26,8 +27,8 @@ pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<S
 /// The labels that select a step's pods (for NetworkPolicies).
 pub fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("mlk.dev/pipeline".to_owned(), plan.pipeline.clone()),
-        ("mlk.dev/step".to_owned(), step.name.clone()),
+        (labels::PIPELINE.to_owned(), plan.pipeline.clone()),
+        (labels::STEP.to_owned(), step.name.clone()),
     ])
 }
 
@@ -35,18 +36,15 @@ pub fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
 pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let mut labels = step_labels(plan, step, run_id);
     let mut annotations = step.annotations.clone();
-    annotations.insert("mlk.dev/cache-key".into(), step.cache.key.clone());
-    annotations.insert(
-        "argocd.argoproj.io/sync-wave".into(),
-        step.depth.to_string(),
-    );
+    annotations.insert(labels::CACHE_KEY.into(), step.cache.key.clone());
+    annotations.insert(labels::SYNC_WAVE.into(), step.depth.to_string());
     match plan.stack.scheduler {
         SchedulerKind::Kueue if step.kind != StepKind::Serve => {
             if let Some(q) = &step.queue {
-                labels.insert("kueue.x-k8s.io/queue-name".into(), q.clone());
+                labels.insert(labels::KUEUE_QUEUE.into(), q.clone());
             }
             if let Some(p) = &step.priority {
-                labels.insert("kueue.x-k8s.io/priority-class".into(), p.name.clone());
+                labels.insert(labels::KUEUE_PRIORITY.into(), p.name.clone());
             }
         }
         SchedulerKind::Kai => kai_labels(step, &mut labels),
@@ -57,7 +55,7 @@ pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
             ServingMode::Standard => "Standard",
             ServingMode::Knative => "Knative",
         };
-        annotations.insert("serving.kserve.io/deploymentMode".into(), mode.into());
+        annotations.insert(labels::KSERVE_DEPLOYMENT_MODE.into(), mode.into());
     }
     json!({
         "name": step.object_name,
@@ -69,7 +67,7 @@ pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
 
 fn kai_labels(step: &Step, labels: &mut BTreeMap<String, String>) {
     if let Some(q) = &step.queue {
-        labels.insert("kai.scheduler/queue".into(), q.clone());
+        labels.insert(labels::KAI_QUEUE.into(), q.clone());
     }
     if let Some(p) = &step.priority {
         labels.insert("priorityClassName".into(), p.name.clone());

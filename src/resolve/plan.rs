@@ -11,6 +11,7 @@ use crate::domain::{
     Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, Toleration,
     TrainingApi,
 };
+use crate::labels;
 use crate::load::MinMax;
 
 /// A pipeline resolved against a stack.
@@ -235,10 +236,10 @@ impl Gpu {
     pub fn annotations(&self) -> BTreeMap<String, String> {
         match self {
             Gpu::KaiFraction { fraction, .. } => {
-                BTreeMap::from([("gpu-fraction".to_owned(), fraction.to_string())])
+                BTreeMap::from([(labels::KAI_GPU_FRACTION.to_owned(), fraction.to_string())])
             }
             Gpu::KaiMemory { mib, .. } => {
-                BTreeMap::from([("gpu-memory".to_owned(), mib.to_string())])
+                BTreeMap::from([(labels::KAI_GPU_MEMORY.to_owned(), mib.to_string())])
             }
             _ => BTreeMap::new(),
         }

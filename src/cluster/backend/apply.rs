@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::KubeBackend;
 use crate::cluster::{POLL, error_chain, retry};
+use crate::labels;
 use crate::render::Manifest;
 use crate::resolve::Step;
 
@@ -100,7 +101,7 @@ impl KubeBackend {
                         .metadata
                         .labels
                         .as_ref()
-                        .and_then(|l| l.get("mlk.dev/run"))
+                        .and_then(|l| l.get(labels::RUN))
                         != Some(&self.run_id)
             }
             Ok(None) => false,

@@ -24,6 +24,7 @@ use super::preflight::Resources;
 use super::{Cluster, lock};
 use crate::domain::StepKind;
 use crate::exec::{Backend, LogSink, Process};
+use crate::labels;
 use crate::render::Manifest;
 use crate::resolve::Step;
 
@@ -81,10 +82,11 @@ impl KubeBackend {
     }
 
     fn selector(&self, step: &Step) -> String {
-        format!(
-            "mlk.dev/pipeline={},mlk.dev/step={},mlk.dev/run={}",
-            self.pipeline, step.name, self.run_id
-        )
+        labels::selector(&[
+            (labels::PIPELINE, &self.pipeline),
+            (labels::STEP, &step.name),
+            (labels::RUN, &self.run_id),
+        ])
     }
 }
 

@@ -17,6 +17,7 @@ use crate::cluster::pods::Seen;
 use crate::cluster::wait::{Fatal, PULL_LIMIT, kueue_reason, outcome, pending_reason, suspended};
 use crate::cluster::{Cluster, POLL, error_chain, lock, retry};
 use crate::exec::{Exited, LogSink, Process, Stop, Stream};
+use crate::labels;
 
 /// One running attempt of a step on the cluster.
 pub(super) struct KubeProcess {
@@ -78,7 +79,7 @@ impl KubeProcess {
     /// Why Kueue has not admitted the workload, from the Workload labelled with its uid.
     fn kueue_reason(&self) -> Option<String> {
         let (api, uid) = self.kueue.as_ref()?;
-        let lp = ListParams::default().labels(&format!("kueue.x-k8s.io/job-uid={uid}"));
+        let lp = ListParams::default().labels(&labels::selector(&[(labels::KUEUE_JOB_UID, uid)]));
         let list = self.cluster.block_on(api.list(&lp)).ok()?;
         let workload = list.items.first()?;
         let doc = serde_json::to_value(workload).ok()?;
