@@ -1,17 +1,20 @@
-//! mlk compiles ML pipeline definitions (TOML) into Kubernetes manifests.
+//! mlk compiles ML pipeline definitions (TOML) into Kubernetes manifests, and runs them.
 //!
 //! The crate is built like a compiler; each stage is a module with one entry point and only
-//! imports the stages before it:
+//! imports the stages before it (ARCHITECTURE.md at the repository root is the map):
 //!
 //! - [`load`]: pipeline and stack files → models exactly as written, with spans;
 //! - [`resolve`]: models → a [`resolve::Plan`] in which nothing is optional any more;
 //! - [`render`]: plan → canonical, byte-stable Kubernetes YAML;
-//! - [`exec`]: plan → a run on a backend ([`local`]: local processes);
+//! - [`compile`]: the stages every command shares, in order (find the stack, load, hash
+//!   inputs, resolve; render);
+//! - [`exec`]: plan → a run on a backend ([`local`]: local processes; [`cluster`]: Kubernetes);
 //! - [`cli`]: the command line, the only code that prints.
 //!
-//! Shared leaf modules: [`diag`] (diagnostics tied to user files), [`quantity`],
-//! [`duration`], [`names`], [`cache`] (cache keys and input digests) and [`threads`]
-//! (independent work split across CPUs).
+//! Shared leaf modules: [`domain`] (the closed sets of values both files and the plan name),
+//! [`labels`] (every label and annotation key), [`diag`] (diagnostics tied to user files),
+//! [`quantity`], [`duration`], [`names`], [`cache`] (cache keys, input digests, record
+//! stores and the hit rule) and [`threads`] (independent work split across CPUs).
 
 pub mod cache;
 pub mod cli;

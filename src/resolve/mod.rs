@@ -8,7 +8,7 @@
 //! templates), `object` (object names), `quota` (the queue quota check), `advice`
 //! (plan-wide warnings), `stack` (the stack's own checks and admin objects) and `step` (one
 //! step, stage by stage). It is a pure function of its inputs: local input digests are
-//! computed beforehand and passed in. Problems are collected in [`Cx`], which reports a
+//! computed beforehand and passed in. Problems are collected in `Cx`, which reports a
 //! problem that several steps inherit from one `[defaults]` value once.
 
 mod advice;
