@@ -8,12 +8,13 @@ use super::schedule::{Cancel, Event, Events};
 use crate::resolve::Step;
 
 /// How often a running attempt is polled for its exit, timeout and cancellation, once it
-/// has run for a while. The first polls come sooner ([`FIRST_POLL`], doubling up to this),
-/// so that a step that ends at once does not wait a whole period: a step's end is noticed
-/// at most about its run time late, and a long step still costs one poll every 10 ms.
+/// has run for a while. Before that the wait between polls is a quarter of the time the
+/// attempt has run (at least [`FIRST_POLL`]), so that a step that ends at once does not wait
+/// a whole period: its end is noticed at most a quarter of its run time late (a chain of
+/// short steps pays that per step), and a long step still costs one poll every 10 ms.
 const POLL: Duration = Duration::from_millis(10);
-/// The first wait between polls of an attempt.
-const FIRST_POLL: Duration = Duration::from_micros(200);
+/// The shortest wait between polls of an attempt.
+const FIRST_POLL: Duration = Duration::from_micros(100);
 /// How long to wait for the last log lines after an attempt ended.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -121,7 +122,7 @@ fn watch(
     let mut stopped: Option<(Instant, String)> = None;
     let mut killed = false;
     let mut pending: Option<String> = None;
-    let mut wait = FIRST_POLL;
+    let begun = Instant::now();
     let exited = loop {
         match process.try_wait() {
             Ok(Some(e)) => break Some(e),
@@ -162,8 +163,7 @@ fn watch(
             }
             Some(_) => {}
         }
-        std::thread::sleep(wait);
-        wait = (wait * 2).min(POLL);
+        std::thread::sleep((now.duration_since(begun) / 4).clamp(FIRST_POLL, POLL));
     };
     (exited, stopped.map(|(_, why)| why))
 }
