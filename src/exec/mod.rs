@@ -10,11 +10,13 @@
 //! [`Events`], which only `cli` implements.
 //!
 //! Threads, not async: one scoped worker thread per running step polls its process, and the
-//! calling thread schedules. Polling every few milliseconds costs nothing next to a process
-//! start and keeps timeouts and cancellation in one plain loop.
+//! calling thread schedules ([`schedule`]) and keeps the books ([`running`]). Polling (soon
+//! after a start, then every 10 ms) costs nothing next to a process start and keeps
+//! timeouts and cancellation in one plain loop.
 
 mod backend;
 pub mod record;
+mod running;
 mod schedule;
 mod select;
 mod worker;

@@ -1,10 +1,19 @@
-//! Run records on disk: `.mlk/runs/<run-id>/run.json` and one `<step>.log` per step.
+//! Run records on disk: `.mlk/runs/<run-id>/run.json`, `events.jsonl` while the run goes
+//! on, and one `<step>.log` per step.
 //!
 //! Run ids are `YYYYMMDD-HHMMSS-xxxx` (UTC, then 4 random hex digits). [`list`] orders runs
 //! by that second and, within one second, by the start time in their record, so
 //! `mlk status` finds the latest run even when two started in the same second.
-//! `run.json` is rewritten atomically after every state change, so it can be read while
-//! the run goes on.
+//!
+//! A record costs the same per state change whatever the size of the run: an append-only
+//! event log with a final compaction. When a run starts, `run.json` is written (atomically)
+//! with every step in its initial state; then each change of a step appends that step's whole
+//! new [`StepRun`] as one line (one `write`) to `events.jsonl`; when the run ends, the final
+//! record replaces `run.json` atomically and the event log is removed. [`load`] replays the
+//! log onto a `run.json` that still says `running`, so a run read while it goes on, or whose
+//! mlk was killed at any moment, reads as of its last whole line (a torn last line is
+//! ignored). Runs written before the event log existed have no `events.jsonl` and read as
+//! before.
 
 use std::fs;
 use std::io::Write;
@@ -23,6 +32,12 @@ pub const DRIVER_ENV: &str = "MLK_DETACHED_RUN";
 
 /// Bump when the layout of `run.json` changes incompatibly.
 pub const RUN_FORMAT: u32 = 1;
+
+/// The run record, in the run's directory.
+const RECORD: &str = "run.json";
+
+/// The event log of a run that goes on, in the run's directory.
+const EVENTS: &str = "events.jsonl";
 
 /// How a run as a whole is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +114,23 @@ pub struct StepRun {
     pub replicas: bool,
 }
 
+impl StepRun {
+    /// A step before the run starts it: `state` (waiting, cached or skipped) and why.
+    pub fn initial(name: String, state: StepState, key: String, note: Option<String>) -> Self {
+        StepRun {
+            name,
+            state,
+            key,
+            note,
+            attempts: 0,
+            exit_code: None,
+            started_unix_ms: None,
+            duration_seconds: None,
+            replicas: false,
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -151,7 +183,7 @@ impl RunDir {
             Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(&dir, &e)),
             _ => {}
         }
-        let record = dir.join("run.json");
+        let record = dir.join(RECORD);
         if record.exists() {
             return Err(io(
                 &record,
@@ -171,21 +203,69 @@ impl RunDir {
         log_path(&self.dir, step)
     }
 
+    /// Starts the record of a run: an empty event log, then `run.json` with `record` (every
+    /// step in its initial state). The log comes first, so that a reader who finds a
+    /// `run.json` that says `running` also finds its log.
+    pub fn begin(&self, record: &RunRecord) -> Result<Journal, ExecError> {
+        let path = self.dir.join(EVENTS);
+        let file = fs::File::create(&path).map_err(|e| io(&path, &e))?;
+        self.write(record)?;
+        Ok(Journal {
+            file,
+            path,
+            line: Vec::new(),
+        })
+    }
+
     /// Writes `run.json` atomically.
-    pub fn write(&self, record: &RunRecord) -> Result<(), ExecError> {
-        let path = self.dir.join("run.json");
-        let mut text = serde_json::to_string_pretty(record).map_err(|e| ExecError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
-        text.push('\n');
+    fn write(&self, record: &RunRecord) -> Result<(), ExecError> {
+        let path = self.dir.join(RECORD);
+        let mut text = serde_json::to_vec_pretty(record).map_err(|e| io(&path, &e.into()))?;
+        text.push(b'\n');
         let mut tmp = tempfile::Builder::new()
             .prefix(".run-")
             .tempfile_in(&self.dir)
             .map_err(|e| io(&self.dir, &e))?;
-        tmp.write_all(text.as_bytes()).map_err(|e| io(&path, &e))?;
+        tmp.write_all(&text).map_err(|e| io(&path, &e))?;
         tmp.persist(&path).map_err(|e| io(&path, &e.error))?;
         Ok(())
+    }
+}
+
+/// The event log of a run that goes on (see the module documentation).
+#[derive(Debug)]
+pub struct Journal {
+    file: fs::File,
+    path: PathBuf,
+    /// The line being written, kept to reuse its allocation.
+    line: Vec<u8>,
+}
+
+/// One line of `events.jsonl`: the whole new state of step `index` (in plan order).
+#[derive(Serialize, Deserialize)]
+struct StepEvent<S> {
+    index: usize,
+    step: S,
+}
+
+impl Journal {
+    /// Appends the new state of step `index`, in one `write` call.
+    pub fn step(&mut self, index: usize, step: &StepRun) -> Result<(), ExecError> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &StepEvent { index, step })
+            .map_err(|e| io(&self.path, &e.into()))?;
+        self.line.push(b'\n');
+        self.file
+            .write_all(&self.line)
+            .map_err(|e| io(&self.path, &e))
+    }
+
+    /// Ends the run's record: `record` replaces `run.json` atomically, then the event log,
+    /// now part of it, is removed.
+    pub fn finish(self, dir: &RunDir, record: &RunRecord) -> Result<(), ExecError> {
+        dir.write(record)?;
+        drop(self.file);
+        fs::remove_file(&self.path).map_err(|e| io(&self.path, &e))
     }
 }
 
@@ -207,8 +287,9 @@ pub fn list(runs: &Path) -> std::io::Result<Vec<String>> {
     for entry in entries {
         let entry = entry?;
         let id = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().join("run.json").is_file() {
-            let started = started_ms(&entry.path().join("run.json"));
+        let record = entry.path().join(RECORD);
+        if record.is_file() {
+            let started = started_ms(&record);
             runs_found.push((started, id));
         }
     }
@@ -265,10 +346,36 @@ pub fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()
     }
 }
 
-/// Reads `<runs>/<id>/run.json`.
+/// Reads the record of run `id` under `runs`: its `run.json`, with the events of its event
+/// log replayed while that says the run goes on.
 pub fn load(runs: &Path, id: &str) -> std::io::Result<RunRecord> {
-    let text = fs::read_to_string(runs.join(id).join("run.json"))?;
-    serde_json::from_str(&text).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    let dir = runs.join(id);
+    // The log is read first: if the run ends in between, the final `run.json` read next says
+    // not to replay it; if not, the log read is a prefix of the events since that `run.json`.
+    let events = match fs::read(dir.join(EVENTS)) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    let text = fs::read(dir.join(RECORD))?;
+    let mut record: RunRecord = serde_json::from_slice(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    if record.state == RunState::Running {
+        replay(&mut record, &events);
+    }
+    Ok(record)
+}
+
+/// Applies the whole lines of an event log to `record`, in order. A line that does not parse
+/// (the last one, torn by a crash while it was written) is skipped.
+fn replay(record: &mut RunRecord, events: &[u8]) {
+    for line in events.split(|&b| b == b'\n') {
+        if let Ok(e) = serde_json::from_slice::<StepEvent<StepRun>>(line)
+            && let Some(slot) = record.steps.get_mut(e.index)
+        {
+            *slot = e.step;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -291,6 +398,96 @@ mod tests {
         }
         let ids = list(dir.path()).unwrap();
         assert_eq!(ids, ["20261121-084530-ffff", "20261121-084530-0000"]);
+    }
+
+    fn record(steps: &[&str]) -> RunRecord {
+        RunRecord {
+            format: RUN_FORMAT,
+            run_id: "20261121-084530-abcd".into(),
+            pipeline: "p".into(),
+            pipeline_file: "p.toml".into(),
+            stack: "local".into(),
+            state: RunState::Running,
+            started_unix_ms: 1_000,
+            ended_unix_ms: None,
+            backend: Some("local".into()),
+            pid: Some(std::process::id()),
+            namespace: None,
+            context: None,
+            steps: steps
+                .iter()
+                .map(|name| StepRun::initial((*name).into(), StepState::Waiting, "k".into(), None))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_run_in_progress_reads_as_of_its_last_whole_event() {
+        let runs = tempfile::tempdir().unwrap();
+        let id = "20261121-084530-abcd";
+        let dir = RunDir::create(runs.path(), id).unwrap();
+        let mut r = record(&["a", "b"]);
+        let mut journal = dir.begin(&r).unwrap();
+        assert_eq!(
+            load(runs.path(), id).unwrap().steps[0].state,
+            StepState::Waiting
+        );
+
+        r.steps[0].state = StepState::Running;
+        journal.step(0, &r.steps[0]).unwrap();
+        r.steps[0].state = StepState::Done;
+        r.steps[0].exit_code = Some(0);
+        journal.step(0, &r.steps[0]).unwrap();
+        r.steps[1].state = StepState::Running;
+        journal.step(1, &r.steps[1]).unwrap();
+        let now = load(runs.path(), id).unwrap();
+        assert_eq!(now.state, RunState::Running);
+        assert_eq!(now.steps[0].state, StepState::Done);
+        assert_eq!(now.steps[0].exit_code, Some(0));
+        assert_eq!(now.steps[1].state, StepState::Running);
+        // run.json itself still holds the start only: nothing is rewritten per change.
+        let start: RunRecord =
+            serde_json::from_slice(&fs::read(dir.path().join(RECORD)).unwrap()).unwrap();
+        assert_eq!(start.steps[0].state, StepState::Waiting);
+
+        // A crash in the middle of a write leaves a torn last line: skipped.
+        let mut torn = fs::OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(EVENTS))
+            .unwrap();
+        torn.write_all(br#"{"index":1,"step":{"name":"b","sta"#)
+            .unwrap();
+        assert_eq!(
+            load(runs.path(), id).unwrap().steps[1].state,
+            StepState::Running
+        );
+
+        r.steps[1].state = StepState::Failed;
+        r.state = RunState::Failed;
+        r.ended_unix_ms = Some(2_000);
+        journal.finish(&dir, &r).unwrap();
+        assert!(!dir.path().join(EVENTS).exists());
+        let end = load(runs.path(), id).unwrap();
+        assert_eq!(end.state, RunState::Failed);
+        assert_eq!(end.steps[1].state, StepState::Failed);
+    }
+
+    #[test]
+    fn a_record_without_an_event_log_reads_as_it_is() {
+        // Runs of versions before the event log: run.json only, rewritten on every change.
+        let runs = tempfile::tempdir().unwrap();
+        let id = "20261121-084530-0000";
+        fs::create_dir_all(runs.path().join(id)).unwrap();
+        let mut r = record(&["a"]);
+        r.steps[0].state = StepState::Running;
+        fs::write(
+            runs.path().join(id).join(RECORD),
+            serde_json::to_string_pretty(&r).unwrap(),
+        )
+        .unwrap();
+        let read = load(runs.path(), id).unwrap();
+        assert_eq!(read.steps[0].state, StepState::Running);
+        assert_eq!(list(runs.path()).unwrap(), [id]);
     }
 
     #[test]

@@ -3,12 +3,18 @@
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::backend::{Backend, Exited, LogSink, Stop};
+use super::backend::{Backend, Exited, LogSink, Process, Stop};
 use super::schedule::{Cancel, Event, Events};
 use crate::resolve::Step;
 
-/// How often a running attempt is polled for its exit, timeout and cancellation.
+/// How often a running attempt is polled for its exit, timeout and cancellation, once it
+/// has run for a while. Before that the wait between polls is a quarter of the time the
+/// attempt has run (at least [`FIRST_POLL`]), so that a step that ends at once does not wait
+/// a whole period: its end is noticed at most a quarter of its run time late (a chain of
+/// short steps pays that per step), and a long step still costs one poll every 10 ms.
 const POLL: Duration = Duration::from_millis(10);
+/// The shortest wait between polls of an attempt.
+const FIRST_POLL: Duration = Duration::from_micros(100);
 /// How long to wait for the last log lines after an attempt ended.
 const DRAIN: Duration = Duration::from_secs(2);
 
@@ -43,15 +49,6 @@ pub(crate) struct Worker<'a> {
 
 /// Runs every attempt of `step` (index `i`), reporting through `w.tx`.
 pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
-    let Worker {
-        backend,
-        logs,
-        cancel,
-        grace,
-        tx,
-        events,
-    } = w;
-    let grace = *grace;
     // Like a Job's activeDeadlineSeconds, the timeout covers all attempts together.
     let deadline = step
         .timeout_seconds
@@ -59,15 +56,15 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
     let attempts = step.retries.saturating_add(1);
     let mut attempt = 1;
     loop {
-        let _ = tx.send(Msg::Started { step: i, attempt });
-        events.event(&Event::Started {
+        let _ = w.tx.send(Msg::Started { step: i, attempt });
+        w.events.event(&Event::Started {
             step: &step.name,
             attempt,
             attempts,
         });
-        let mut process = match backend.start(step, attempt, logs.clone()) {
+        let mut process = match w.backend.start(step, attempt, w.logs.clone()) {
             Ok(p) => {
-                events.event(&Event::Submitted { step: &step.name });
+                w.events.event(&Event::Submitted { step: &step.name });
                 p
             }
             Err(message) => {
@@ -78,70 +75,25 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
                 };
             }
         };
-        let mut stopped: Option<(Instant, String)> = None;
-        let mut killed = false;
-        let mut pending: Option<String> = None;
-        let exited = loop {
-            match process.try_wait() {
-                Ok(Some(e)) => break Some(e),
-                Ok(None) => {
-                    let now_pending = process.pending();
-                    if now_pending != pending {
-                        events.event(&Event::Pending {
-                            step: &step.name,
-                            reason: now_pending.as_deref(),
-                        });
-                        pending = now_pending;
-                    }
-                }
-                Err(e) => {
-                    stopped.get_or_insert((Instant::now(), format!("lost the process: {e}")));
-                    let _ = process.stop(Stop::Kill);
-                    break None;
-                }
-            }
-            let now = Instant::now();
-            match &stopped {
-                None => {
-                    let why = if cancel.level() >= 2 {
-                        Some((Stop::Detach, cancel.why().to_owned()))
-                    } else {
-                        deadline
-                            .filter(|(d, _)| now >= *d)
-                            .map(|(_, s)| (Stop::Terminate, format!("timed out after {s}s")))
-                    };
-                    if let Some((how, why)) = why {
-                        let _ = process.stop(how);
-                        stopped = Some((now, why));
-                    }
-                }
-                Some((at, _)) if !killed && now.duration_since(*at) >= grace => {
-                    let _ = process.stop(Stop::Kill);
-                    killed = true;
-                }
-                Some(_) => {}
-            }
-            std::thread::sleep(POLL);
-        };
+        let (exited, stopped) = watch(&mut *process, step, w, deadline);
         process.drain(DRAIN);
-        if let Some((_, why)) = stopped {
+        if let Some(why) = stopped {
             return Outcome {
                 ok: false,
                 exited,
                 reason: Some(why),
             };
         }
-        let ok = exited.is_some_and(|e| e.success());
-        let reason = exited.map_or_else(|| "unknown exit status".into(), |e| e.describe());
-        if ok {
+        if exited.is_some_and(|e| e.success()) {
             return Outcome {
-                ok,
+                ok: true,
                 exited,
                 reason: None,
             };
         }
+        let reason = exited.map_or_else(|| "unknown exit status".into(), |e| e.describe());
         let out_of_time = deadline.is_some_and(|(d, _)| Instant::now() >= d);
-        if attempt >= attempts || cancel.level() >= 1 || out_of_time {
+        if attempt >= attempts || w.cancel.level() >= 1 || out_of_time {
             return Outcome {
                 ok: false,
                 exited,
@@ -149,11 +101,71 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
             };
         }
         attempt += 1;
-        events.event(&Event::Retrying {
+        w.events.event(&Event::Retrying {
             step: &step.name,
             attempt,
             attempts,
             reason: &reason,
         });
     }
+}
+
+/// Polls one attempt until it ends: how it exited (`None` if that is unknown) and, if mlk
+/// stopped it, why (the timeout `deadline`, a second Ctrl-C, or a lost process). A stopped
+/// attempt gets SIGTERM, then SIGKILL after the grace period.
+fn watch(
+    process: &mut dyn Process,
+    step: &Step,
+    w: &Worker<'_>,
+    deadline: Option<(Instant, u64)>,
+) -> (Option<Exited>, Option<String>) {
+    let mut stopped: Option<(Instant, String)> = None;
+    let mut killed = false;
+    let mut pending: Option<String> = None;
+    let begun = Instant::now();
+    let exited = loop {
+        match process.try_wait() {
+            Ok(Some(e)) => break Some(e),
+            Ok(None) => {
+                let now_pending = process.pending();
+                if now_pending != pending {
+                    w.events.event(&Event::Pending {
+                        step: &step.name,
+                        reason: now_pending.as_deref(),
+                    });
+                    pending = now_pending;
+                }
+            }
+            Err(e) => {
+                stopped.get_or_insert((Instant::now(), format!("lost the process: {e}")));
+                let _ = process.stop(Stop::Kill);
+                break None;
+            }
+        }
+        let now = Instant::now();
+        match &stopped {
+            None => {
+                // A second Ctrl-C is `Detach`: a backend whose work lives elsewhere (a cluster)
+                // may leave it running; a timeout always terminates.
+                let why = if w.cancel.level() >= 2 {
+                    Some((Stop::Detach, w.cancel.why().to_owned()))
+                } else {
+                    deadline
+                        .filter(|(d, _)| now >= *d)
+                        .map(|(_, s)| (Stop::Terminate, format!("timed out after {s}s")))
+                };
+                if let Some((how, why)) = why {
+                    let _ = process.stop(how);
+                    stopped = Some((now, why));
+                }
+            }
+            Some((at, _)) if !killed && now.duration_since(*at) >= w.grace => {
+                let _ = process.stop(Stop::Kill);
+                killed = true;
+            }
+            Some(_) => {}
+        }
+        std::thread::sleep((now.duration_since(begun) / 4).clamp(FIRST_POLL, POLL));
+    };
+    (exited, stopped.map(|(_, why)| why))
 }
