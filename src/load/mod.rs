@@ -1,6 +1,7 @@
 //! Loading: pipeline and stack files → models exactly as written, with spans.
 //!
-//! This is the only stage that reads user files. It checks what can be checked on one file in
+//! This is the only stage that reads user files ([`read`]: regular files only, bounded, UTF-8,
+//! CRLF normalised). It checks what can be checked on one file in
 //! isolation (syntax, duplicate keys, unknown keys, types, quantities, durations, names,
 //! literal credentials) and reports every problem of a file at once. Defaults, references
 //! between steps and anything that needs both files are the resolver's business.
@@ -8,6 +9,7 @@
 //! [`schema`] runs the same decoders in schema mode to produce the JSON Schemas of both formats.
 
 mod pipeline;
+mod read;
 pub mod schema;
 mod stack;
 pub mod toml;
@@ -23,6 +25,7 @@ pub use pipeline::{
     AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
     ResourcesDef, StepDef, StepSettings,
 };
+pub use read::MAX_FILE_BYTES;
 pub use stack::{
     ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,
     PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile, TrainingDef,
@@ -43,6 +46,46 @@ pub enum LoadError {
         message: String,
         /// Whether the file does not exist (invalid input) rather than being unreadable.
         not_found: bool,
+    },
+
+    /// The path names something other than a regular file (a FIFO, a device, a directory).
+    #[error("{path} is {kind}, not a regular file")]
+    #[diagnostic(
+        code(mlk::load::not_a_file),
+        help("pass the path of a TOML file; mlk does not read pipes, devices or directories")
+    )]
+    NotAFile {
+        /// The path as given.
+        path: String,
+        /// What it is instead ("a FIFO (named pipe)", "a directory", …).
+        kind: &'static str,
+    },
+
+    /// The file is larger than any pipeline or stack should be.
+    #[error("{path} is larger than {limit_mib} MiB")]
+    #[diagnostic(
+        code(mlk::load::too_large),
+        help("check the path: pipeline and stack files are small TOML files")
+    )]
+    TooLarge {
+        /// The path as given.
+        path: String,
+        /// The limit, in MiB.
+        limit_mib: u64,
+    },
+
+    /// The file is not UTF-8 text.
+    #[error("the file is not UTF-8: byte {byte} cannot start or continue a character")]
+    #[diagnostic(
+        code(mlk::load::encoding),
+        help("TOML files are UTF-8; convert it (for example `iconv -f latin1 -t utf-8`)")
+    )]
+    NotUtf8 {
+        /// The first invalid byte, as `0xE9`.
+        byte: String,
+        /// Where.
+        #[label("not UTF-8")]
+        at: SourceSpan,
     },
 
     /// TOML syntax error, including duplicate keys.
@@ -250,15 +293,15 @@ pub fn load(pipeline_path: &Path, stack: &StackRef) -> Result<Loaded, Problems> 
     let mut problems = Problems::default();
 
     let pipeline_name = display_path(pipeline_path);
-    let (pipeline_file, pipeline) = match read(pipeline_path) {
+    let (pipeline_file, pipeline) = match read::read(pipeline_path) {
         Ok(text) => {
             let file = sources.add(pipeline_name, text);
             let (model, cx) = pipeline::decode(sources.text(file), pipeline_path);
             finish(&mut sources, &mut problems, file, cx);
             (file, model)
         }
-        Err(e) => {
-            let file = sources.add(pipeline_name, String::new());
+        Err((text, e)) => {
+            let file = sources.add(pipeline_name, text);
             problems.push(&sources, file, e);
             (file, None)
         }
@@ -292,15 +335,15 @@ fn read_stack(
             finish(sources, problems, file, cx);
             (file, model)
         }
-        StackRef::Path(p) => match read(p) {
+        StackRef::Path(p) => match read::read(p) {
             Ok(text) => {
                 let file = sources.add(display_path(p), text);
                 let (model, cx) = stack::decode(sources.text(file), p.parent());
                 finish(sources, problems, file, cx);
                 (file, model)
             }
-            Err(e) => {
-                let file = sources.add(display_path(p), String::new());
+            Err((text, e)) => {
+                let file = sources.add(display_path(p), text);
                 problems.push(sources, file, e);
                 (file, None)
             }
@@ -347,20 +390,13 @@ fn finish(sources: &mut Sources, problems: &mut Problems, file: FileId, mut cx: 
         | LoadError::BadDuration { at, .. }
         | LoadError::BadName { at, .. }
         | LoadError::BadValue { at, .. }
-        | LoadError::LiteralSecret { at, .. } => at.offset(),
-        LoadError::Io { .. } => 0,
+        | LoadError::LiteralSecret { at, .. }
+        | LoadError::NotUtf8 { at, .. } => at.offset(),
+        LoadError::Io { .. } | LoadError::NotAFile { .. } | LoadError::TooLarge { .. } => 0,
     });
     for e in cx.errors {
         problems.push(sources, file, e);
     }
-}
-
-fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|e| LoadError::Io {
-        path: display_path(path),
-        message: e.to_string(),
-        not_found: e.kind() == std::io::ErrorKind::NotFound,
-    })
 }
 
 /// A path as diagnostics show it: as given, with `/` separators on every platform.
