@@ -94,6 +94,38 @@ pub enum RenderErrorKind {
         message: String,
     },
 
+    /// A template rendered no object for a step.
+    #[error("template {name} rendered no object for step `{step}`")]
+    #[diagnostic(
+        code(mlk::render::empty),
+        help(
+            "a template must produce the step's object; delete the override to use the built-in one"
+        )
+    )]
+    Empty {
+        /// Template file name.
+        name: String,
+        /// The step.
+        step: String,
+    },
+
+    /// A template produced a field that gives pods access to the host.
+    #[error("template {name} sets `{field}` for step `{step}`, which mlk never emits")]
+    #[diagnostic(
+        code(mlk::render::host_access),
+        help(
+            "mlk never emits privileged, hostPath, hostNetwork, hostPID or hostIPC; remove it from the override (a cluster admission policy is the place for exceptions)"
+        )
+    )]
+    HostAccess {
+        /// Template file name.
+        name: String,
+        /// The step.
+        step: String,
+        /// The field.
+        field: String,
+    },
+
     /// A template override directory could not be read.
     #[error("cannot read template override {path}: {message}")]
     #[diagnostic(code(mlk::render::io), help("check the stack's templates_dir"))]
@@ -142,6 +174,14 @@ impl Templates {
         Ok(Templates { env, sources })
     }
 
+    /// The override file that replaced built-in template `name`, if any.
+    fn override_path(&self, name: &str) -> Option<&Path> {
+        self.sources
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .and_then(|(_, _, p)| p.as_deref())
+    }
+
     fn error(&self, name: &str, e: &minijinja::Error) -> RenderError {
         let (text, path) = self
             .sources
@@ -159,9 +199,7 @@ fn template_error(
     path: Option<&Path>,
     e: &minijinja::Error,
 ) -> RenderError {
-    let shown = path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| format!("<built-in>/{name}"));
+    let shown = shown_name(name, path);
     let mut message = e.kind().to_string();
     if let Some(d) = e.detail() {
         message = format!("{message}: {d}");
@@ -185,6 +223,11 @@ fn template_error(
         at,
     }
     .into()
+}
+
+fn shown_name(name: &str, path: Option<&Path>) -> String {
+    path.map(|p| p.display().to_string())
+        .unwrap_or_else(|| format!("<built-in>/{name}"))
 }
 
 /// One rendered Kubernetes object.
@@ -310,7 +353,7 @@ fn render_step(
     };
     let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
     let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
-    parse_documents(&text, name, &step.name, out)?;
+    parse_step_documents(&text, name, t, &step.name, out)?;
     if step.kind == StepKind::Pytorch && plan.stack.network_isolation {
         let name = "networkpolicy.yaml";
         let mut meta = pod::object_meta(plan, step, run_id);
@@ -327,9 +370,70 @@ fn render_step(
             context! { step => Serde(step), meta => Serde(meta), selector => Serde(selector) };
         let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
         let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
-        parse_documents(&text, name, &step.name, out)?;
+        parse_step_documents(&text, name, t, &step.name, out)?;
     }
     Ok(())
+}
+
+/// [`parse_documents`] for a step's template: it must produce at least one object, and an
+/// override none that reaches the host (the built-ins are known not to; checking them would
+/// cost a second parse of every object).
+fn parse_step_documents(
+    text: &str,
+    template: &str,
+    t: &Templates,
+    step: &str,
+    out: &mut Vec<Manifest>,
+) -> Result<(), RenderError> {
+    let before = out.len();
+    parse_documents(text, template, step, out)?;
+    let path = t.override_path(template);
+    let shown = shown_name(template, path);
+    if out.len() == before {
+        return Err(RenderErrorKind::Empty {
+            name: shown,
+            step: step.into(),
+        }
+        .into());
+    }
+    if path.is_none() {
+        return Ok(());
+    }
+    for m in &out[before..] {
+        // The canonical YAML parses back; a failure here would be mlk's own bug.
+        let value: serde_yaml::Value = serde_yaml::from_str(&m.yaml).unwrap_or_default();
+        if let Some(field) = host_access(&value) {
+            return Err(RenderErrorKind::HostAccess {
+                name: shown,
+                step: step.into(),
+                field,
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+/// The first field of `v` (at any depth) that gives a pod access to its host: `hostPath`
+/// whatever its value; `privileged`, `hostNetwork`, `hostPID` and `hostIPC` when true.
+fn host_access(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::Mapping(m) => m.iter().find_map(|(k, val)| {
+            let key = k.as_str().unwrap_or_default();
+            let granted = match key {
+                "hostPath" => true,
+                "privileged" | "hostNetwork" | "hostPID" | "hostIPC" => val.as_bool() == Some(true),
+                _ => false,
+            };
+            if granted {
+                Some(key.to_owned())
+            } else {
+                host_access(val)
+            }
+        }),
+        serde_yaml::Value::Sequence(s) => s.iter().find_map(host_access),
+        _ => None,
+    }
 }
 
 /// Parses rendered text back and stores each document canonically.
