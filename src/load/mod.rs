@@ -24,7 +24,7 @@ pub use pipeline::{
     AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
     ResourcesDef, StepDef, StepSettings,
 };
-pub use read::MAX_FILE_BYTES;
+pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,
     PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile, TrainingDef,

@@ -1,4 +1,4 @@
-//! Reading one user file (a pipeline or a stack) into text, before any TOML is parsed.
+//! Reading one user file (a pipeline, a stack or a template override) into text.
 //!
 //! Only regular files are opened (a FIFO would block, a device never ends), at most
 //! [`MAX_FILE_BYTES`] are read, the bytes must be UTF-8 (the first invalid byte is reported
@@ -18,6 +18,12 @@ pub const MAX_FILE_BYTES: u64 = 4 << 20;
 /// A file that could not be read: the text diagnostics point into (the file as far as it
 /// could be read, or empty) and the problem.
 pub(super) type Unread = (String, LoadError);
+
+/// Reads another user file (a template override) by the same rules; the problem is not
+/// located, since only the loader registers sources.
+pub fn read_file(path: &Path) -> Result<String, LoadError> {
+    read(path).map_err(|(_, e)| e)
+}
 
 /// Reads `path` as described in the module documentation.
 pub(super) fn read(path: &Path) -> Result<String, Unread> {

@@ -153,13 +153,23 @@ impl Templates {
             let mut chosen = ((*text).to_owned(), None);
             if let Some(dir) = overrides {
                 let path = dir.join(name);
-                match std::fs::read_to_string(&path) {
+                // The loader's rules: regular files only, bounded, UTF-8, CRLF as LF.
+                match crate::load::read_file(&path) {
                     Ok(t) => chosen = (t, Some(path)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(crate::load::LoadError::Io {
+                        not_found: true, ..
+                    }) => {}
                     Err(e) => {
+                        let message = match e {
+                            crate::load::LoadError::NotAFile { kind, .. } => {
+                                format!("it is {kind}, not a regular file")
+                            }
+                            crate::load::LoadError::Io { message, .. } => message,
+                            e => e.to_string(),
+                        };
                         return Err(RenderErrorKind::Io {
                             path: path.display().to_string(),
-                            message: e.to_string(),
+                            message,
                         }
                         .into());
                     }

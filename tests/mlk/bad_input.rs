@@ -254,3 +254,26 @@ fn init_names_the_pipeline_after_its_directory_and_ignores_mlk_state() {
     let out = in_dir(&odd, &["check", "pipeline.toml"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
+
+#[test]
+fn a_fifo_template_override_is_rejected_without_reading_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("tpl")).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(tmp.path().join("tpl/job.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::write(
+        tmp.path().join("s.toml"),
+        "[stack]\nname = \"s\"\nbackend = \"kubernetes\"\ntemplates_dir = \"tpl\"\n[artifacts]\nuri = \"s3://b/m\"\n",
+    )
+    .unwrap();
+    let pipeline = root().join("tests/fixtures/good/one-step.toml");
+    let out = in_dir(
+        tmp.path(),
+        &["render", pipeline.to_str().unwrap(), "--stack", "s.toml"],
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("FIFO"), "{}", out.stderr);
+}
