@@ -78,27 +78,65 @@ pub fn find_stack(stack: Option<&str>) -> Result<StackRef, Located> {
     }))
 }
 
+/// `-n` / `--namespace` is not a namespace name.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("--namespace `{value}` is not a valid namespace name: {reason}")]
+#[diagnostic(
+    code(mlk::cli::namespace),
+    help(
+        "namespaces are DNS-1123 labels: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+    )
+)]
+struct BadNamespace {
+    value: String,
+    reason: String,
+}
+
+/// Whether a command may update the stat cache of `.mlk/` while hashing inputs: `check`
+/// promises to write nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatCacheUse {
+    /// Read it and write back what was learnt.
+    Update,
+    /// Read it only.
+    ReadOnly,
+}
+
 /// Loads `pipeline` with `stack`, hashes its local inputs (reporting to `progress`) and
-/// resolves it. `namespace` (`-n`) replaces the stack's namespace.
+/// resolves it. `namespace` (`-n`) replaces the stack's namespace, checked like the stack's.
 pub fn compile(
     pipeline: &Path,
     stack: &StackRef,
     namespace: Option<&str>,
     opts: &Options,
     progress: &dyn Progress,
+    stat_cache: StatCacheUse,
 ) -> Result<Compiled, Problems> {
     let mut loaded = load(pipeline, stack)?;
     if let Some(ns) = namespace {
+        if !crate::names::is_dns1123_label(ns) {
+            let mut problems = Problems::default();
+            problems.push_located(Located::detached(BadNamespace {
+                value: ns.to_owned(),
+                reason: crate::names::explain_dns1123_label(ns),
+            }));
+            return Err(problems);
+        }
         loaded.stack.namespace = toml::Spanned::new(0..0, ns.to_owned());
     }
-    let digests = digest_inputs(&loaded, progress)?;
+    let digests = digest_inputs(&loaded, progress, stat_cache)?;
     let resolved = resolve(&loaded, opts, &digests)?;
     Ok(Compiled { loaded, resolved })
 }
 
 /// Hashes every local input of the pipeline once, with the stat cache of `.mlk/` in the
-/// current directory (written back when it learnt something; failing to write it is harmless).
-pub fn digest_inputs(l: &Loaded, progress: &dyn Progress) -> Result<InputDigests, Problems> {
+/// current directory (with [`StatCacheUse::Update`], written back when it learnt something;
+/// failing to write it is harmless).
+pub fn digest_inputs(
+    l: &Loaded,
+    progress: &dyn Progress,
+    stat_cache_use: StatCacheUse,
+) -> Result<InputDigests, Problems> {
     let has_paths = l
         .pipeline
         .steps
@@ -143,7 +181,9 @@ pub fn digest_inputs(l: &Loaded, progress: &dyn Progress) -> Result<InputDigests
             }
         }
     }
-    let _ = stat_cache.save();
+    if stat_cache_use == StatCacheUse::Update {
+        let _ = stat_cache.save();
+    }
     if problems.has_errors() {
         Err(problems)
     } else {

@@ -1,9 +1,11 @@
-//! `mlk check`: validate a pipeline against a stack, including rendering, without output.
+//! `mlk check`: validate a pipeline against a stack, including rendering, without output and
+//! without writing anything (not even the stat cache of `.mlk/`).
 
 use clap::Args;
 
-use super::compile::{compile, manifests};
+use super::compile::{compile_using, manifests};
 use super::{Exit, Global, Inputs, Reporter};
+use crate::compile::StatCacheUse;
 
 /// `mlk check` arguments.
 #[derive(Debug, Args)]
@@ -16,7 +18,13 @@ pub struct CheckArgs {
 /// Runs `mlk check`.
 pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
     let opts = args.inputs.options();
-    let c = match compile(&args.inputs, global, &opts, reporter) {
+    let c = match compile_using(
+        &args.inputs,
+        global,
+        &opts,
+        reporter,
+        StatCacheUse::ReadOnly,
+    ) {
         Ok(c) => c,
         Err(code) => return code,
     };

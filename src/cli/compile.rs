@@ -4,8 +4,8 @@
 use super::hash_progress::HashProgress;
 use super::{Exit, Global, Inputs, Reporter};
 pub use crate::compile::Compiled;
-use crate::compile::find_stack;
-use crate::diag::{Located, Problems};
+use crate::compile::{StatCacheUse, find_stack};
+use crate::diag::Located;
 use crate::load::StackRef;
 use crate::render::Manifest;
 use crate::resolve::Options;
@@ -22,13 +22,24 @@ pub fn manifests(
     })
 }
 
-/// Finds the stack, loads, hashes inputs and resolves; prints every diagnostic and the
-/// warnings; returns the exit code on failure.
+/// Finds the stack, loads, hashes inputs (updating the stat cache) and resolves; prints every
+/// diagnostic and the warnings; returns the exit code on failure.
 pub fn compile(
     inputs: &Inputs,
     global: &Global,
     opts: &Options,
     reporter: &Reporter,
+) -> Result<Compiled, Exit> {
+    compile_using(inputs, global, opts, reporter, StatCacheUse::Update)
+}
+
+/// [`compile`], with the stat cache used as `stat_cache` says.
+pub fn compile_using(
+    inputs: &Inputs,
+    global: &Global,
+    opts: &Options,
+    reporter: &Reporter,
+    stat_cache: StatCacheUse,
 ) -> Result<Compiled, Exit> {
     let stack = find_stack(inputs.stack.as_deref()).map_err(|d| {
         reporter.diagnostic(&d);
@@ -48,22 +59,24 @@ pub fn compile(
         global.namespace.as_deref(),
         opts,
         &progress,
+        stat_cache,
     )
-    .map_err(|problems| fail(reporter, &problems))?;
+    .map_err(|problems| fail(reporter, problems.items()))?;
     reporter.diagnostics(&c.resolved.warnings);
     Ok(c)
 }
 
-fn fail(reporter: &Reporter, problems: &Problems) -> Exit {
-    reporter.diagnostics(problems.items());
-    let n = problems.error_count();
+/// Prints load or resolve problems and their count; the exit code is 3 when a file could
+/// not be read for a reason the user cannot fix by editing, else 2. Every command that loads
+/// files decides its exit code here, so a problem has one code whatever the command.
+pub(super) fn fail(reporter: &Reporter, items: &[Located]) -> Exit {
+    reporter.diagnostics(items);
+    let n = items.iter().filter(|d| d.is_error()).count();
     reporter.status(&format!(
         "error: {n} problem{} found",
         if n == 1 { "" } else { "s" }
     ));
-    if problems.items().iter().any(|d| d.code() == "mlk::load::io")
-        && !problems.items().iter().any(is_not_found)
-    {
+    if items.iter().any(|d| d.code() == "mlk::load::io") && !items.iter().any(is_not_found) {
         Exit::Io
     } else {
         Exit::Invalid

@@ -1,7 +1,9 @@
 //! `mlk init [DIR]`: scaffold a pipeline and its stacks from templates embedded in the binary.
 //!
 //! Nothing is overwritten unless `--force` is given: when any file of the template exists,
-//! mlk names them all and writes nothing. Each file is written atomically.
+//! mlk names them all and writes nothing. Each file is written atomically. The pipeline is
+//! named after DIR when that is a valid pipeline name, and `.mlk/` (mlk's local state) is
+//! added to DIR's `.gitignore`, keeping what the file already says.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +65,14 @@ impl Template {
                     include_str!("init/train-serve/stacks/dev.toml"),
                 ),
             ],
+        }
+    }
+
+    /// The pipeline name the template's `pipeline.toml` is written with.
+    fn pipeline_name(self) -> &'static str {
+        match self {
+            Template::Quickstart => "quickstart",
+            Template::TrainServe => "train-serve",
         }
     }
 
@@ -146,6 +156,7 @@ pub fn scaffold(dir: &Path, template: Template, force: bool) -> Result<Vec<PathB
             return Err(InitError::Exists { files: existing });
         }
     }
+    let name = dir_pipeline_name(dir);
     let mut written = Vec::new();
     for (rel, content) in files {
         let path = dir.join(rel);
@@ -155,13 +166,64 @@ pub fn scaffold(dir: &Path, template: Template, force: bool) -> Result<Vec<PathB
                 message: e.to_string(),
             })?;
         }
-        write_atomic(&path, content).map_err(|e| InitError::Io {
-            path: e.path,
-            message: e.message,
-        })?;
+        let content = match &name {
+            Some(name) if *rel == "pipeline.toml" => content.replacen(
+                &format!("name = \"{}\"", template.pipeline_name()),
+                &format!("name = \"{name}\""),
+                1,
+            ),
+            _ => (*content).to_owned(),
+        };
+        write(&path, &content)?;
+        written.push(path);
+    }
+    if let Some(path) = ignore_state(dir)? {
         written.push(path);
     }
     Ok(written)
+}
+
+/// DIR's own name, when it is a valid pipeline name (`.` is the current directory's name).
+fn dir_pipeline_name(dir: &Path) -> Option<String> {
+    let absolute = std::path::absolute(dir).ok()?;
+    let name = absolute.file_name()?.to_str()?;
+    crate::names::is_dns1123_label(name).then(|| name.to_owned())
+}
+
+/// Adds `.mlk/` to `dir/.gitignore` unless a line already ignores it; returns the path when
+/// the file was written.
+fn ignore_state(dir: &Path) -> Result<Option<PathBuf>, InitError> {
+    let path = dir.join(".gitignore");
+    let old = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(InitError::Io {
+                path: display(&path),
+                message: e.to_string(),
+            });
+        }
+    };
+    let ignored = old
+        .lines()
+        .any(|l| matches!(l.trim(), ".mlk" | ".mlk/" | "/.mlk" | "/.mlk/"));
+    if ignored {
+        return Ok(None);
+    }
+    let mut new = old;
+    if !new.is_empty() && !new.ends_with('\n') {
+        new.push('\n');
+    }
+    new.push_str(".mlk/\n");
+    write(&path, &new)?;
+    Ok(Some(path))
+}
+
+fn write(path: &Path, content: &str) -> Result<(), InitError> {
+    write_atomic(path, content).map_err(|e| InitError::Io {
+        path: e.path,
+        message: e.message,
+    })
 }
 
 fn display(p: &Path) -> String {

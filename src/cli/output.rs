@@ -192,16 +192,22 @@ pub fn apply(dir: &Path, changes: &[Change]) -> Result<(), OutputError> {
 }
 
 /// Writes `content` to `path` through a temporary file in the same directory and a rename.
+/// The file gets the mode any tool's new file gets (0666 less the umask), not the private
+/// 0600 of temporary files.
 pub fn write_atomic(path: &Path, content: &str) -> Result<(), OutputError> {
     let dir: PathBuf = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mlk-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(|e| io_err(&dir, &e))?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mlk-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode is passed to open(2), which applies the umask.
+        builder.permissions(fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| io_err(&dir, &e))?;
     tmp.write_all(content.as_bytes())
         .map_err(|e| io_err(path, &e))?;
     tmp.as_file().sync_all().map_err(|e| io_err(path, &e))?;

@@ -63,11 +63,11 @@ pub fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     };
     let loaded = match load_stack(&stack_ref) {
         Ok(l) => l,
-        Err(problems) => return fail(reporter, problems.items()),
+        Err(problems) => return super::compile::fail(reporter, problems.items()),
     };
     let (plan, warnings) = match resolve_stack(&loaded.stack, loaded.file, &loaded.sources) {
         Ok(p) => p,
-        Err(problems) => return fail(reporter, problems.items()),
+        Err(problems) => return super::compile::fail(reporter, problems.items()),
     };
     reporter.diagnostics(&warnings);
     let manifests = match render_admin(&plan) {
@@ -132,14 +132,4 @@ pub fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
         files.len()
     ));
     Exit::Ok
-}
-
-fn fail(reporter: &Reporter, items: &[crate::diag::Located]) -> Exit {
-    reporter.diagnostics(items);
-    let n = items.iter().filter(|d| d.is_error()).count();
-    reporter.status(&format!(
-        "error: {n} problem{} found",
-        if n == 1 { "" } else { "s" }
-    ));
-    Exit::Invalid
 }

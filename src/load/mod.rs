@@ -1,13 +1,16 @@
 //! Loading: pipeline and stack files → models exactly as written, with spans.
 //!
-//! This is the only stage that reads user files. It checks what can be checked on one file in
-//! isolation (syntax, duplicate keys, unknown keys, types, quantities, durations, names,
-//! literal credentials) and reports every problem of a file at once. Defaults, references
-//! between steps and anything that needs both files are the resolver's business.
+//! This is the only stage that reads user files (module `read`: regular files only, bounded,
+//! UTF-8, CRLF normalised). It checks what can be checked on one file in isolation (syntax,
+//! duplicate keys, unknown keys, types, quantities, durations, names, literal credentials, NUL
+//! in strings) and reports every problem of a file at once, as [`LoadError`]s. Defaults,
+//! references between steps and anything that needs both files are the resolver's business.
 //!
 //! [`schema`] runs the same decoders in schema mode to produce the JSON Schemas of both formats.
 
+mod error;
 mod pipeline;
+mod read;
 pub mod schema;
 mod stack;
 pub mod toml;
@@ -15,211 +18,19 @@ mod values;
 
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, SourceSpan};
-use thiserror::Error;
-
+pub use error::LoadError;
 pub use pipeline::looks_like_credential;
 pub use pipeline::{
     AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
     ResourcesDef, StepDef, StepSettings,
 };
+pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,
     PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile, TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};
-
-/// A problem in a pipeline or stack file.
-#[derive(Debug, Error, Diagnostic)]
-pub enum LoadError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {message}")]
-    #[diagnostic(code(mlk::load::io), help("check the path and its permissions"))]
-    Io {
-        /// The path as given.
-        path: String,
-        /// What the operating system said.
-        message: String,
-        /// Whether the file does not exist (invalid input) rather than being unreadable.
-        not_found: bool,
-    },
-
-    /// TOML syntax error, including duplicate keys.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::load::syntax), help("{help}"))]
-    Syntax {
-        /// The parser's message.
-        message: String,
-        /// How to fix it.
-        help: String,
-        /// Where.
-        #[label("here")]
-        at: SourceSpan,
-    },
-
-    /// A key the format does not define.
-    #[error("unknown key `{key}` in {table}")]
-    #[diagnostic(code(mlk::load::unknown_key), help("{help}"))]
-    UnknownKey {
-        /// The key as written.
-        key: String,
-        /// The table it is in.
-        table: String,
-        /// A "did you mean" hint or the list of known keys.
-        help: String,
-        /// The key.
-        #[label("unknown key")]
-        at: SourceSpan,
-    },
-
-    /// A required key is missing.
-    #[error("{table} needs `{key}`")]
-    #[diagnostic(
-        code(mlk::load::missing_key),
-        help("add `{key} = …` ({expected}) to {table}")
-    )]
-    MissingKey {
-        /// The missing key.
-        key: &'static str,
-        /// The table that needs it.
-        table: String,
-        /// What its value looks like.
-        expected: String,
-        /// The table.
-        #[label("in this table")]
-        at: SourceSpan,
-    },
-
-    /// A value of the wrong TOML type.
-    #[error("expected {expected}, found {found}")]
-    #[diagnostic(code(mlk::load::wrong_type), help("write {expected} here"))]
-    WrongType {
-        /// What the format wants.
-        expected: String,
-        /// What was written.
-        found: String,
-        /// The value.
-        #[label("{found}")]
-        at: SourceSpan,
-    },
-
-    /// A number that does not fit.
-    #[error("this {what} is out of range")]
-    #[diagnostic(code(mlk::load::out_of_range), help("use a smaller {what}"))]
-    OutOfRange {
-        /// "integer" or "number".
-        what: String,
-        /// The value.
-        #[label("out of range")]
-        at: SourceSpan,
-    },
-
-    /// Not a Kubernetes resource quantity.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::load::quantity), help("{help}"))]
-    BadQuantity {
-        /// What is wrong.
-        message: String,
-        /// How to write it.
-        help: String,
-        /// The value.
-        #[label("not a Kubernetes quantity")]
-        at: SourceSpan,
-    },
-
-    /// Not a duration.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::load::duration), help("{help}"))]
-    BadDuration {
-        /// What is wrong.
-        message: String,
-        /// How to write it.
-        help: String,
-        /// The value.
-        #[label("not a duration")]
-        at: SourceSpan,
-    },
-
-    /// A name that Kubernetes would reject.
-    #[error("{what} `{value}` is not a valid name: {reason}")]
-    #[diagnostic(
-        code(mlk::load::name),
-        help(
-            "names are DNS-1123 labels: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
-        )
-    )]
-    BadName {
-        /// What is being named ("step name", "pipeline name").
-        what: &'static str,
-        /// The name as written.
-        value: String,
-        /// Why it is not valid.
-        reason: String,
-        /// The name.
-        #[label("invalid name")]
-        at: SourceSpan,
-    },
-
-    /// A value outside the allowed set or range.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::load::value), help("{help}"))]
-    BadValue {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
-        /// The value.
-        #[label("{label}")]
-        at: SourceSpan,
-        /// Short label text.
-        label: String,
-    },
-
-    /// A literal value in an environment variable whose name looks like a credential.
-    #[error("`{name}` looks like a credential but its value is written in the file")]
-    #[diagnostic(
-        code(mlk::load::literal_secret),
-        help(
-            "never put secrets in pipeline files; reference a Kubernetes Secret instead:\n    {name} = {{ secret = \"<secret-name>\", key = \"<key>\" }}"
-        )
-    )]
-    LiteralSecret {
-        /// The variable name.
-        name: String,
-        /// The variable's key (the value itself is redacted and never shown).
-        #[label("use a secret reference")]
-        at: SourceSpan,
-    },
-}
-
-impl LoadError {
-    /// Whether the problem is the environment's (exit 3) rather than the input's (exit 2).
-    pub fn is_io(&self) -> bool {
-        matches!(
-            self,
-            LoadError::Io {
-                not_found: false,
-                ..
-            }
-        )
-    }
-
-    /// A value-range problem with a label, a message and a fix.
-    pub fn value(
-        at: std::ops::Range<usize>,
-        label: &str,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) -> Self {
-        LoadError::BadValue {
-            message: message.into(),
-            help: help.into(),
-            at: at.into(),
-            label: label.into(),
-        }
-    }
-}
 
 /// A loaded pair of files plus the sources diagnostics point into.
 pub struct Loaded {
@@ -250,15 +61,15 @@ pub fn load(pipeline_path: &Path, stack: &StackRef) -> Result<Loaded, Problems> 
     let mut problems = Problems::default();
 
     let pipeline_name = display_path(pipeline_path);
-    let (pipeline_file, pipeline) = match read(pipeline_path) {
+    let (pipeline_file, pipeline) = match read::read(pipeline_path) {
         Ok(text) => {
             let file = sources.add(pipeline_name, text);
             let (model, cx) = pipeline::decode(sources.text(file), pipeline_path);
             finish(&mut sources, &mut problems, file, cx);
             (file, model)
         }
-        Err(e) => {
-            let file = sources.add(pipeline_name, String::new());
+        Err((text, e)) => {
+            let file = sources.add(pipeline_name, text);
             problems.push(&sources, file, e);
             (file, None)
         }
@@ -292,15 +103,15 @@ fn read_stack(
             finish(sources, problems, file, cx);
             (file, model)
         }
-        StackRef::Path(p) => match read(p) {
+        StackRef::Path(p) => match read::read(p) {
             Ok(text) => {
                 let file = sources.add(display_path(p), text);
                 let (model, cx) = stack::decode(sources.text(file), p.parent());
                 finish(sources, problems, file, cx);
                 (file, model)
             }
-            Err(e) => {
-                let file = sources.add(display_path(p), String::new());
+            Err((text, e)) => {
+                let file = sources.add(display_path(p), text);
                 problems.push(sources, file, e);
                 (file, None)
             }
@@ -347,20 +158,13 @@ fn finish(sources: &mut Sources, problems: &mut Problems, file: FileId, mut cx: 
         | LoadError::BadDuration { at, .. }
         | LoadError::BadName { at, .. }
         | LoadError::BadValue { at, .. }
-        | LoadError::LiteralSecret { at, .. } => at.offset(),
-        LoadError::Io { .. } => 0,
+        | LoadError::LiteralSecret { at, .. }
+        | LoadError::NotUtf8 { at, .. } => at.offset(),
+        LoadError::Io { .. } | LoadError::NotAFile { .. } | LoadError::TooLarge { .. } => 0,
     });
     for e in cx.errors {
         problems.push(sources, file, e);
     }
-}
-
-fn read(path: &Path) -> Result<String, LoadError> {
-    std::fs::read_to_string(path).map_err(|e| LoadError::Io {
-        path: display_path(path),
-        message: e.to_string(),
-        not_found: e.kind() == std::io::ErrorKind::NotFound,
-    })
 }
 
 /// A path as diagnostics show it: as given, with `/` separators on every platform.

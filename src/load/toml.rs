@@ -116,6 +116,17 @@ impl Decode for String {
     }
     fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
         match v.get_ref() {
+            // Every string may end up as a process argument, an environment value or an
+            // object field, none of which can carry NUL: refuse it here, once for all keys.
+            DeValue::String(s) if s.contains('\0') => {
+                cx.error(LoadError::value(
+                    v.span(),
+                    "contains NUL",
+                    "this string contains a NUL character (\\u0000)",
+                    "remove the \\u0000: no command argument, environment value or name can hold it",
+                ));
+                None
+            }
             DeValue::String(s) => Some(s.to_string()),
             _ => {
                 cx.wrong_type(v, Self::expected());

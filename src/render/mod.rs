@@ -1,7 +1,8 @@
 //! Rendering: plan → canonical Kubernetes YAML.
 //!
 //! One minijinja template per kind (`templates/`, embedded in the binary, overridable per
-//! file through a stack's `templates_dir`). Values reach templates JSON-escaped, so any string
+//! file through a stack's `templates_dir`: [`Templates`], which also checks what an override
+//! renders). Values reach templates JSON-escaped, so any string
 //! is a safe YAML scalar. Every rendered document is parsed back and re-emitted canonically by
 //! [`yaml`]: keys sorted, null fields dropped, quoting safe for YAML 1.1 and 1.2 readers, so
 //! template whitespace and formatting never reach the output.
@@ -9,16 +10,18 @@
 pub mod admin;
 mod block_json;
 mod pod;
+mod templates;
 mod trainjob;
 pub mod yaml;
 
-use std::path::{Path, PathBuf};
-
 use miette::{Diagnostic, NamedSource, SourceSpan};
+use minijinja::context;
 use minijinja::value::Serde;
-use minijinja::{Environment, UndefinedBehavior, context};
 use serde::Deserialize;
 use thiserror::Error;
+
+pub use templates::Templates;
+use templates::parse_step_documents;
 
 use crate::domain::StepKind;
 use crate::resolve::{Plan, Step};
@@ -94,6 +97,38 @@ pub enum RenderErrorKind {
         message: String,
     },
 
+    /// A template rendered no object for a step.
+    #[error("template {name} rendered no object for step `{step}`")]
+    #[diagnostic(
+        code(mlk::render::empty),
+        help(
+            "a template must produce the step's object; delete the override to use the built-in one"
+        )
+    )]
+    Empty {
+        /// Template file name.
+        name: String,
+        /// The step.
+        step: String,
+    },
+
+    /// A template produced a field that gives pods access to the host.
+    #[error("template {name} sets `{field}` for step `{step}`, which mlk never emits")]
+    #[diagnostic(
+        code(mlk::render::host_access),
+        help(
+            "mlk never emits privileged, hostPath, hostNetwork, hostPID or hostIPC; remove it from the override (a cluster admission policy is the place for exceptions)"
+        )
+    )]
+    HostAccess {
+        /// Template file name.
+        name: String,
+        /// The step.
+        step: String,
+        /// The field.
+        field: String,
+    },
+
     /// A template override directory could not be read.
     #[error("cannot read template override {path}: {message}")]
     #[diagnostic(code(mlk::render::io), help("check the stack's templates_dir"))]
@@ -103,88 +138,6 @@ pub enum RenderErrorKind {
         /// What the OS said.
         message: String,
     },
-}
-
-/// The compiled templates: built-ins, with a stack's overrides in place.
-pub struct Templates {
-    env: Environment<'static>,
-    sources: Vec<(String, String, Option<PathBuf>)>,
-}
-
-impl Templates {
-    /// The built-in templates, with files of `overrides` (if any) replacing them by name.
-    pub fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        let mut sources = Vec::new();
-        for (name, text) in BUILTIN_TEMPLATES {
-            let mut chosen = ((*text).to_owned(), None);
-            if let Some(dir) = overrides {
-                let path = dir.join(name);
-                match std::fs::read_to_string(&path) {
-                    Ok(t) => chosen = (t, Some(path)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(RenderErrorKind::Io {
-                            path: path.display().to_string(),
-                            message: e.to_string(),
-                        }
-                        .into());
-                    }
-                }
-            }
-            sources.push(((*name).to_owned(), chosen.0, chosen.1));
-        }
-        for (name, text, path) in &sources {
-            env.add_template_owned(name.clone(), text.clone())
-                .map_err(|e| template_error(name, text, path.as_deref(), &e))?;
-        }
-        Ok(Templates { env, sources })
-    }
-
-    fn error(&self, name: &str, e: &minijinja::Error) -> RenderError {
-        let (text, path) = self
-            .sources
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, t, p)| (t.as_str(), p.as_deref()))
-            .unwrap_or(("", None));
-        template_error(name, text, path, e)
-    }
-}
-
-fn template_error(
-    name: &str,
-    text: &str,
-    path: Option<&Path>,
-    e: &minijinja::Error,
-) -> RenderError {
-    let shown = path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| format!("<built-in>/{name}"));
-    let mut message = e.kind().to_string();
-    if let Some(d) = e.detail() {
-        message = format!("{message}: {d}");
-    }
-    let at = e.range().map(SourceSpan::from).or_else(|| {
-        e.line().map(|line| {
-            let start: usize = text
-                .split_inclusive('\n')
-                .take(line.saturating_sub(1))
-                .map(str::len)
-                .sum();
-            let len = text[start.min(text.len())..].find('\n').unwrap_or(0);
-            SourceSpan::from(start..start + len)
-        })
-    });
-    RenderErrorKind::Template {
-        name: name.into(),
-        message,
-        help: "the variables are documented in the README (\"Template overrides\")".into(),
-        src: NamedSource::new(shown, text.to_owned()),
-        at,
-    }
-    .into()
 }
 
 /// One rendered Kubernetes object.
@@ -310,7 +263,7 @@ fn render_step(
     };
     let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
     let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
-    parse_documents(&text, name, &step.name, out)?;
+    parse_step_documents(&text, name, t, &step.name, out)?;
     if step.kind == StepKind::Pytorch && plan.stack.network_isolation {
         let name = "networkpolicy.yaml";
         let mut meta = pod::object_meta(plan, step, run_id);
@@ -327,7 +280,7 @@ fn render_step(
             context! { step => Serde(step), meta => Serde(meta), selector => Serde(selector) };
         let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
         let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
-        parse_documents(&text, name, &step.name, out)?;
+        parse_step_documents(&text, name, t, &step.name, out)?;
     }
     Ok(())
 }

@@ -112,6 +112,22 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A job or pytorch step without a command.
+    #[error("step `{step}` has no command")]
+    #[diagnostic(
+        code(mlk::resolve::missing_command),
+        help(
+            "job and pytorch steps run a command: command = [\"python\", \"train.py\"] (mlk never falls back to the image's entrypoint)"
+        )
+    )]
+    MissingCommand {
+        /// The step.
+        step: String,
+        /// The step's table.
+        #[label("no command")]
+        at: SourceSpan,
+    },
+
     /// `elastic` or `nproc_per_node` on a step that is not a pytorch step.
     #[error("`{key}` applies to pytorch steps; `{step}` is a {kind} step")]
     #[diagnostic(

@@ -68,6 +68,12 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         }),
         None => {}
     }
+    if def.command.is_none() && kind != StepKind::Serve {
+        cx.pipeline(ResolveError::MissingCommand {
+            step: name.clone(),
+            at: def.name.span().into(),
+        });
+    }
     let mut shape = kind::shape(cx, def, kind, &set, &stack);
     let placed = gpu::place(cx, &set, &name);
     policy::check_gpus(cx, &set, &placed.gpu, shape.max_pods, &name);

@@ -2,7 +2,8 @@
 //! a YAML reader gets back exactly the string that was written in the TOML.
 //!
 //! Strings containing `{{`, `{%` or `{#` are templates, not literal text, so the strategies
-//! filter them out. The env variable is called `NOTE` because credential-like names
+//! filter them out, and strings with NUL too, which mlk refuses when it loads the file
+//! (no process can receive it; see `tests/fixtures/command-nul.toml`). The env variable is called `NOTE` because credential-like names
 //! (`*_KEY`, `*_TOKEN`, …) with literal values are errors.
 
 use std::fmt::Write as _;
@@ -93,7 +94,6 @@ fn yaml_nasty() -> impl Strategy<Value = String> {
         "é",
         "日本語",
         "🦀",
-        "\u{0}",
         "\u{7}",
         "\u{1b}",
         "\u{7f}",
@@ -112,6 +112,7 @@ fn yaml_nasty() -> impl Strategy<Value = String> {
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![any::<String>(), yaml_nasty(), "[ -~]{0,8}"]
         .prop_filter("templates are not literal text", |s| !is_template(s))
+        .prop_filter("NUL is refused at load", |s| !s.contains('\0'))
 }
 
 fn pipeline(a: &str, b: &str, note: &str) -> String {
@@ -169,7 +170,7 @@ fn tricky_strings_survive_a_render() {
         ("yes: no", " #comment", "- item"),
         ("1e3", "null", "\"quoted\" and 'single'"),
         ("line\nbreak", "cr\rlf\r\n", "tab\there"),
-        ("nul\u{0}bell\u{7}esc\u{1b}", "del\u{7f}", "nel\u{85}"),
+        ("bell\u{7}esc\u{1b}", "del\u{7f}", "nel\u{85}"),
         (
             "c1 \u{86}\u{9f}",
             "ls\u{2028} ps\u{2029}  x",

@@ -204,7 +204,11 @@ fn env(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> BTreeMap<Sp<String>, Sp<EnvValue>> {
                     });
                     continue;
                 }
-                EnvValue::Literal(s.to_string())
+                // Decoded like any string, so the rules on strings (no NUL) apply here too.
+                let Some(s) = String::decode(val, cx) else {
+                    continue;
+                };
+                EnvValue::Literal(s)
             }
             DeValue::Table(_) => {
                 let Some(mut t) = Table::open(val, format!("env `{name}`"), cx) else {

@@ -247,7 +247,17 @@ fn command(c: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Sp<Vec<Sp<String>>>> {
         return None;
     }
     cx.describe(c, <Vec<String>>::schema);
-    Decode::decode(c, cx)
+    let command: Sp<Vec<Sp<String>>> = Decode::decode(c, cx)?;
+    if command.get_ref().is_empty() {
+        cx.error(LoadError::value(
+            c.span(),
+            "empty command",
+            "`command` is an empty list",
+            "name the program and its arguments: command = [\"python\", \"train.py\"]; remove the key on a serve step",
+        ));
+        return None;
+    }
+    Some(command)
 }
 
 /// `outputs`: names templates can use.

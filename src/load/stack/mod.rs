@@ -126,12 +126,9 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
             context = s.opt("context", cx);
             service_account = s.opt("service_account", cx);
             image_pull_secrets = s.opt("image_pull_secrets", cx).unwrap_or_default();
-            templates_dir = s.opt::<Sp<String>>("templates_dir", cx).map(|d| {
-                let path = dir
-                    .map(|base| base.join(d.get_ref()))
-                    .unwrap_or_else(|| PathBuf::from(d.get_ref()));
-                Spanned::new(d.span(), path)
-            });
+            templates_dir = s
+                .opt::<Sp<String>>("templates_dir", cx)
+                .and_then(|d| existing_templates_dir(&d, dir, cx));
             s.finish(cx);
         }
         None => cx.error(LoadError::MissingKey {
@@ -183,4 +180,23 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         cost,
     });
     (stack, std::mem::take(cx))
+}
+
+/// `templates_dir`, resolved against the stack file's directory (`dir`, absent for the
+/// built-in stack and in schema mode) and required to be a directory there.
+fn existing_templates_dir(d: &Sp<String>, dir: Option<&Path>, cx: &mut Cx) -> Option<Sp<PathBuf>> {
+    let Some(base) = dir else {
+        return Some(Spanned::new(d.span(), PathBuf::from(d.get_ref())));
+    };
+    let path = base.join(d.get_ref());
+    if !path.is_dir() {
+        cx.error(LoadError::value(
+            d.span(),
+            "no such directory",
+            format!("templates_dir `{}` is not a directory", super::display_path(&path)),
+            "it is relative to the stack file's directory; create it, or remove templates_dir to use the built-in templates",
+        ));
+        return None;
+    }
+    Some(Spanned::new(d.span(), path))
 }
