@@ -14,7 +14,7 @@ use crate::render::{Manifest, RenderError, Templates, render};
 use crate::resolve::{InputDigests, Options, ResolveError, Resolved, resolve};
 
 /// A pipeline resolved against its stack.
-pub struct Compiled {
+pub(crate) struct Compiled {
     /// The files as written.
     pub loaded: Loaded,
     /// The plan and its warnings.
@@ -24,7 +24,7 @@ pub struct Compiled {
 impl Compiled {
     /// The plan rendered with the built-in templates and the stack's `templates_dir`
     /// overrides; `run_id` adds the `mlk.dev/run` label.
-    pub fn manifests(&self, run_id: Option<&str>) -> Result<Vec<Manifest>, RenderError> {
+    pub(crate) fn manifests(&self, run_id: Option<&str>) -> Result<Vec<Manifest>, RenderError> {
         let dir = self
             .loaded
             .stack
@@ -49,7 +49,7 @@ struct StackNotFound {
 
 /// Finds the stack file for `--stack` / `MLK_STACK` (SPEC §1.2): a path, else
 /// `stacks/NAME.toml`, else `.mlk/stacks/NAME.toml`, else the built-in `local`.
-pub fn find_stack(stack: Option<&str>) -> Result<StackRef, Located> {
+pub(crate) fn find_stack(stack: Option<&str>) -> Result<StackRef, Located> {
     let Some(s) = stack.filter(|s| !s.is_empty()) else {
         return Ok(StackRef::BuiltinLocal);
     };
@@ -95,7 +95,7 @@ struct BadNamespace {
 /// Whether a command may update the stat cache of `.mlk/` while hashing inputs: `check`
 /// promises to write nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StatCacheUse {
+pub(crate) enum StatCacheUse {
     /// Read it and write back what was learnt.
     Update,
     /// Read it only.
@@ -104,7 +104,7 @@ pub enum StatCacheUse {
 
 /// Loads `pipeline` with `stack`, hashes its local inputs (reporting to `progress`) and
 /// resolves it. `namespace` (`-n`) replaces the stack's namespace, checked like the stack's.
-pub fn compile(
+pub(crate) fn compile(
     pipeline: &Path,
     stack: &StackRef,
     namespace: Option<&str>,
@@ -132,7 +132,7 @@ pub fn compile(
 /// Hashes every local input of the pipeline once, with the stat cache of `.mlk/` in the
 /// current directory (with [`StatCacheUse::Update`], written back when it learnt something;
 /// failing to write it is harmless).
-pub fn digest_inputs(
+pub(crate) fn digest_inputs(
     l: &Loaded,
     progress: &dyn Progress,
     stat_cache_use: StatCacheUse,

@@ -3,44 +3,44 @@
 //! builds labels and annotations from these and hands them to the templates.
 
 /// Label: who manages the object (value [`MANAGED_BY_MLK`]).
-pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+pub(crate) const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 /// The value of [`MANAGED_BY`] on everything mlk creates.
-pub const MANAGED_BY_MLK: &str = "mlk";
+pub(crate) const MANAGED_BY_MLK: &str = "mlk";
 /// Label: the application (pipeline) an object is part of.
-pub const PART_OF: &str = "app.kubernetes.io/part-of";
+pub(crate) const PART_OF: &str = "app.kubernetes.io/part-of";
 /// Label: the pipeline's name.
-pub const PIPELINE: &str = "mlk.dev/pipeline";
+pub(crate) const PIPELINE: &str = "mlk.dev/pipeline";
 /// Label: the step's name.
-pub const STEP: &str = "mlk.dev/step";
+pub(crate) const STEP: &str = "mlk.dev/step";
 /// Label: the run id, on objects created by `mlk run`.
-pub const RUN: &str = "mlk.dev/run";
+pub(crate) const RUN: &str = "mlk.dev/run";
 /// Label: the stack whose admin objects these are (`mlk stack render`).
-pub const STACK: &str = "mlk.dev/stack";
+pub(crate) const STACK: &str = "mlk.dev/stack";
 /// Label on cache-record ConfigMaps (value [`CACHE_RECORD`]).
-pub const CACHE: &str = "mlk.dev/cache";
+pub(crate) const CACHE: &str = "mlk.dev/cache";
 /// The value of [`CACHE`] on a cache record.
-pub const CACHE_RECORD: &str = "record";
+pub(crate) const CACHE_RECORD: &str = "record";
 /// Annotation on workloads (label on cache records, shortened): the step's cache key.
-pub const CACHE_KEY: &str = "mlk.dev/cache-key";
+pub(crate) const CACHE_KEY: &str = "mlk.dev/cache-key";
 /// Annotation: Argo CD's sync wave, the step's depth in the DAG.
-pub const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+pub(crate) const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
 /// Label: Kueue's LocalQueue of a workload.
-pub const KUEUE_QUEUE: &str = "kueue.x-k8s.io/queue-name";
+pub(crate) const KUEUE_QUEUE: &str = "kueue.x-k8s.io/queue-name";
 /// Label: Kueue's WorkloadPriorityClass of a workload.
-pub const KUEUE_PRIORITY: &str = "kueue.x-k8s.io/priority-class";
+pub(crate) const KUEUE_PRIORITY: &str = "kueue.x-k8s.io/priority-class";
 /// Label Kueue puts on a Workload: the uid of the job it admits.
-pub const KUEUE_JOB_UID: &str = "kueue.x-k8s.io/job-uid";
+pub(crate) const KUEUE_JOB_UID: &str = "kueue.x-k8s.io/job-uid";
 /// Label: KAI's queue of a workload and its pods.
-pub const KAI_QUEUE: &str = "kai.scheduler/queue";
+pub(crate) const KAI_QUEUE: &str = "kai.scheduler/queue";
 /// Pod annotation: KAI's GPU fraction.
-pub const KAI_GPU_FRACTION: &str = "gpu-fraction";
+pub(crate) const KAI_GPU_FRACTION: &str = "gpu-fraction";
 /// Pod annotation: KAI's GPU memory, in MiB.
-pub const KAI_GPU_MEMORY: &str = "gpu-memory";
+pub(crate) const KAI_GPU_MEMORY: &str = "gpu-memory";
 /// Annotation: KServe's deployment mode (`Standard` / `Knative`).
-pub const KSERVE_DEPLOYMENT_MODE: &str = "serving.kserve.io/deploymentMode";
+pub(crate) const KSERVE_DEPLOYMENT_MODE: &str = "serving.kserve.io/deploymentMode";
 
 /// A label selector `key=value,key=value`.
-pub fn selector(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn selector(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
         .map(|(k, v)| format!("{k}={v}"))

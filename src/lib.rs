@@ -5,30 +5,30 @@
 //!
 //! - [`load`]: pipeline and stack files → models exactly as written, with spans;
 //! - [`resolve`]: models → a [`resolve::Plan`] in which nothing is optional any more;
-//! - [`render`]: plan → canonical, byte-stable Kubernetes YAML;
-//! - [`compile`]: the stages every command shares, in order (find the stack, load, hash
+//! - `render`: plan → canonical, byte-stable Kubernetes YAML;
+//! - `compile`: the stages every command shares, in order (find the stack, load, hash
 //!   inputs, resolve; render);
-//! - [`exec`]: plan → a run on a backend ([`local`]: local processes; [`cluster`]: Kubernetes);
+//! - `exec`: plan → a run on a backend (`local`: local processes; `cluster`: Kubernetes);
 //! - [`cli`]: the command line, the only code that prints.
 //!
-//! Shared leaf modules: [`domain`] (the closed sets of values both files and the plan name),
-//! [`labels`] (every label and annotation key), [`diag`] (diagnostics tied to user files),
-//! [`quantity`], [`duration`], [`names`], [`cache`] (cache keys, input digests, record
-//! stores and the hit rule) and [`threads`] (independent work split across CPUs).
+//! Shared leaf modules: `domain` (the closed sets of values both files and the plan name),
+//! `labels` (every label and annotation key), `diag` (diagnostics tied to user files),
+//! `quantity`, `duration`, `names`, [`cache`] (cache keys, input digests, record
+//! stores and the hit rule) and `threads` (independent work split across CPUs).
 
 pub mod cache;
 pub mod cli;
-pub mod cluster;
-pub mod compile;
-pub mod diag;
-pub mod domain;
-pub mod duration;
-pub mod exec;
-pub mod labels;
+pub(crate) mod cluster;
+pub(crate) mod compile;
+pub(crate) mod diag;
+pub(crate) mod domain;
+pub(crate) mod duration;
+pub(crate) mod exec;
+pub(crate) mod labels;
 pub mod load;
-pub mod local;
-pub mod names;
-pub mod quantity;
-pub mod render;
+pub(crate) mod local;
+pub(crate) mod names;
+pub(crate) mod quantity;
+pub(crate) mod render;
 pub mod resolve;
-pub mod threads;
+pub(crate) mod threads;

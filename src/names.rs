@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 /// The longest name mlk gives an object: 63 less room for controller suffixes such as
 /// KServe's `-predictor`.
-pub const MAX_OBJECT_NAME: usize = 52;
+pub(crate) const MAX_OBJECT_NAME: usize = 52;
 
 const MAX_LABEL: usize = 63;
 const MAX_SUBDOMAIN: usize = 253;
@@ -21,24 +21,25 @@ const HASH_LEN: usize = 8;
 const KEPT: usize = MAX_OBJECT_NAME - 1 - HASH_LEN;
 
 /// Whether `s` is a DNS-1123 label: `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 bytes.
-pub fn is_dns1123_label(s: &str) -> bool {
+pub(crate) fn is_dns1123_label(s: &str) -> bool {
     s.len() <= MAX_LABEL && has_label_shape(s)
 }
 
 /// Whether `s` is a DNS-1123 subdomain: dot-separated DNS-1123 label shapes, at most 253
 /// bytes in all.
-pub fn is_dns1123_subdomain(s: &str) -> bool {
+pub(crate) fn is_dns1123_subdomain(s: &str) -> bool {
     s.len() <= MAX_SUBDOMAIN && s.split('.').all(has_label_shape)
 }
 
 /// Whether `s` is a DNS-1035 label: `[a-z]([-a-z0-9]*[a-z0-9])?`, at most 63 bytes.
-pub fn is_dns1035_label(s: &str) -> bool {
+#[cfg(test)]
+pub(crate) fn is_dns1035_label(s: &str) -> bool {
     is_dns1123_label(s) && s.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
 /// Whether `s` is a label or annotation key: an optional DNS-1123 subdomain prefix and `/`,
 /// then a name of at most 63 bytes matching `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
-pub fn is_qualified_name(s: &str) -> bool {
+pub(crate) fn is_qualified_name(s: &str) -> bool {
     let name = match s.split_once('/') {
         Some((prefix, name)) => {
             if !is_dns1123_subdomain(prefix) {
@@ -53,7 +54,7 @@ pub fn is_qualified_name(s: &str) -> bool {
 
 /// Whether `s` is a label value: empty, or at most 63 bytes matching
 /// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`.
-pub fn is_label_value(s: &str) -> bool {
+pub(crate) fn is_label_value(s: &str) -> bool {
     s.is_empty()
         || (s.len() <= MAX_LABEL
             && edges_are(s, |c| c.is_ascii_alphanumeric())
@@ -82,7 +83,7 @@ fn edges_are(s: &str, ok: impl Fn(u8) -> bool) -> bool {
 /// gets a `p-` prefix. When too long, `<pipeline>-<step>` is cut to 43 bytes; the spec hash
 /// keeps the name unique. `spec_hash_hex` should be a lowercase hex digest; anything else
 /// (too short, other characters) is hashed first, so the result is always a valid name.
-pub fn workload_name(pipeline: &str, step: &str, spec_hash_hex: &str) -> String {
+pub(crate) fn workload_name(pipeline: &str, step: &str, spec_hash_hex: &str) -> String {
     let hash = match spec_hash_hex.get(..HASH_LEN) {
         Some(h)
             if h.bytes()
@@ -107,7 +108,7 @@ pub fn workload_name(pipeline: &str, step: &str, spec_hash_hex: &str) -> String 
 /// When longer than 52 bytes it is cut to 43 and `-` plus the first 8 hex digits of the
 /// SHA-256 of `<pipeline>-<step>` is appended, so two long names that share their first
 /// 43 bytes still differ.
-pub fn serve_name(pipeline: &str, step: &str) -> String {
+pub(crate) fn serve_name(pipeline: &str, step: &str) -> String {
     let base = object_base(pipeline, step);
     if base.len() <= MAX_OBJECT_NAME {
         return base;
@@ -150,7 +151,7 @@ fn sha256_hex8(s: &str) -> String {
 
 /// A one-line explanation of why `s` is not a DNS-1123 label, naming every problem found,
 /// e.g. `uppercase letters are not allowed (use lowercase)`.
-pub fn explain_dns1123_label(s: &str) -> String {
+pub(crate) fn explain_dns1123_label(s: &str) -> String {
     if s.is_empty() {
         return "must not be empty".to_owned();
     }

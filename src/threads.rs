@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 /// Applies `f` to consecutive chunks of `items` and returns the results in order: one chunk
 /// per CPU when each gets at least `min_per_thread` items, else one chunk for everything.
-pub fn map_chunks<T, R, F>(items: &[T], min_per_thread: usize, f: F) -> Vec<R>
+pub(crate) fn map_chunks<T, R, F>(items: &[T], min_per_thread: usize, f: F) -> Vec<R>
 where
     T: Sync,
     R: Send,

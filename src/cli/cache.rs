@@ -151,7 +151,7 @@ pub(crate) fn plan_status(
 }
 
 /// Runs `mlk cache`.
-pub fn run(args: &CacheArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &CacheArgs, global: &Global, reporter: &Reporter) -> Exit {
     match &args.command {
         CacheCommand::Ls { pipeline } => ls(pipeline.as_deref(), reporter),
         CacheCommand::Explain { inputs, step } => explain(inputs, step, global, reporter),

@@ -16,7 +16,7 @@ pub struct CheckArgs {
 }
 
 /// Runs `mlk check`.
-pub fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &CheckArgs, global: &Global, reporter: &Reporter) -> Exit {
     let opts = args.inputs.options();
     let c = match compile_using(
         &args.inputs,

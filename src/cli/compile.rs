@@ -3,7 +3,7 @@
 
 use super::hash_progress::HashProgress;
 use super::{Exit, Global, Inputs, Reporter};
-pub use crate::compile::Compiled;
+pub(super) use crate::compile::Compiled;
 use crate::compile::{StatCacheUse, find_stack};
 use crate::diag::Located;
 use crate::load::StackRef;
@@ -11,7 +11,7 @@ use crate::render::Manifest;
 use crate::resolve::Options;
 
 /// [`Compiled::manifests`], with a problem printed (exit 2).
-pub fn manifests(
+pub(super) fn manifests(
     c: &Compiled,
     reporter: &Reporter,
     run_id: Option<&str>,
@@ -24,7 +24,7 @@ pub fn manifests(
 
 /// Finds the stack, loads, hashes inputs (updating the stat cache) and resolves; prints every
 /// diagnostic and the warnings; returns the exit code on failure.
-pub fn compile(
+pub(super) fn compile(
     inputs: &Inputs,
     global: &Global,
     opts: &Options,
@@ -34,7 +34,7 @@ pub fn compile(
 }
 
 /// [`compile`], with the stat cache used as `stat_cache` says.
-pub fn compile_using(
+pub(super) fn compile_using(
     inputs: &Inputs,
     global: &Global,
     opts: &Options,

@@ -34,7 +34,7 @@ const DRIVER_LOG: &str = "driver.log";
 
 /// Starts the background process of run `run_id` and waits until it has submitted a step
 /// or ended.
-pub fn start(run_id: &str, runs: &Path, cwd: &Path, reporter: &Reporter) -> Exit {
+pub(super) fn start(run_id: &str, runs: &Path, cwd: &Path, reporter: &Reporter) -> Exit {
     let dir = runs.join(run_id);
     let log_path = dir.join(DRIVER_LOG);
     let shown = super::run::relative(&log_path, cwd);
@@ -129,7 +129,7 @@ pub fn start(run_id: &str, runs: &Path, cwd: &Path, reporter: &Reporter) -> Exit
 }
 
 /// The run this process is the background half of, if it is one.
-pub fn driver_of() -> Option<String> {
+pub(super) fn driver_of() -> Option<String> {
     std::env::var(DRIVER_ENV)
         .ok()
         .filter(|id| !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
@@ -137,20 +137,20 @@ pub fn driver_of() -> Option<String> {
 
 /// In the background process, first of all: a session of its own, so that the terminal's
 /// Ctrl-C and hang-up do not reach it.
-pub fn become_driver() {
+pub(super) fn become_driver() {
     let _ = nix::unistd::setsid();
 }
 
 /// The background process's events: shown as usual (into its log), and the first submitted
 /// or finished step says [`READY`] to the process waiting for it.
-pub struct Ready {
+pub(super) struct Ready {
     inner: Arc<dyn Events>,
     said: AtomicBool,
 }
 
 impl Ready {
     /// Passes every event on to `inner`.
-    pub fn new(inner: Arc<dyn Events>) -> Self {
+    pub(super) fn new(inner: Arc<dyn Events>) -> Self {
         Ready {
             inner,
             said: AtomicBool::new(false),
@@ -162,7 +162,7 @@ impl Events for Ready {
     fn event(&self, event: &Event<'_>) {
         self.inner.event(event);
         let ready = match event {
-            Event::Submitted { .. } => true,
+            Event::Submitted => true,
             Event::Finished { step } => step.state == crate::exec::StepState::Done,
             _ => false,
         };

@@ -14,7 +14,7 @@ use crate::cache::digest::Progress;
 const DELAY: Duration = Duration::from_millis(300);
 
 /// Shows a byte progress bar on stderr after [`DELAY`].
-pub struct HashProgress {
+pub(super) struct HashProgress {
     enabled: bool,
     started: Mutex<Option<Instant>>,
     total: AtomicU64,
@@ -24,7 +24,7 @@ pub struct HashProgress {
 
 impl HashProgress {
     /// A reporter that draws only when stderr is a terminal and `quiet` is off.
-    pub fn new(quiet: bool) -> Self {
+    pub(super) fn new(quiet: bool) -> Self {
         HashProgress {
             enabled: !quiet && std::io::stderr().is_terminal(),
             started: Mutex::new(None),

@@ -87,7 +87,7 @@ impl Template {
 
 /// Why `mlk init` wrote nothing, or stopped.
 #[derive(Debug, Error, Diagnostic)]
-pub enum InitError {
+pub(super) enum InitError {
     /// Files of the template exist already.
     #[error("{} already exist{}: {}", count(.files.len()), if .files.len() == 1 { "s" } else { "" }, .files.join(", "))]
     #[diagnostic(
@@ -118,7 +118,7 @@ fn count(n: usize) -> String {
 }
 
 /// Runs `mlk init`.
-pub fn run(args: &InitArgs, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &InitArgs, reporter: &Reporter) -> Exit {
     match scaffold(&args.dir, args.template, args.force) {
         Ok(written) => {
             for p in &written {
@@ -143,7 +143,11 @@ pub fn run(args: &InitArgs, reporter: &Reporter) -> Exit {
 }
 
 /// Writes the template's files into `dir`; returns the paths written.
-pub fn scaffold(dir: &Path, template: Template, force: bool) -> Result<Vec<PathBuf>, InitError> {
+pub(super) fn scaffold(
+    dir: &Path,
+    template: Template,
+    force: bool,
+) -> Result<Vec<PathBuf>, InitError> {
     let files = template.files();
     if !force {
         let existing: Vec<String> = files

@@ -59,7 +59,7 @@ const STOP_WAIT: Duration = Duration::from_secs(30);
 /// Runs `mlk delete`: the run's mlk process stopped if it still runs here (a detached run, or
 /// one in another terminal), then every object of the run, workloads first (their pods go with
 /// them).
-pub fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) -> Exit {
     let runs = super::status::runs_dir();
     let local = recorded(&args.run);
     if let Some(r) = &local {
@@ -132,7 +132,7 @@ fn stop(r: &RunRecord, pid: u32, reporter: &Reporter) -> Result<(), Exit> {
 }
 
 /// `mlk status RUN --cluster`: one row per object of the run.
-pub fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
     let cluster = match connect(&where_it_ran(global, recorded(run).as_ref()), reporter) {
         Ok(c) => c,
         Err(code) => return code,

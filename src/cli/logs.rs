@@ -36,7 +36,7 @@ pub struct LogsArgs {
 }
 
 /// Runs `mlk logs`: from the local record, else (or with `--cluster`) from the cluster.
-pub fn logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn logs(args: &LogsArgs, global: &Global, reporter: &Reporter) -> Exit {
     let local =
         args.run == "latest" || record::list(&runs_dir()).is_ok_and(|ids| ids.contains(&args.run));
     if args.cluster || !local {

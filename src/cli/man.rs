@@ -20,7 +20,7 @@ pub struct ManArgs {
 }
 
 /// A manual page: its file name and roff text.
-pub struct Page {
+pub(super) struct Page {
     /// `mlk.1`, `mlk-render.1`, …
     pub file_name: String,
     /// The roff source.
@@ -28,7 +28,7 @@ pub struct Page {
 }
 
 /// Every page: the top one first, then each subcommand's (depth first, in definition order).
-pub fn pages() -> Vec<Page> {
+pub(super) fn pages() -> Vec<Page> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
     let mut out = Vec::new();
@@ -76,7 +76,7 @@ fn examples_as_is(roff: &str) -> String {
 }
 
 /// Runs `mlk man`.
-pub fn run(args: &ManArgs, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &ManArgs, reporter: &Reporter) -> Exit {
     let pages = pages();
     let Some(dir) = &args.dir else {
         return match pages.first() {

@@ -31,7 +31,7 @@ pub enum Format {
 const JSON_VERSION: u32 = 1;
 
 /// Runs `mlk plan`.
-pub fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit {
     let opts = args.inputs.options();
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
@@ -109,7 +109,7 @@ fn cache_notes(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
 }
 
 /// The plan as an aligned text table.
-pub fn table(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
+pub(super) fn table(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> String {
     let header = [
         "STEP", "KIND", "PODS", "CPU", "MEMORY", "GPU", "QUEUE", "PRIORITY", "CACHE", "COST",
         "OBJECT", "AFTER",

@@ -24,7 +24,7 @@ pub struct RenderArgs {
 }
 
 /// Runs `mlk render`.
-pub fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
     let opts = args.inputs.options();
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,

@@ -126,7 +126,7 @@ impl Setup<'_> {
 }
 
 /// Runs `mlk run`.
-pub fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit {
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => {

@@ -9,7 +9,7 @@ use crate::cluster::{Cluster, KubeBackend, delete_run, preflight};
 use crate::exec::{Initial, StepState};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
-pub fn backend(
+pub(super) fn backend(
     c: &Compiled,
     global: &Global,
     run_id: &str,
@@ -42,7 +42,7 @@ pub fn backend(
 
 /// `--dry-run=server`: every object of the steps that would run, applied with `dryRun=All`;
 /// one line per object with what the API server said. Exit 2 when it refused any.
-pub fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Reporter) -> Exit {
+pub(super) fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Reporter) -> Exit {
     let steps = initial
         .iter()
         .filter(|i| i.state == StepState::Waiting)
@@ -78,7 +78,7 @@ pub fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Reporter) 
 
 /// After a second Ctrl-C: asks whether to delete the run's objects (on a terminal), or says
 /// they were left running and how to delete them.
-pub fn after_interrupt(cluster: &Cluster, run_id: &str, reporter: &Reporter) {
+pub(super) fn after_interrupt(cluster: &Cluster, run_id: &str, reporter: &Reporter) {
     use std::io::{BufRead, IsTerminal, Write};
     let leave = format!(
         "the objects of run {run_id} are left running in namespace `{}`; delete them with `mlk delete {run_id} -n {}`",

@@ -20,7 +20,7 @@ use crate::resolve::Plan;
 const PALETTE: &[&str] = &["36", "33", "35", "32", "34", "96", "93", "95", "92", "94"];
 
 /// The terminal side of a run.
-pub struct Progress {
+pub(super) struct Progress {
     color: bool,
     quiet: bool,
     /// Step log lines go to stdout (not in a detached run's background process: they are in
@@ -40,7 +40,7 @@ struct Bars {
 impl Progress {
     /// Progress for `plan`, with the reporter's colour and quiet settings; `echo`: step log
     /// lines are shown too.
-    pub fn new(reporter: &Reporter, plan: &Plan, echo: bool) -> Self {
+    pub(super) fn new(reporter: &Reporter, plan: &Plan, echo: bool) -> Self {
         let colors = plan
             .steps
             .iter()
@@ -76,7 +76,7 @@ impl Progress {
     }
 
     /// Leaves the final state of every step on the screen.
-    pub fn finish(&self, record: &RunRecord) {
+    pub(super) fn finish(&self, record: &RunRecord) {
         if self.bars.is_none() {
             return;
         }
@@ -197,7 +197,7 @@ impl Progress {
 }
 
 /// `0.31s`, `12.4s`, `3m05s`.
-pub fn seconds(d: f64) -> String {
+pub(super) fn seconds(d: f64) -> String {
     if d < 10.0 {
         format!("{d:.2}s")
     } else if d < 60.0 {
@@ -212,7 +212,7 @@ impl Events for Progress {
     fn event(&self, event: &Event<'_>) {
         match event {
             Event::Log { .. } if !self.echo => {}
-            Event::Submitted { .. } => {}
+            Event::Submitted => {}
             Event::Log { line, .. } => {
                 let prefix = line.prefix();
                 let prefix = match self.colors.get(line.step) {

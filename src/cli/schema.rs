@@ -25,7 +25,7 @@ pub enum Which {
 }
 
 /// The schema as mlk prints it: pretty JSON with a trailing newline.
-pub fn text(which: Which) -> Result<String, Vec<String>> {
+pub(super) fn text(which: Which) -> Result<String, Vec<String>> {
     let format = match which {
         Which::Pipeline => Format::Pipeline,
         Which::Stack => Format::Stack,
@@ -37,7 +37,7 @@ pub fn text(which: Which) -> Result<String, Vec<String>> {
 }
 
 /// Runs `mlk schema`.
-pub fn run(args: &SchemaArgs, reporter: &Reporter) -> Exit {
+pub(super) fn run(args: &SchemaArgs, reporter: &Reporter) -> Exit {
     match text(args.format) {
         Ok(s) => write_stdout(s.as_bytes()),
         Err(problems) => {

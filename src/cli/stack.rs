@@ -49,7 +49,7 @@ pub struct StackRenderArgs {
 }
 
 /// Runs `mlk stack …`.
-pub fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
+pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     let (arg, render) = match cmd {
         StackCommand::Render(a) => (&a.stack, Some(a)),
         StackCommand::Check(a) => (a, None),

@@ -72,7 +72,7 @@ pub(super) fn find(reporter: &Reporter, run: Option<&str>) -> Result<RunRecord, 
 }
 
 /// Runs `mlk status`.
-pub fn status(args: &StatusArgs, reporter: &Reporter) -> Exit {
+pub(super) fn status(args: &StatusArgs, reporter: &Reporter) -> Exit {
     let r = match find(reporter, args.run.as_deref()) {
         Ok(r) => r,
         Err(code) => return code,
@@ -88,7 +88,7 @@ pub fn status(args: &StatusArgs, reporter: &Reporter) -> Exit {
 }
 
 /// A run as an aligned table.
-pub fn table(r: &RunRecord) -> String {
+pub(super) fn table(r: &RunRecord) -> String {
     let took = r
         .ended_unix_ms
         .map(|e| {

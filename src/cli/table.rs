@@ -2,7 +2,7 @@
 
 /// Rows as an aligned table: columns padded to their widest cell (counted in characters),
 /// two spaces between columns, no trailing blanks, one `\n` per row.
-pub fn aligned<R: AsRef<[String]>>(rows: &[R]) -> String {
+pub(super) fn aligned<R: AsRef<[String]>>(rows: &[R]) -> String {
     let cols = rows.iter().map(|r| r.as_ref().len()).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|i| {

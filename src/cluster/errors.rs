@@ -8,7 +8,7 @@ use super::error_chain;
 
 /// A cluster failure (exit code 3).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ClusterError {
+pub(crate) enum ClusterError {
     /// The kubeconfig could not be read or used.
     #[error("cannot use the kubeconfig: {message}")]
     #[diagnostic(
@@ -188,7 +188,7 @@ pub enum ClusterError {
 
 impl ClusterError {
     /// Classifies a failed request made while doing `what`.
-    pub fn from_kube(e: &kube::Error, what: &str, cluster: &super::Cluster) -> ClusterError {
+    pub(crate) fn from_kube(e: &kube::Error, what: &str, cluster: &super::Cluster) -> ClusterError {
         let context = cluster
             .context
             .clone()

@@ -19,7 +19,7 @@ const RUN_KINDS: &[(&str, &str, &str)] = &[
 
 /// One object of a run.
 #[derive(Debug, Clone)]
-pub struct RunObject {
+pub(crate) struct RunObject {
     /// Kind.
     pub kind: String,
     /// Name.
@@ -79,7 +79,7 @@ async fn find_in(
 }
 
 /// The objects of a run, workloads first.
-pub fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, ClusterError> {
+pub(crate) fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, ClusterError> {
     let kinds = cluster.block_on(served_kinds(cluster))?;
     run_objects_in(cluster, &kinds, run_id)
 }
@@ -149,7 +149,7 @@ fn state(data: &Value) -> String {
 }
 
 /// Deletes every object of a run (pods go with their owners); returns `Kind/name` of each.
-pub fn delete_run(cluster: &Cluster, run_id: &str) -> Result<Vec<String>, ClusterError> {
+pub(crate) fn delete_run(cluster: &Cluster, run_id: &str) -> Result<Vec<String>, ClusterError> {
     cluster.block_on(async {
         let found = find(cluster, run_id).await?;
         let dp = DeleteParams::background();

@@ -210,7 +210,7 @@ fn whole_second(at: Timestamp) -> Timestamp {
 const OBJECTS_POLL: Duration = Duration::from_secs(2);
 
 /// Where [`run_logs`] sends each line (with its replica for steps with more than one pod).
-pub type RunLine = dyn Fn(LogLine<'_>) + Send + Sync;
+pub(crate) type RunLine = dyn Fn(LogLine<'_>) + Send + Sync;
 
 /// Whether every workload of a run has finished (InferenceServices, which serve until
 /// deleted, and NetworkPolicies are not waited for).
@@ -226,7 +226,7 @@ fn all_finished(objects: &[RunObject]) -> bool {
 /// `follow` what is there is read once, pod by pod; with it every container is followed (new
 /// pods too, across dropped streams and restarts, as for `mlk run`) until every workload of
 /// the run has finished. `Ok(false)`: the run has neither objects nor pods.
-pub fn run_logs(
+pub(crate) fn run_logs(
     cluster: &Cluster,
     run_id: &str,
     step: Option<&str>,

@@ -28,13 +28,13 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::runtime::utils::Backoff;
 use kube::{Client, Config};
 
-pub use backend::{ApplyReport, KubeBackend};
-pub use errors::ClusterError;
+pub(crate) use backend::KubeBackend;
+pub(crate) use errors::ClusterError;
 use errors::{plugin_failure, untrusted_certificate};
-pub use lifecycle::{RunObject, delete_run, run_objects};
-pub use logs::{RunLine, run_logs};
-pub use preflight::preflight;
-pub use store::ConfigMapStore;
+pub(crate) use lifecycle::{RunObject, delete_run, run_objects};
+pub(crate) use logs::{RunLine, run_logs};
+pub(crate) use preflight::preflight;
+pub(crate) use store::ConfigMapStore;
 
 /// Time between two looks at a running step, and the first wait before a request is tried
 /// again.
@@ -78,7 +78,7 @@ pub struct Target {
 }
 
 /// A connection to one cluster, with the runtime its requests run on.
-pub struct Cluster {
+pub(crate) struct Cluster {
     rt: tokio::runtime::Runtime,
     client: Client,
     /// The namespace every object goes to.
@@ -100,7 +100,7 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// Reads the kubeconfig and builds a client; nothing is sent yet.
-    pub fn connect(target: &Target) -> Result<Cluster, ClusterError> {
+    pub(crate) fn connect(target: &Target) -> Result<Cluster, ClusterError> {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -169,7 +169,7 @@ impl Cluster {
     }
 
     /// Whether the API server answers (the namespace may be read) within `limit`; one try.
-    pub fn probe(&self, limit: Duration) -> Result<(), ClusterError> {
+    pub(crate) fn probe(&self, limit: Duration) -> Result<(), ClusterError> {
         let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
             kube::Api::all(self.client());
         let get = namespaces.get_opt(&self.namespace);
@@ -185,12 +185,12 @@ impl Cluster {
     }
 
     /// Runs `f` to completion on this connection's runtime.
-    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
         self.rt.block_on(f)
     }
 
     /// The kube client.
-    pub fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         self.client.clone()
     }
 }
@@ -217,7 +217,7 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Whether an error may go away by itself: rate limiting, server errors, a conflicting
 /// concurrent write, a lost connection (but not an untrusted certificate, nor a credential
 /// plugin that failed to refresh the token).
-pub fn is_transient(e: &kube::Error) -> bool {
+pub(crate) fn is_transient(e: &kube::Error) -> bool {
     match e {
         kube::Error::Api(r) => matches!(r.code, 409 | 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
@@ -232,7 +232,7 @@ const ATTEMPTS: u32 = 6;
 
 /// Calls `f` until it succeeds, fails for good, or failed transiently `ATTEMPTS` times;
 /// waits 100 ms, 200 ms, 400 ms… between attempts.
-pub async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
+pub(crate) async fn retry<T, F, Fut>(mut f: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,

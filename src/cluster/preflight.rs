@@ -17,10 +17,10 @@ use crate::render::Manifest;
 use crate::resolve::Plan;
 
 /// The served resource of every `(apiVersion, kind)` the run applies.
-pub type Resources = BTreeMap<(String, String), ApiResource>;
+pub(super) type Resources = BTreeMap<(String, String), ApiResource>;
 
 /// Runs every check; returns every problem found, not just the first.
-pub fn preflight(
+pub(crate) fn preflight(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],

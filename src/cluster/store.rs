@@ -22,13 +22,13 @@ use crate::labels;
 const DATA_KEY: &str = "record.json";
 
 /// Cache records in ConfigMaps.
-pub struct ConfigMapStore {
+pub(crate) struct ConfigMapStore {
     cluster: Arc<Cluster>,
 }
 
 impl ConfigMapStore {
     /// Records in `cluster`'s namespace.
-    pub fn new(cluster: Arc<Cluster>) -> Self {
+    pub(crate) fn new(cluster: Arc<Cluster>) -> Self {
         ConfigMapStore { cluster }
     }
 
@@ -63,7 +63,7 @@ impl ConfigMapStore {
 }
 
 /// The ConfigMap name of a record.
-pub fn object_name(pipeline: &str, step: &str, key: &str) -> String {
+pub(super) fn object_name(pipeline: &str, step: &str, key: &str) -> String {
     format!(
         "mlk-cache-{pipeline}-{step}-{}",
         key.get(..16).unwrap_or(key)

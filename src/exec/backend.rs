@@ -11,7 +11,7 @@ use crate::resolve::Step;
 
 /// Which output stream a log line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     /// Standard output.
     Stdout,
     /// Standard error.
@@ -20,7 +20,7 @@ pub enum Stream {
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exited {
+pub(crate) struct Exited {
     /// Exit code, when the process exited by itself.
     pub code: Option<i32>,
     /// Signal number, when a signal ended it.
@@ -29,12 +29,12 @@ pub struct Exited {
 
 impl Exited {
     /// Exit code 0.
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
 
     /// `exit code 3`, `signal 9`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match (self.code, self.signal) {
             (Some(c), _) => format!("exit code {c}"),
             (None, Some(s)) => format!("signal {s}"),
@@ -45,7 +45,7 @@ impl Exited {
 
 /// How to stop a running attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// Ask it to stop (SIGTERM locally; a cluster deletes its workload): it timed out.
     Terminate,
     /// Make it stop (SIGKILL locally).
@@ -62,7 +62,7 @@ pub enum Stop {
 /// pods ([`fmt::Display`]); the step's own log file keeps it as `text`, or
 /// `[master-0] text` ([`LogLine::stored`], read back by [`LogLine::from_stored`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LogLine<'a> {
+pub(crate) struct LogLine<'a> {
     /// The step.
     pub step: &'a str,
     /// The pod it comes from, for a step with more than one (`master-0`, `worker-1`, …).
@@ -73,7 +73,7 @@ pub struct LogLine<'a> {
 
 impl<'a> LogLine<'a> {
     /// What the line is shown after, live and by `mlk logs`: `[step]`, or `[step/master-0]`.
-    pub fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         match self.replica {
             Some(r) => format!("[{}/{r}]", self.step),
             None => format!("[{}]", self.step),
@@ -81,7 +81,7 @@ impl<'a> LogLine<'a> {
     }
 
     /// The line as the step's log file keeps it: `text`, or `[master-0] text`.
-    pub fn stored(&self) -> Cow<'a, str> {
+    pub(crate) fn stored(&self) -> Cow<'a, str> {
         match self.replica {
             Some(r) => Cow::Owned(format!("[{r}] {}", self.text)),
             None => Cow::Borrowed(self.text),
@@ -90,7 +90,7 @@ impl<'a> LogLine<'a> {
 
     /// A line of `step`'s log file read back. `replicas`: the step ran more than one pod, so
     /// its lines start with `[replica] ` (a line that does not, `mlk: …`, is kept whole).
-    pub fn from_stored(step: &'a str, replicas: bool, line: &'a str) -> Self {
+    pub(crate) fn from_stored(step: &'a str, replicas: bool, line: &'a str) -> Self {
         let split = line
             .strip_prefix('[')
             .and_then(|rest| rest.split_once("] "))
@@ -121,14 +121,14 @@ type LineFn = dyn Fn(Stream, LogLine<'_>) + Send + Sync;
 
 /// Where a backend delivers the log lines of one step: whole lines, without the line ending.
 #[derive(Clone)]
-pub struct LogSink {
+pub(crate) struct LogSink {
     step: Arc<str>,
     f: Arc<LineFn>,
 }
 
 impl LogSink {
     /// A sink for the lines of `step`, calling `f` for every line.
-    pub fn new(step: &str, f: impl Fn(Stream, LogLine<'_>) + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(step: &str, f: impl Fn(Stream, LogLine<'_>) + Send + Sync + 'static) -> Self {
         LogSink {
             step: Arc::from(step),
             f: Arc::new(f),
@@ -136,12 +136,12 @@ impl LogSink {
     }
 
     /// Delivers one line.
-    pub fn line(&self, stream: Stream, text: &str) {
+    pub(crate) fn line(&self, stream: Stream, text: &str) {
         self.deliver(stream, None, text);
     }
 
     /// Delivers one line of one of a step's pods (`replica`: `master-0`, `worker-1`, …).
-    pub fn line_from(&self, stream: Stream, replica: &str, text: &str) {
+    pub(crate) fn line_from(&self, stream: Stream, replica: &str, text: &str) {
         self.deliver(stream, Some(replica), text);
     }
 
@@ -162,7 +162,7 @@ impl fmt::Debug for LogSink {
 }
 
 /// A place that runs steps: local processes, or a Kubernetes cluster.
-pub trait Backend: Send + Sync {
+pub(crate) trait Backend: Send + Sync {
     /// Why `step` cannot run here, if it cannot; the executor skips it with this notice.
     fn skip_reason(&self, step: &Step) -> Option<String> {
         let _ = step;
@@ -175,7 +175,7 @@ pub trait Backend: Send + Sync {
 }
 
 /// One running attempt of a step.
-pub trait Process: Send {
+pub(crate) trait Process: Send {
     /// How it ended, or `None` while it runs.
     fn try_wait(&mut self) -> std::io::Result<Option<Exited>>;
     /// Asks or forces it to stop (all of its processes, not just the first).

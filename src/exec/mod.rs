@@ -15,16 +15,16 @@
 //! timeouts and cancellation in one plain loop.
 
 mod backend;
-pub mod record;
+pub(crate) mod record;
 mod running;
 mod schedule;
 mod select;
 mod worker;
 
-pub use backend::{Backend, Exited, LogLine, LogSink, Process, Stop, Stream};
-pub use record::{RunDir, RunRecord, RunState, StepRun};
-pub use schedule::{Cancel, Event, Events, Options, Summary, execute};
-pub use select::{ExecError, Initial, Selection, StepState, cache_query, cache_status, prepare};
+pub(crate) use backend::{Backend, Exited, LogLine, LogSink, Process, Stop, Stream};
+pub(crate) use record::{RunDir, RunRecord, RunState, StepRun};
+pub(crate) use schedule::{Cancel, Event, Events, Options, Summary, execute};
+pub(crate) use select::{ExecError, Initial, Selection, StepState, cache_status, prepare};
 
 #[cfg(test)]
 mod tests;

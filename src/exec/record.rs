@@ -28,10 +28,10 @@ use super::select::{ExecError, StepState};
 /// names (`mlk run --detach` sets it; an environment variable rather than a hidden flag,
 /// because shell completions list hidden flags too). The local backend does not pass it on
 /// to steps.
-pub const DRIVER_ENV: &str = "MLK_DETACHED_RUN";
+pub(crate) const DRIVER_ENV: &str = "MLK_DETACHED_RUN";
 
 /// Bump when the layout of `run.json` changes incompatibly.
-pub const RUN_FORMAT: u32 = 1;
+pub(crate) const RUN_FORMAT: u32 = 1;
 
 /// The run record, in the run's directory.
 const RECORD: &str = "run.json";
@@ -42,7 +42,7 @@ const EVENTS: &str = "events.jsonl";
 /// How a run as a whole is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RunState {
+pub(crate) enum RunState {
     /// Still running (or mlk was killed before it could say otherwise).
     Running,
     /// Every selected step is done or cached.
@@ -55,7 +55,7 @@ pub enum RunState {
 
 /// `run.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunRecord {
+pub(crate) struct RunRecord {
     /// [`RUN_FORMAT`].
     pub format: u32,
     /// The run id.
@@ -91,7 +91,7 @@ pub struct RunRecord {
 
 /// One step of a run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StepRun {
+pub(crate) struct StepRun {
     /// Step name.
     pub name: String,
     /// State.
@@ -116,7 +116,12 @@ pub struct StepRun {
 
 impl StepRun {
     /// A step before the run starts it: `state` (waiting, cached or skipped) and why.
-    pub fn initial(name: String, state: StepState, key: String, note: Option<String>) -> Self {
+    pub(crate) fn initial(
+        name: String,
+        state: StepState,
+        key: String,
+        note: Option<String>,
+    ) -> Self {
         StepRun {
             name,
             state,
@@ -132,14 +137,14 @@ impl StepRun {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A run id for a run starting at `at`, made unique by `entropy`.
-pub fn run_id(at: SystemTime, entropy: u64) -> String {
+pub(crate) fn run_id(at: SystemTime, entropy: u64) -> String {
     let stamp = humantime::format_rfc3339_seconds(at).to_string();
     let digits: String = stamp.chars().filter(char::is_ascii_digit).collect();
     let (date, time) = digits.split_at(digits.len().min(8));
@@ -147,7 +152,7 @@ pub fn run_id(at: SystemTime, entropy: u64) -> String {
 }
 
 /// Random bits for [`run_id`], from the standard library's per-process random hash keys.
-pub fn entropy() -> u64 {
+pub(crate) fn entropy() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(
@@ -161,7 +166,7 @@ pub fn entropy() -> u64 {
 
 /// The directory of one run.
 #[derive(Debug, Clone)]
-pub struct RunDir {
+pub(crate) struct RunDir {
     dir: PathBuf,
 }
 
@@ -176,7 +181,7 @@ impl RunDir {
     /// Creates `<runs>/<id>` for a new run; fails if it holds a run already. (The directory
     /// itself may exist: `mlk run --detach` makes it first, for the log of the process it
     /// starts.)
-    pub fn create(runs: &Path, id: &str) -> Result<Self, ExecError> {
+    pub(crate) fn create(runs: &Path, id: &str) -> Result<Self, ExecError> {
         fs::create_dir_all(runs).map_err(|e| io(runs, &e))?;
         let dir = runs.join(id);
         match fs::create_dir(&dir) {
@@ -194,19 +199,19 @@ impl RunDir {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.dir
     }
 
     /// Where the log of `step` goes.
-    pub fn log_path(&self, step: &str) -> PathBuf {
+    pub(crate) fn log_path(&self, step: &str) -> PathBuf {
         log_path(&self.dir, step)
     }
 
     /// Starts the record of a run: an empty event log, then `run.json` with `record` (every
     /// step in its initial state). The log comes first, so that a reader who finds a
     /// `run.json` that says `running` also finds its log.
-    pub fn begin(&self, record: &RunRecord) -> Result<Journal, ExecError> {
+    pub(crate) fn begin(&self, record: &RunRecord) -> Result<Journal, ExecError> {
         let path = self.dir.join(EVENTS);
         let file = fs::File::create(&path).map_err(|e| io(&path, &e))?;
         self.write(record)?;
@@ -234,7 +239,7 @@ impl RunDir {
 
 /// The event log of a run that goes on (see the module documentation).
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     file: fs::File,
     path: PathBuf,
     /// The line being written, kept to reuse its allocation.
@@ -250,7 +255,7 @@ struct StepEvent<S> {
 
 impl Journal {
     /// Appends the new state of step `index`, in one `write` call.
-    pub fn step(&mut self, index: usize, step: &StepRun) -> Result<(), ExecError> {
+    pub(crate) fn step(&mut self, index: usize, step: &StepRun) -> Result<(), ExecError> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, &StepEvent { index, step })
             .map_err(|e| io(&self.path, &e.into()))?;
@@ -262,7 +267,7 @@ impl Journal {
 
     /// Ends the run's record: `record` replaces `run.json` atomically, then the event log,
     /// now part of it, is removed.
-    pub fn finish(self, dir: &RunDir, record: &RunRecord) -> Result<(), ExecError> {
+    pub(crate) fn finish(self, dir: &RunDir, record: &RunRecord) -> Result<(), ExecError> {
         dir.write(record)?;
         drop(self.file);
         fs::remove_file(&self.path).map_err(|e| io(&self.path, &e))
@@ -270,12 +275,12 @@ impl Journal {
 }
 
 /// The log file of `step` in the run directory `dir`.
-pub fn log_path(dir: &Path, step: &str) -> PathBuf {
+pub(crate) fn log_path(dir: &Path, step: &str) -> PathBuf {
     dir.join(format!("{step}.log"))
 }
 
 /// The ids of every run under `runs`, oldest first.
-pub fn list(runs: &Path) -> std::io::Result<Vec<String>> {
+pub(crate) fn list(runs: &Path) -> std::io::Result<Vec<String>> {
     let entries = match fs::read_dir(runs) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -317,13 +322,13 @@ fn started_ms(path: &Path) -> u64 {
 impl RunRecord {
     /// Whether the run still goes on: its record says running, and the mlk process running it
     /// is alive. (A record without a pid, from an older version, is taken at its word.)
-    pub fn in_progress(&self) -> bool {
+    pub(crate) fn in_progress(&self) -> bool {
         self.state == RunState::Running && self.pid.is_none_or(alive)
     }
 
     /// Its record says running, but the mlk process that ran it is gone (killed, or its
     /// machine restarted): nothing will finish it.
-    pub fn abandoned(&self) -> bool {
+    pub(crate) fn abandoned(&self) -> bool {
         self.state == RunState::Running && self.pid.is_some_and(|p| !alive(p))
     }
 }
@@ -339,7 +344,7 @@ fn alive(pid: u32) -> bool {
 
 /// Sends `sig` to process `pid` (`None`: only checks that it exists). Refuses ids that name
 /// a process group or every process (0, 1 and anything past `i32::MAX`).
-pub fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()> {
+pub(crate) fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()> {
     match i32::try_from(pid) {
         Ok(raw) if raw > 1 => nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), sig),
         _ => Err(nix::errno::Errno::EINVAL),
@@ -348,7 +353,7 @@ pub fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()
 
 /// Reads the record of run `id` under `runs`: its `run.json`, with the events of its event
 /// log replayed while that says the run goes on.
-pub fn load(runs: &Path, id: &str) -> std::io::Result<RunRecord> {
+pub(crate) fn load(runs: &Path, id: &str) -> std::io::Result<RunRecord> {
     let dir = runs.join(id);
     // The log is read first: if the run ends in between, the final `run.json` read next says
     // not to replay it; if not, the log read is a prefix of the events since that `run.json`.

@@ -208,12 +208,12 @@ impl<'a> Running<'a> {
         self.save(i);
         let log = Arc::clone(&self.logs[i]);
         let events = Arc::clone(self.events);
-        LogSink::new(&step.name, move |stream, line| {
+        LogSink::new(&step.name, move |_stream, line| {
             // Terminal and file get the same order: both under the step's lock.
             let mut log = lock(&log);
             log.replicas |= line.replica.is_some();
             log.push(&line.stored());
-            events.event(&Event::Log { stream, line });
+            events.event(&Event::Log { line });
         })
     }
 

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;
 
-use super::backend::{Backend, LogLine, Stream};
+use super::backend::{Backend, LogLine};
 use super::record::{RunDir, RunRecord, StepRun};
 use super::running::Running;
 use super::select::{ExecError, Initial, StepState};
@@ -20,7 +20,7 @@ use crate::resolve::Plan;
 /// Cancellation requests, raised by the CLI's signal handler: level 1 stops scheduling new
 /// steps, level 2 also terminates running ones.
 #[derive(Debug, Default)]
-pub struct Cancel {
+pub(crate) struct Cancel {
     level: AtomicU8,
     /// Level 2 came from SIGTERM (`mlk delete`, a CI runner's cancel), not Ctrl-C.
     by_sigterm: AtomicBool,
@@ -28,11 +28,11 @@ pub struct Cancel {
 
 impl Cancel {
     /// No request yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Cancel::default()
     }
     /// One more request (a Ctrl-C); returns the new level.
-    pub fn request(&self) -> u8 {
+    pub(crate) fn request(&self) -> u8 {
         self.level
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |l| {
                 Some(l.saturating_add(1).min(2))
@@ -40,16 +40,16 @@ impl Cancel {
             .map_or(2, |l| l.saturating_add(1).min(2))
     }
     /// Straight to level 2 (SIGTERM to mlk itself).
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         self.by_sigterm.store(true, Ordering::SeqCst);
         self.level.store(2, Ordering::SeqCst);
     }
     /// The current level.
-    pub fn level(&self) -> u8 {
+    pub(crate) fn level(&self) -> u8 {
         self.level.load(Ordering::SeqCst)
     }
     /// Why running steps are terminated, for their record.
-    pub fn why(&self) -> &'static str {
+    pub(crate) fn why(&self) -> &'static str {
         if self.by_sigterm.load(Ordering::SeqCst) {
             "terminated by SIGTERM"
         } else {
@@ -60,7 +60,7 @@ impl Cancel {
 
 /// Something that happened in a run, for the CLI to show.
 #[derive(Debug)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// The run starts; every step with its initial state.
     Begin {
         /// Run id.
@@ -79,8 +79,6 @@ pub enum Event<'a> {
     },
     /// One whole line of a step's output.
     Log {
-        /// Stream.
-        stream: Stream,
         /// The line: step, replica, text.
         line: LogLine<'a>,
     },
@@ -92,10 +90,7 @@ pub enum Event<'a> {
         reason: Option<&'a str>,
     },
     /// The backend took an attempt: its process was spawned, or its objects were applied.
-    Submitted {
-        /// Step.
-        step: &'a str,
-    },
+    Submitted,
     /// An attempt failed and the step will be tried again.
     Retrying {
         /// Step.
@@ -127,14 +122,14 @@ pub enum Event<'a> {
 }
 
 /// Receives the events of a run; called from several threads.
-pub trait Events: Send + Sync {
+pub(crate) trait Events: Send + Sync {
     /// One event.
     fn event(&self, event: &Event<'_>);
 }
 
 /// How to run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Steps running at the same time, at least 1.
     pub jobs: usize,
     /// Time between SIGTERM and SIGKILL when terminating a step.
@@ -153,7 +148,7 @@ pub struct Options {
 
 /// What a run did.
 #[derive(Debug)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// The final run record.
     pub record: RunRecord,
     /// The last log lines of every step that ran, by step.
@@ -162,7 +157,7 @@ pub struct Summary {
 
 impl Summary {
     /// The steps that failed.
-    pub fn failed(&self) -> impl Iterator<Item = &StepRun> {
+    pub(crate) fn failed(&self) -> impl Iterator<Item = &StepRun> {
         self.record
             .steps
             .iter()
@@ -172,7 +167,7 @@ impl Summary {
 
 /// Runs the steps of `plan` that `initial` (from [`super::prepare`]) marks as waiting.
 #[allow(clippy::too_many_arguments)]
-pub fn execute(
+pub(crate) fn execute(
     plan: &Plan,
     initial: &[Initial],
     backend: &dyn Backend,

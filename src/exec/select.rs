@@ -11,7 +11,7 @@ use crate::resolve::{Plan, Step};
 
 /// Which part of the DAG to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Selection {
+pub(crate) enum Selection {
     /// Every step (cache hits are skipped).
     All,
     /// `--from STEP`: the step and everything downstream of it, even when cached.
@@ -23,7 +23,7 @@ pub enum Selection {
 /// Where a step is in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum StepState {
+pub(crate) enum StepState {
     /// Not started yet.
     Waiting,
     /// A cache hit: not run, its outputs reused.
@@ -42,7 +42,7 @@ pub enum StepState {
 
 impl StepState {
     /// The lower-case name shown to users.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StepState::Waiting => "waiting",
             StepState::Cached => "cached",
@@ -55,7 +55,7 @@ impl StepState {
     }
 
     /// Whether downstream steps may start after this one.
-    pub fn satisfies(self) -> bool {
+    pub(crate) fn satisfies(self) -> bool {
         matches!(
             self,
             StepState::Cached | StepState::Skipped | StepState::Done
@@ -65,7 +65,7 @@ impl StepState {
 
 /// A step's state before anything runs.
 #[derive(Debug, Clone)]
-pub struct Initial {
+pub(crate) struct Initial {
     /// Step name.
     pub name: String,
     /// [`StepState::Waiting`] (will run), [`StepState::Cached`] or [`StepState::Skipped`].
@@ -76,7 +76,7 @@ pub struct Initial {
 
 /// Why a run cannot start.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     /// `--from` / `--only` named a step the pipeline does not have.
     #[error("`{flag}` names `{name}`, which is not a step of this pipeline")]
     #[diagnostic(code(mlk::exec::unknown_step), help("{help}"))]
@@ -124,7 +124,7 @@ pub enum ExecError {
 
 impl ExecError {
     /// Whether the problem is the user's input (exit 2) rather than I/O (exit 3).
-    pub fn is_invalid(&self) -> bool {
+    pub(crate) fn is_invalid(&self) -> bool {
         matches!(
             self,
             ExecError::UnknownStep { .. } | ExecError::UpstreamNotCached { .. }
@@ -133,7 +133,7 @@ impl ExecError {
 }
 
 /// The cache question of one step of `plan`.
-pub fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
+pub(crate) fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
     Query {
         pipeline: &plan.pipeline,
         step: &step.name,
@@ -146,7 +146,7 @@ pub fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
 
 /// The cache status of every step of `plan` (in plan order) at `now_unix`, as `mlk plan` and
 /// `mlk cache explain` show it; `store` is `None` when it cannot be read from here.
-pub fn cache_status(
+pub(crate) fn cache_status(
     plan: &Plan,
     store: Option<&dyn Store>,
     now_unix: u64,
@@ -172,7 +172,7 @@ fn hit(
 
 /// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit (at
 /// `now_unix`) or is skipped. `no_cache` makes every selected step run.
-pub fn prepare(
+pub(crate) fn prepare(
     plan: &Plan,
     backend: &dyn Backend,
     store: Option<&dyn Store>,

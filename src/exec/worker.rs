@@ -64,7 +64,7 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
         });
         let mut process = match w.backend.start(step, attempt, w.logs.clone()) {
             Ok(p) => {
-                w.events.event(&Event::Submitted { step: &step.name });
+                w.events.event(&Event::Submitted);
                 p
             }
             Err(message) => {

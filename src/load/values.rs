@@ -84,7 +84,7 @@ impl Decode for Duration {
 }
 
 /// Checks that a name (pipeline, step, queue, …) is a DNS-1123 label.
-pub fn check_name(name: &Sp<String>, what: &'static str, cx: &mut Cx) -> bool {
+pub(super) fn check_name(name: &Sp<String>, what: &'static str, cx: &mut Cx) -> bool {
     if names::is_dns1123_label(name.get_ref()) {
         return true;
     }
@@ -98,7 +98,7 @@ pub fn check_name(name: &Sp<String>, what: &'static str, cx: &mut Cx) -> bool {
 }
 
 /// Reads a string that must be one of `options`.
-pub fn choice(
+pub(super) fn choice(
     v: &Sp<DeValue<'_>>,
     options: &[&'static str],
     cx: &mut Cx,
@@ -125,7 +125,7 @@ pub fn choice(
 /// Reads a table of string values whose keys are Kubernetes label or annotation keys.
 ///
 /// `label_values` also checks the values against the label-value syntax.
-pub fn string_map(
+pub(super) fn string_map(
     v: &Sp<DeValue<'_>>,
     what: &str,
     label_values: bool,

@@ -12,7 +12,7 @@ use crate::domain::EnvValue;
 use crate::resolve::Step;
 
 /// The variable that holds a secret (`secret = true`) or ConfigMap key.
-pub fn variable(secret: bool, name: &str, key: &str) -> String {
+pub(crate) fn variable(secret: bool, name: &str, key: &str) -> String {
     let prefix = if secret {
         "MLK_SECRET_"
     } else {
@@ -40,7 +40,7 @@ pub fn variable(secret: bool, name: &str, key: &str) -> String {
         "on the local backend, references are read from mlk's environment: export {variable}=… before `mlk run`"
     )
 )]
-pub struct MissingEnv {
+pub(crate) struct MissingEnv {
     /// Step.
     pub step: String,
     /// `secret` or `configmap`.
@@ -56,7 +56,7 @@ pub struct MissingEnv {
 }
 
 /// The step's variables with references looked up through `lookup`.
-pub fn step_env(
+pub(crate) fn step_env(
     step: &Step,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BTreeMap<String, String>, Vec<MissingEnv>> {

@@ -6,7 +6,7 @@
 //! `MLK_STEP` and `MLK_PIPELINE`. Its output directories are created before it starts.
 //! Serve steps are skipped: there is no model server locally.
 
-pub mod env;
+pub(crate) mod env;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -22,13 +22,13 @@ use crate::domain::StepKind;
 use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
 use crate::resolve::Step;
 
-pub use env::MissingEnv;
+pub(crate) use env::MissingEnv;
 
 /// Looks up an environment variable of mlk (injected so tests need no real environment).
-pub type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+pub(crate) type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
 /// Runs steps as local processes.
-pub struct LocalBackend {
+pub(crate) struct LocalBackend {
     dir: PathBuf,
     pipeline: String,
     run_id: String,
@@ -37,7 +37,7 @@ pub struct LocalBackend {
 
 impl LocalBackend {
     /// Steps of `pipeline` run in `dir` (the pipeline file's directory) for run `run_id`.
-    pub fn new(dir: PathBuf, pipeline: &str, run_id: &str, lookup: Lookup) -> Self {
+    pub(crate) fn new(dir: PathBuf, pipeline: &str, run_id: &str, lookup: Lookup) -> Self {
         LocalBackend {
             dir,
             pipeline: pipeline.into(),
@@ -47,7 +47,10 @@ impl LocalBackend {
     }
 
     /// Every secret or ConfigMap reference of `steps` that cannot be resolved.
-    pub fn missing_env<'a>(&self, steps: impl IntoIterator<Item = &'a Step>) -> Vec<MissingEnv> {
+    pub(crate) fn missing_env<'a>(
+        &self,
+        steps: impl IntoIterator<Item = &'a Step>,
+    ) -> Vec<MissingEnv> {
         steps
             .into_iter()
             .filter_map(|s| env::step_env(s, &*self.lookup).err())

@@ -19,10 +19,10 @@ use crate::quantity::Quantity;
 use crate::resolve::{AdminPlan, AdminQueue, Amounts};
 
 /// The ResourceFlavor that cpu and memory are accounted to (no node labels: any node).
-pub const DEFAULT_FLAVOR: &str = "default";
+pub(crate) const DEFAULT_FLAVOR: &str = "default";
 
 /// Every admin object of the stack, sorted.
-pub fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderError> {
+pub(crate) fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderError> {
     let mut docs: Vec<Value> = Vec::new();
     match plan.scheduler {
         SchedulerKind::Kueue => kueue(plan, &mut docs),

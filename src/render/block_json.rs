@@ -19,7 +19,7 @@ const MAX_DEPTH: usize = 32;
 const MAX_KEY: usize = 160;
 
 /// Reads `text` as one YAML document, or `None` when it is outside the subset.
-pub fn parse(text: &str) -> Option<Value> {
+pub(super) fn parse(text: &str) -> Option<Value> {
     if !chars_ok(text) {
         return None;
     }

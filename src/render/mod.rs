@@ -7,12 +7,12 @@
 //! [`yaml`]: keys sorted, null fields dropped, quoting safe for YAML 1.1 and 1.2 readers, so
 //! template whitespace and formatting never reach the output.
 
-pub mod admin;
+pub(crate) mod admin;
 mod block_json;
 mod pod;
 mod templates;
 mod trainjob;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use miette::{Diagnostic, NamedSource, SourceSpan};
 use minijinja::context;
@@ -20,14 +20,14 @@ use minijinja::value::Serde;
 use serde::Deserialize;
 use thiserror::Error;
 
-pub use templates::Templates;
+pub(crate) use templates::Templates;
 use templates::parse_step_documents;
 
 use crate::domain::StepKind;
 use crate::resolve::{Plan, Step};
 
 /// The built-in templates, by file name.
-pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     ("job.yaml", include_str!("../../templates/job.yaml")),
     (
         "pytorchjob.yaml",
@@ -51,7 +51,7 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
 #[derive(Debug, Error, Diagnostic)]
 #[error(transparent)]
 #[diagnostic(transparent)]
-pub struct RenderError(Box<RenderErrorKind>);
+pub(crate) struct RenderError(Box<RenderErrorKind>);
 
 impl From<RenderErrorKind> for RenderError {
     fn from(k: RenderErrorKind) -> Self {
@@ -61,7 +61,7 @@ impl From<RenderErrorKind> for RenderError {
 
 /// The kinds of [`RenderError`].
 #[derive(Debug, Error, Diagnostic)]
-pub enum RenderErrorKind {
+pub(crate) enum RenderErrorKind {
     /// A template failed to parse or render.
     #[error("template {name}: {message}")]
     #[diagnostic(code(mlk::render::template), help("{help}"))]
@@ -142,7 +142,7 @@ pub enum RenderErrorKind {
 
 /// One rendered Kubernetes object.
 #[derive(Debug, Clone)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     /// `apiVersion`.
     pub api_version: String,
     /// `kind`.
@@ -159,13 +159,13 @@ pub struct Manifest {
 
 impl Manifest {
     /// `<kind>-<name>.yaml` in lower case, the file name of `render -o DIR`.
-    pub fn file_name(&self) -> String {
+    pub(crate) fn file_name(&self) -> String {
         format!("{}-{}.yaml", self.kind, self.name).to_lowercase()
     }
 }
 
 /// Apply order of kinds: cluster-wide admin objects first, then policies, then workloads.
-pub fn kind_rank(kind: &str) -> u32 {
+pub(crate) fn kind_rank(kind: &str) -> u32 {
     match kind {
         "Namespace" => 0,
         "PriorityClass" => 1,
@@ -185,7 +185,7 @@ pub fn kind_rank(kind: &str) -> u32 {
 }
 
 /// Sorts manifests by (kind order, namespace, name).
-pub fn sort(manifests: &mut [Manifest]) {
+pub(crate) fn sort(manifests: &mut [Manifest]) {
     manifests.sort_by(|a, b| {
         (kind_rank(&a.kind), &a.kind, &a.namespace, &a.name).cmp(&(
             kind_rank(&b.kind),
@@ -196,13 +196,9 @@ pub fn sort(manifests: &mut [Manifest]) {
     });
 }
 
-/// All manifests as one `---`-separated stream.
-pub fn to_stream(manifests: &[Manifest]) -> String {
-    stream_parts(manifests).collect()
-}
-
-/// The pieces of [`to_stream`] in order, for writing without building the whole stream.
-pub fn stream_parts(manifests: &[Manifest]) -> impl Iterator<Item = &str> {
+/// All manifests as one `---`-separated stream, in pieces, for writing without building the
+/// whole stream.
+pub(crate) fn stream_parts(manifests: &[Manifest]) -> impl Iterator<Item = &str> {
     manifests.iter().enumerate().flat_map(|(i, m)| {
         let separator = if i > 0 { "---\n" } else { "" };
         [separator, m.yaml.as_str()]
@@ -210,7 +206,7 @@ pub fn stream_parts(manifests: &[Manifest]) -> impl Iterator<Item = &str> {
 }
 
 /// Renders every step of a plan; `run_id` adds the `mlk.dev/run` label.
-pub fn render(
+pub(crate) fn render(
     plan: &Plan,
     templates: &Templates,
     run_id: Option<&str>,
@@ -286,7 +282,7 @@ fn render_step(
 }
 
 /// Parses rendered text back and stores each document canonically.
-pub fn parse_documents(
+pub(crate) fn parse_documents(
     text: &str,
     template: &str,
     step: &str,

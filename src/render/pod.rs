@@ -12,7 +12,11 @@ use crate::labels;
 use crate::resolve::{Plan, Step};
 
 /// Labels every object and pod template of a step carries.
-pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<String, String> {
+pub(super) fn step_labels(
+    plan: &Plan,
+    step: &Step,
+    run_id: Option<&str>,
+) -> BTreeMap<String, String> {
     let mut labels = step.labels.clone();
     labels.insert(labels::MANAGED_BY.into(), labels::MANAGED_BY_MLK.into());
     labels.insert(labels::PART_OF.into(), plan.pipeline.clone());
@@ -25,7 +29,7 @@ pub fn step_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<S
 }
 
 /// The labels that select a step's pods (for NetworkPolicies).
-pub fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
+pub(super) fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
     BTreeMap::from([
         (labels::PIPELINE.to_owned(), plan.pipeline.clone()),
         (labels::STEP.to_owned(), step.name.clone()),
@@ -33,7 +37,7 @@ pub fn selector(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
 }
 
 /// `metadata` of the step's workload object.
-pub fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
+pub(super) fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let mut labels = step_labels(plan, step, run_id);
     let mut annotations = step.annotations.clone();
     annotations.insert(labels::CACHE_KEY.into(), step.cache.key.clone());
@@ -75,14 +79,14 @@ fn kai_labels(step: &Step, labels: &mut BTreeMap<String, String>) {
 }
 
 /// Whether the workload is created suspended for Kueue to admit.
-pub fn suspended(plan: &Plan, step: &Step) -> bool {
+pub(super) fn suspended(plan: &Plan, step: &Step) -> bool {
     plan.stack.scheduler == SchedulerKind::Kueue
         && step.queue.is_some()
         && step.kind != StepKind::Serve
 }
 
 /// The main container, named `name` (`pytorch` for PyTorchJobs).
-pub fn container(plan: &Plan, step: &Step, name: &str) -> Value {
+pub(super) fn container(plan: &Plan, step: &Step, name: &str) -> Value {
     let mut c = serde_json::Map::new();
     c.insert("name".into(), name.into());
     c.insert("image".into(), step.image.clone().into());
@@ -208,7 +212,12 @@ fn pod_fields(plan: &Plan, step: &Step) -> serde_json::Map<String, Value> {
 }
 
 /// A pod template (`metadata` and `spec`) whose container is called `container_name`.
-pub fn pod_template(plan: &Plan, step: &Step, container_name: &str, run_id: Option<&str>) -> Value {
+pub(super) fn pod_template(
+    plan: &Plan,
+    step: &Step,
+    container_name: &str,
+    run_id: Option<&str>,
+) -> Value {
     let mut labels = step_labels(plan, step, run_id);
     if plan.stack.scheduler == SchedulerKind::Kai {
         kai_labels(step, &mut labels);
@@ -231,7 +240,7 @@ pub fn pod_template(plan: &Plan, step: &Step, container_name: &str, run_id: Opti
 }
 
 /// The `spec.predictor` of an InferenceService.
-pub fn predictor(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
+pub(super) fn predictor(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let mut p = pod_fields(plan, step);
     let mut labels = step_labels(plan, step, run_id);
     if plan.stack.scheduler == SchedulerKind::Kai {

@@ -10,14 +10,14 @@ use minijinja::{Environment, UndefinedBehavior};
 use super::{BUILTIN_TEMPLATES, Manifest, RenderError, RenderErrorKind, parse_documents};
 
 /// The compiled templates: built-ins, with a stack's overrides in place.
-pub struct Templates {
+pub(crate) struct Templates {
     pub(super) env: Environment<'static>,
     sources: Vec<(String, String, Option<PathBuf>)>,
 }
 
 impl Templates {
     /// The built-in templates, with files of `overrides` (if any) replacing them by name.
-    pub fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
+    pub(crate) fn new(overrides: Option<&Path>) -> Result<Templates, RenderError> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         let mut sources = Vec::new();

@@ -13,10 +13,10 @@ use super::pod;
 use crate::resolve::{Plan, Step};
 
 /// The name of the container and replicated job in the stock Trainer runtimes.
-pub const NODE: &str = "node";
+pub(super) const NODE: &str = "node";
 
 /// `spec.trainer`: image, command, env, nodes, processes per node, resources per node.
-pub fn trainer(plan: &Plan, step: &Step) -> Value {
+pub(super) fn trainer(plan: &Plan, step: &Step) -> Value {
     let c = pod::container(plan, step, NODE);
     let mut t = Map::new();
     for k in ["image", "command", "env", "resources"] {
@@ -48,7 +48,7 @@ const PATCHABLE: &[&str] = &[
 ];
 
 /// The pod template patch (`metadata` and `spec`) of the runtime's `node` job.
-pub fn pod_patch(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
+pub(super) fn pod_patch(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let template = pod::pod_template(plan, step, NODE, run_id);
     let mut spec = Map::new();
     if let Some(full) = template.get("spec").and_then(Value::as_object) {

@@ -3,13 +3,13 @@
 use std::collections::BTreeSet;
 
 /// A dependency cycle, as step indices in order (the first is repeated at the end).
-pub type Circle = Vec<usize>;
+pub(super) type Circle = Vec<usize>;
 
 /// The order and depth of each node, or a cycle.
 ///
 /// `deps[i]` are the nodes `i` depends on. Returns `(order, depth)` where `order` lists the
 /// nodes by (depth, index), so equal inputs always give the same order.
-pub fn order(deps: &[BTreeSet<usize>]) -> Result<(Vec<usize>, Vec<u32>), Circle> {
+pub(super) fn order(deps: &[BTreeSet<usize>]) -> Result<(Vec<usize>, Vec<u32>), Circle> {
     let n = deps.len();
     let mut depth: Vec<Option<u32>> = vec![None; n];
     let mut remaining: BTreeSet<usize> = (0..n).collect();

@@ -18,7 +18,7 @@ use crate::load::{GpuAmount, GpuTypeDef};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.
-pub const NVIDIA_GPU: &str = "nvidia.com/gpu";
+pub(super) const NVIDIA_GPU: &str = "nvidia.com/gpu";
 
 /// What a shared request asks for.
 enum Share<'a> {

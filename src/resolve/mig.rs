@@ -11,7 +11,7 @@ use crate::load::GpuTypeDef;
 
 /// One MIG profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
+pub(super) struct Profile {
     /// The name as mig-parted writes it, e.g. `1g.10gb+me`.
     pub name: String,
     /// Compute slices (the `G` of `<G>g`).
@@ -25,12 +25,12 @@ pub struct Profile {
 impl Profile {
     /// The device-plugin resource of the profile in the `mixed` strategy:
     /// `nvidia.com/mig-<profile>` with `+` replaced by `.`.
-    pub fn resource(&self) -> String {
+    pub(super) fn resource(&self) -> String {
         format!("nvidia.com/mig-{}", self.name).replace('+', ".")
     }
 
     /// Memory in bytes, reading the profile's GB as GiB.
-    pub fn memory_bytes(&self) -> u128 {
+    pub(super) fn memory_bytes(&self) -> u128 {
         u128::from(self.memory_gb) << 30
     }
 }
@@ -92,7 +92,7 @@ const A100_H100_80GB: &[(&str, u32)] = &[
 ];
 
 /// Parses `<G>g.<M>gb` or `<G>g.<M>gb+me`.
-pub fn parse(name: &str) -> Option<Profile> {
+pub(super) fn parse(name: &str) -> Option<Profile> {
     let base = name.strip_suffix("+me").unwrap_or(name);
     let (g, m) = base.split_once("g.")?;
     let m = m.strip_suffix("gb")?;
@@ -111,7 +111,7 @@ pub fn parse(name: &str) -> Option<Profile> {
 }
 
 /// The built-in table called `name` (one of [`crate::load::MIG_TABLES`]).
-pub fn table(name: &str) -> Option<Vec<Profile>> {
+pub(super) fn table(name: &str) -> Option<Vec<Profile>> {
     TABLES
         .iter()
         .find(|(n, _, _)| *n == name)
@@ -121,7 +121,7 @@ pub fn table(name: &str) -> Option<Vec<Profile>> {
 /// The built-in table for a device of `memory_bytes`: the table whose nominal memory is
 /// within 1 GB of the device's, read as GiB or as GB (`80Gi` and `80G` both pick 80 GB).
 /// A100-80GB and H100-80GB have the same profiles, so either answer is right for 80 GB.
-pub fn table_for_memory(memory_bytes: u128) -> Option<(&'static str, Vec<Profile>)> {
+pub(super) fn table_for_memory(memory_bytes: u128) -> Option<(&'static str, Vec<Profile>)> {
     let gib = memory_bytes as f64 / f64::from(1u32 << 30);
     let gb = memory_bytes as f64 / 1e9;
     TABLES
@@ -148,7 +148,7 @@ fn build(profiles: &[(&str, u32)]) -> Vec<Profile> {
 /// The smallest profile whose memory is at least `request_bytes`: least memory first, then
 /// fewest compute slices, then a plain profile before its `+me` twin (media extensions take
 /// the GPU's only decoders, so they are chosen only when nothing else fits).
-pub fn smallest_fitting(profiles: &[Profile], request_bytes: u128) -> Option<&Profile> {
+pub(super) fn smallest_fitting(profiles: &[Profile], request_bytes: u128) -> Option<&Profile> {
     profiles
         .iter()
         .filter(|p| p.memory_bytes() >= request_bytes)

@@ -278,7 +278,7 @@ pub struct Priority {
 }
 
 /// Cache settings of a step. Its cache *status* is not here: that depends on a store and a
-/// clock, so `mlk plan` looks it up ([`crate::exec::cache_status`]) and adds it to its output.
+/// clock, so `mlk plan` looks it up (`exec::cache_status`) and adds it to its output.
 #[derive(Debug, Clone, Serialize)]
 pub struct CacheInfo {
     /// Whether a hit may skip the step.

@@ -42,7 +42,7 @@ pub(super) fn queue(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Option<S
 }
 
 /// KAI's built-in PriorityClasses and their values (KAI v0.13 docs/priority).
-pub const KAI_PRIORITIES: &[(&str, i64)] = &[
+pub(super) const KAI_PRIORITIES: &[(&str, i64)] = &[
     ("train", 50),
     ("build-preemptible", 75),
     ("build", 100),

@@ -36,7 +36,7 @@ use rustls::{ServerConfig, ServerConnection, StreamOwned};
 use serde_json::{Value, json};
 
 /// What the fake Kueue says of a queued job's Workload until it admits it.
-pub const QUOTA_MESSAGE: &str = "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor h100-80gb, 2 more needed";
+pub(crate) const QUOTA_MESSAGE: &str = "couldn't assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor h100-80gb, 2 more needed";
 
 /// A Kueue Workload condition.
 fn condition(ty: &str, status: &str, message: &str) -> Value {
@@ -84,7 +84,7 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
 
 /// What the scripted controller does with a step's workload.
 #[derive(Debug, Clone, Default)]
-pub struct Script {
+pub(crate) struct Script {
     /// Log lines of its pod.
     pub lines: Vec<String>,
     /// Whether it fails (exit code 3) instead of completing.
@@ -163,13 +163,13 @@ impl State {
 }
 
 /// A certificate authority made for one test (an ECDSA P-256 key that lives in memory).
-pub struct Ca {
+pub(crate) struct Ca {
     issuer: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Ca {
     /// A new self-signed CA called `name`.
-    pub fn new(name: &str) -> Ca {
+    pub(crate) fn new(name: &str) -> Ca {
         let mut params = CertificateParams::default();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.distinguished_name.push(DnType::CommonName, name);
@@ -183,7 +183,7 @@ impl Ca {
     }
 
     /// The CA's certificate, PEM-encoded (what `certificate-authority-data` holds, in base64).
-    pub fn pem(&self) -> String {
+    pub(crate) fn pem(&self) -> String {
         self.issuer.pem()
     }
 
@@ -215,7 +215,7 @@ impl Ca {
 
 /// How the user of a kubeconfig authenticates.
 #[derive(Debug, Clone)]
-pub enum User {
+pub(crate) enum User {
     /// No credentials (`user: {}`).
     Anonymous,
     /// A static bearer token (`token:`).
@@ -244,7 +244,7 @@ impl Transport for StreamOwned<ServerConnection, TcpStream> {
 
 /// The fake server; lives until the test process ends.
 #[derive(Clone)]
-pub struct FakeApi {
+pub(crate) struct FakeApi {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
     /// The PEM of the CA that signed the server's certificate, when it speaks HTTPS.
@@ -253,13 +253,13 @@ pub struct FakeApi {
 
 impl FakeApi {
     /// Starts a plain HTTP server with namespace `ml`.
-    pub fn start() -> FakeApi {
+    pub(crate) fn start() -> FakeApi {
         FakeApi::listen(None)
     }
 
     /// Starts an HTTPS server with namespace `ml`, whose certificate (for 127.0.0.1 and
     /// localhost) is signed by a CA made for it; [`FakeApi::kubeconfig`] trusts that CA.
-    pub fn start_tls() -> FakeApi {
+    pub(crate) fn start_tls() -> FakeApi {
         let ca = Ca::new("fake-api CA");
         FakeApi::listen(Some((ca.pem(), Arc::new(ca.server_config()))))
     }
@@ -294,7 +294,7 @@ impl FakeApi {
     }
 
     /// The server's URL as kube-rs writes it (`https://127.0.0.1:PORT/` or `http://…/`).
-    pub fn server(&self) -> String {
+    pub(crate) fn server(&self) -> String {
         let scheme = if self.ca_pem.is_some() {
             "https"
         } else {
@@ -304,17 +304,17 @@ impl FakeApi {
     }
 
     /// The PEM of the CA that signed the server's certificate (HTTPS servers only).
-    pub fn ca_pem(&self) -> Option<String> {
+    pub(crate) fn ca_pem(&self) -> Option<String> {
         self.ca_pem.clone()
     }
 
     /// From now on every request must carry `Authorization: Bearer TOKEN`; others get 401.
-    pub fn require_token(&self, token: &str) {
+    pub(crate) fn require_token(&self, token: &str) {
         self.state().token = Some(token.into());
     }
 
     /// The `Authorization` header of every request so far (`None` where there was none).
-    pub fn authorizations(&self) -> Vec<Option<String>> {
+    pub(crate) fn authorizations(&self) -> Vec<Option<String>> {
         self.state().authorizations.clone()
     }
 
@@ -326,13 +326,13 @@ impl FakeApi {
 
     /// Writes `dir/kubeconfig` (context `fake`, no credentials; for an HTTPS server, trusting
     /// its CA) and returns its path.
-    pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+    pub(crate) fn kubeconfig(&self, dir: &Path) -> PathBuf {
         self.kubeconfig_for(dir, &User::Anonymous, self.ca_pem.as_deref())
     }
 
     /// Writes `dir/kubeconfig` (context `fake`) whose user is `user` and, for an HTTPS server,
     /// whose `certificate-authority-data` is `ca` (PEM; `None`: none, so the system's roots).
-    pub fn kubeconfig_for(&self, dir: &Path, user: &User, ca: Option<&str>) -> PathBuf {
+    pub(crate) fn kubeconfig_for(&self, dir: &Path, user: &User, ca: Option<&str>) -> PathBuf {
         use base64::Engine as _;
         let path = dir.join("kubeconfig");
         let cluster = match (&self.ca_pem, ca) {
@@ -362,58 +362,58 @@ impl FakeApi {
     }
 
     /// Stores `obj` at `path` (an object's URL path), as if someone had created it.
-    pub fn create(&self, path: &str, obj: Value) {
+    pub(crate) fn create(&self, path: &str, obj: Value) {
         self.state().objects.insert(path.into(), obj);
     }
 
     /// Scripts the workload of `step`.
-    pub fn script(&self, step: &str, script: Script) {
+    pub(crate) fn script(&self, step: &str, script: Script) {
         self.state().scripts.insert(step.into(), script);
     }
 
     /// The next apply answers `code` (once per call).
-    pub fn fail_next_apply(&self, code: u16) {
+    pub(crate) fn fail_next_apply(&self, code: u16) {
         self.state().apply_faults.push_back(code);
     }
 
     /// The next apply is carried out, but its connection is closed without an answer (a
     /// connection reset after the server acted: the client cannot tell whether it did).
-    pub fn drop_next_apply_answer(&self) {
+    pub(crate) fn drop_next_apply_answer(&self) {
         self.state().drop_apply_answers += 1;
     }
 
     /// Every request outside discovery answers `code` (401 for a bad token, 403, …).
-    pub fn fail_all(&self, code: u16) {
+    pub(crate) fn fail_all(&self, code: u16) {
         self.state().fail_all = Some(code);
     }
 
     /// The next `n` watches end at once with a 410 Gone ERROR event.
-    pub fn expire_watches(&self, n: usize) {
+    pub(crate) fn expire_watches(&self, n: usize) {
         self.state().expire_watches += n;
     }
 
     /// The next followed log stream of a pod whose name contains `pod` ends after `n` lines.
-    pub fn drop_next_log_after(&self, pod: &str, n: usize) {
+    pub(crate) fn drop_next_log_after(&self, pod: &str, n: usize) {
         self.state().drop_log_after = Some((pod.into(), n));
     }
 
     /// Stops serving `kind` (as if its CRD were not installed).
-    pub fn hide(&self, kind: &str) {
+    pub(crate) fn hide(&self, kind: &str) {
         self.state().hidden.insert(kind.into());
     }
 
     /// SelfSubjectAccessReviews for `resource` (plural) answer "not allowed".
-    pub fn deny(&self, resource: &str) {
+    pub(crate) fn deny(&self, resource: &str) {
         self.state().denied.insert(resource.into());
     }
 
     /// Every request so far, as `METHOD path?query`.
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.state().requests.clone()
     }
 
     /// Stored objects of a kind (plural), by name.
-    pub fn objects(&self, plural: &str) -> BTreeMap<String, Value> {
+    pub(crate) fn objects(&self, plural: &str) -> BTreeMap<String, Value> {
         self.state()
             .objects
             .iter()

@@ -12,13 +12,11 @@ use crate::render::Manifest;
 use crate::resolve::Step;
 
 /// The field manager of every apply.
-pub const FIELD_MANAGER: &str = "mlk";
+pub(crate) const FIELD_MANAGER: &str = "mlk";
 
 /// What the API server said about one object of a `--dry-run=server`.
 #[derive(Debug, Clone)]
-pub struct ApplyReport {
-    /// The step.
-    pub step: String,
+pub(crate) struct ApplyReport {
     /// `Kind/name`.
     pub object: String,
     /// `Ok` or the server's refusal.
@@ -27,13 +25,12 @@ pub struct ApplyReport {
 
 impl KubeBackend {
     /// Applies the objects of `steps` with `dryRun=All`; one report per object.
-    pub fn dry_run<'a>(&self, steps: impl IntoIterator<Item = &'a str>) -> Vec<ApplyReport> {
+    pub(crate) fn dry_run<'a>(&self, steps: impl IntoIterator<Item = &'a str>) -> Vec<ApplyReport> {
         let mut out = Vec::new();
         for step in steps {
             for m in self.manifests.get(step).into_iter().flatten() {
                 let result = self.cluster.block_on(self.apply(m, true)).map(|_| ());
                 out.push(ApplyReport {
-                    step: step.into(),
                     object: format!("{}/{}", m.kind, m.name),
                     result,
                 });

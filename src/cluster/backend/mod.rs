@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use kube::api::{Api, DynamicObject};
 
-pub use apply::{ApplyReport, FIELD_MANAGER};
+pub(super) use apply::FIELD_MANAGER;
 use process::KubeProcess;
 use workload::watch_workload;
 
@@ -29,7 +29,7 @@ use crate::render::Manifest;
 use crate::resolve::Step;
 
 /// Runs steps as Kubernetes objects.
-pub struct KubeBackend {
+pub(crate) struct KubeBackend {
     cluster: Arc<Cluster>,
     resources: Resources,
     manifests: BTreeMap<String, Vec<Manifest>>,
@@ -39,7 +39,7 @@ pub struct KubeBackend {
 
 impl KubeBackend {
     /// A backend applying `manifests` (rendered with the run id) to `cluster`.
-    pub fn new(
+    pub(crate) fn new(
         cluster: Arc<Cluster>,
         resources: Resources,
         manifests: Vec<Manifest>,
@@ -63,7 +63,7 @@ impl KubeBackend {
     }
 
     /// The connection.
-    pub fn cluster(&self) -> Arc<Cluster> {
+    pub(crate) fn cluster(&self) -> Arc<Cluster> {
         Arc::clone(&self.cluster)
     }
 

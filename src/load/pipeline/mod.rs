@@ -105,7 +105,7 @@ pub(super) fn count(v: &Sp<DeValue<'_>>, min: i64, max: i64, cx: &mut Cx) -> Opt
 }
 
 /// Whether `s` can be used as a template variable name.
-pub fn is_identifier(s: &str) -> bool {
+pub(super) fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -14,7 +14,7 @@ use serde_yaml::{Mapping, Number, Value};
 
 /// Why a value cannot be written as canonical YAML.
 #[derive(Debug, thiserror::Error, PartialEq)]
-pub enum EmitError {
+pub(crate) enum EmitError {
     /// A mapping key is not a string; Kubernetes objects only have string keys, and other
     /// key types would not survive a trip through JSON.
     #[error("mapping at `{path}` has the non-string key `{key}`; keys must be strings")]
@@ -49,7 +49,7 @@ pub enum EmitError {
 ///
 /// Fails on a non-string mapping key, a tagged value or a NaN/infinite float, naming
 /// where in the document it is.
-pub fn emit_document(doc: &Value) -> Result<String, EmitError> {
+pub(crate) fn emit_document(doc: &Value) -> Result<String, EmitError> {
     let mut out = String::with_capacity(1024);
     write_document(&mut out, doc, &Path::Root(None))?;
     Ok(out)
@@ -61,7 +61,8 @@ pub fn emit_document(doc: &Value) -> Result<String, EmitError> {
 ///
 /// Fails like [`emit_document`] on the first document that cannot be written; the path
 /// then starts with `documents[i]`.
-pub fn emit_documents(docs: &[Value]) -> Result<String, EmitError> {
+#[cfg(test)]
+pub(crate) fn emit_documents(docs: &[Value]) -> Result<String, EmitError> {
     let mut out = String::with_capacity(1024 * docs.len());
     for (index, doc) in docs.iter().enumerate() {
         if index > 0 {
