@@ -170,16 +170,15 @@ fn hit(
     }
 }
 
-/// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit (at
-/// `now_unix`) or is skipped. `no_cache` makes every selected step run.
-pub(crate) fn prepare(
-    plan: &Plan,
-    backend: &dyn Backend,
-    store: Option<&dyn Store>,
-    selection: &Selection,
-    no_cache: bool,
-    now_unix: u64,
-) -> Result<Vec<Initial>, ExecError> {
+/// Which steps `selection` asks to run (`selected`), and which steps outside it the selection
+/// reads from, so they must be cache hits (`required`); both in plan order.
+struct Chosen {
+    selected: Vec<bool>,
+    required: Vec<bool>,
+}
+
+/// Applies `--from` / `--only` to the plan's DAG.
+fn choose(plan: &Plan, selection: &Selection) -> Result<Chosen, ExecError> {
     let index: BTreeMap<&str, usize> = plan
         .steps
         .iter()
@@ -187,17 +186,12 @@ pub(crate) fn prepare(
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     let n = plan.steps.len();
-    let (flag, start) = match selection {
-        Selection::All => ("", None),
-        Selection::From(s) => ("--from", Some(s)),
-        Selection::Only(s) => ("--only", Some(s)),
-    };
-    let mut selected = vec![start.is_none(); n];
-    if let Some(name) = start {
-        let Some(&i) = index.get(name.as_str()) else {
+    let mut selected = vec![selection.start().is_none(); n];
+    if let Some(name) = selection.start() {
+        let Some(&i) = index.get(name) else {
             return Err(ExecError::UnknownStep {
-                flag,
-                name: name.clone(),
+                flag: selection.flag(),
+                name: name.to_owned(),
                 help: match crate::diag::did_you_mean(name, index.keys().copied()) {
                     Some(m) => format!("did you mean `{m}`?"),
                     None => format!(
@@ -223,19 +217,50 @@ pub(crate) fn prepare(
     }
     // Direct upstream steps of the selection that are not part of it must be cache hits.
     let mut required = vec![false; n];
-    for (i, s) in plan.steps.iter().enumerate() {
-        if selected[i] {
-            for d in &s.depends_on {
-                if let Some(&k) = index.get(d.as_str())
-                    && !selected[k]
-                {
-                    required[k] = true;
-                }
+    for (_, s) in plan.steps.iter().enumerate().filter(|(i, _)| selected[*i]) {
+        for d in &s.depends_on {
+            if let Some(&k) = index.get(d.as_str())
+                && !selected[k]
+            {
+                required[k] = true;
             }
         }
     }
+    Ok(Chosen { selected, required })
+}
 
-    let mut out = Vec::with_capacity(n);
+impl Selection {
+    /// The step named by `--from` / `--only`.
+    fn start(&self) -> Option<&str> {
+        match self {
+            Selection::All => None,
+            Selection::From(s) | Selection::Only(s) => Some(s),
+        }
+    }
+
+    /// `--from`, `--only`, or nothing.
+    fn flag(&self) -> &'static str {
+        match self {
+            Selection::All => "",
+            Selection::From(_) => "--from",
+            Selection::Only(_) => "--only",
+        }
+    }
+}
+
+/// Decides, for every step of the plan (in plan order), whether it runs, is a cache hit (at
+/// `now_unix`) or is skipped. `no_cache` makes every selected step run.
+pub(crate) fn prepare(
+    plan: &Plan,
+    backend: &dyn Backend,
+    store: Option<&dyn Store>,
+    selection: &Selection,
+    no_cache: bool,
+    now_unix: u64,
+) -> Result<Vec<Initial>, ExecError> {
+    let Chosen { selected, required } = choose(plan, selection)?;
+    let flag = selection.flag();
+    let mut out = Vec::with_capacity(plan.steps.len());
     let mut missing = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
         let (state, note) = if let Some(reason) = backend.skip_reason(step) {
@@ -249,7 +274,7 @@ pub(crate) fn prepare(
                 }
                 None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
             }
-        } else if start.is_none() && !no_cache {
+        } else if selection.start().is_none() && !no_cache {
             match hit(plan, step, store, now_unix)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None => (StepState::Waiting, None),
@@ -263,10 +288,10 @@ pub(crate) fn prepare(
             note,
         });
     }
-    if let (Some(step), Some(first)) = (start, missing.first()) {
+    if let (Some(step), Some(first)) = (selection.start(), missing.first()) {
         return Err(ExecError::UpstreamNotCached {
             flag,
-            step: step.clone(),
+            step: step.to_owned(),
             first: first.clone(),
             missing: missing
                 .iter()
