@@ -7,7 +7,7 @@
 //! downstream steps, only running steps' log files are flushed, and a state change appends
 //! one line to the event log (see [`super::record`]) instead of rewriting the record.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
@@ -56,12 +56,7 @@ struct Ready {
 
 impl Ready {
     fn new(plan: &Plan, steps: &[StepRun]) -> Self {
-        let index: BTreeMap<&str, usize> = plan
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect();
+        let index = plan.index();
         let n = plan.steps.len();
         let mut downstream = vec![Vec::new(); n];
         let mut blocking = vec![0; n];

@@ -1,7 +1,5 @@
 //! Which steps a run starts: cache hits, steps the backend cannot run, `--from` and `--only`.
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::Backend;
@@ -179,12 +177,7 @@ struct Chosen {
 
 /// Applies `--from` / `--only` to the plan's DAG.
 fn choose(plan: &Plan, selection: &Selection) -> Result<Chosen, ExecError> {
-    let index: BTreeMap<&str, usize> = plan
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
+    let index = plan.index();
     let n = plan.steps.len();
     let mut selected = vec![selection.start().is_none(); n];
     if let Some(name) = selection.start() {

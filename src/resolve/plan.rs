@@ -37,6 +37,15 @@ impl Plan {
     pub fn step(&self, name: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.name == name)
     }
+
+    /// Each step's position in [`Plan::steps`], by name.
+    pub fn index(&self) -> BTreeMap<&str, usize> {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.as_str(), i))
+            .collect()
+    }
 }
 
 /// The parts of the stack that shape the output.
