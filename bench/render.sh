@@ -3,6 +3,7 @@
 #
 #   bench/render.sh                  # 20 timed runs per case after 3 warm-ups
 #   RUNS=50 WARMUP=5 bench/render.sh
+#   MLK_BIN=/tmp/mlk-old bench/render.sh    # time another build (no cargo build then)
 #
 # Builds the release binary (offline: the benchmark makes no network calls), generates
 # 10-, 100- and 1000-step pipelines with bench/gen_pipeline.py into a temporary directory,
@@ -16,14 +17,14 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 STACK=examples/stacks/dev.toml
-BIN=target/release/mlk
+BIN=${MLK_BIN:-target/release/mlk}
 
 if ((RUNS < 15)); then
   echo "bench/render.sh: RUNS must be at least 15 (medians of fewer runs are noise)" >&2
   exit 2
 fi
 
-cargo build --release --locked --offline --quiet
+[ -n "${MLK_BIN:-}" ] || cargo build --release --locked --offline --quiet
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
