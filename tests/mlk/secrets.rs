@@ -3,7 +3,7 @@
 //! template; and a credential-looking name that is not a secret has an explicit way out.
 
 use crate::run::Project;
-use crate::run;
+use crate::{mlk, run};
 
 /// The value of the secret the steps below read.
 const SECRET: &str = "s3cr3t-v4lue-42";
@@ -52,4 +52,61 @@ command = ["sh", "-c", "echo \"token=$TOKEN\"; printf 'again %s' \"${TOKEN%-42}\
     );
     let again = p.mlk(&["logs"]);
     assert!(!again.stdout.contains(SECRET), "{}", again.stdout);
+}
+
+/// A pipeline with `env` (TOML) on its one step and a `token` parameter.
+fn templated(env: &str) -> Project {
+    Project::new(&format!(
+        "[params]\ntoken = \"none\"\n\n[steps.a]\nenv = {{ {env} }}\ncommand = [\"true\"]\n"
+    ))
+}
+
+#[test]
+fn a_credential_name_cannot_take_a_templated_value() {
+    let p = templated(r#"API_TOKEN = "{{ params.token }}""#);
+    for args in [
+        &["render", "pipeline.toml"][..],
+        &["plan", "pipeline.toml", "-o", "json"],
+        &["cache", "explain", "pipeline.toml", "a"],
+        &["run", "pipeline.toml"],
+    ] {
+        let out = p.mlk(&[args, &["-p", &format!("token={SECRET}")]].concat());
+        assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+        assert!(
+            out.stderr.contains("mlk::load::literal_secret"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!out.stdout.contains(SECRET) && !out.stderr.contains(SECRET));
+    }
+    assert!(!p.exists(".mlk/cache"));
+}
+
+#[test]
+fn not_secret_lets_a_credential_looking_name_through() {
+    let p = templated(r#"PASSWORD_FILE = { value = "/run/secrets/pw", not_secret = true }"#);
+    let out = p.mlk(&["render", "pipeline.toml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("- name: PASSWORD_FILE\n          value: /run/secrets/pw"),
+        "{}",
+        out.stdout
+    );
+
+    // Without the flag, or with it false, the name still needs a reference.
+    for env in [
+        r#"PASSWORD_FILE = "/run/secrets/pw""#,
+        r#"PASSWORD_FILE = { value = "/run/secrets/pw", not_secret = false }"#,
+    ] {
+        let out = templated(env).mlk(&["render", "pipeline.toml"]);
+        assert_eq!(out.code, 2, "{env}: {}", out.stderr);
+        assert!(out.stderr.contains("not_secret = true"), "{}", out.stderr);
+    }
+    // The explicit form is for plain values only.
+    let out = templated(r#"A = { value = "x", secret = "s", key = "k" }"#)
+        .mlk(&["render", "pipeline.toml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    let schema = mlk(&["schema", "pipeline"]).stdout;
+    assert!(schema.contains("\"not_secret\""), "{schema}");
 }
