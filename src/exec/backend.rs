@@ -169,6 +169,13 @@ pub(crate) trait Backend: Send + Sync {
         None
     }
 
+    /// The secret values this backend gives `step`, which mlk masks in the step's log lines
+    /// (see [`super::mask`]). A backend whose secrets mlk never sees (a cluster's) has none.
+    fn secrets(&self, step: &Step) -> Vec<String> {
+        let _ = step;
+        Vec::new()
+    }
+
     /// Starts attempt `attempt` (from 1) of `step`. Every line the step writes goes to `logs`
     /// until [`Process::drain`] returns. An error is a message saying why it could not start.
     fn start(&self, step: &Step, attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String>;

@@ -15,6 +15,7 @@
 //! timeouts and cancellation in one plain loop.
 
 mod backend;
+mod mask;
 pub(crate) mod record;
 mod running;
 mod schedule;

@@ -13,7 +13,8 @@ use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::backend::LogSink;
+use super::backend::{LogLine, LogSink};
+use super::mask::Mask;
 use super::record::{Journal, RUN_FORMAT, RunDir, RunRecord, RunState, StepRun, now_ms};
 use super::schedule::{Event, Events, Options, Summary};
 use super::select::{ExecError, Initial, StepState};
@@ -186,8 +187,9 @@ impl<'a> Running<'a> {
         self.running.is_empty()
     }
 
-    /// Step `i` starts: its state and log file, and the sink its lines go to.
-    pub(crate) fn start(&mut self, i: usize) -> LogSink {
+    /// Step `i` starts: its state and log file, and the sink its lines go to, which masks the
+    /// `secrets` the backend gave the step before a line is stored, kept or shown.
+    pub(crate) fn start(&mut self, i: usize, secrets: Vec<String>) -> LogSink {
         let plan = self.plan;
         let step = &plan.steps[i];
         self.record.steps[i].state = StepState::Running;
@@ -203,7 +205,13 @@ impl<'a> Running<'a> {
         self.save(i);
         let log = Arc::clone(&self.logs[i]);
         let events = Arc::clone(self.events);
+        let mask = Mask::new(secrets);
         LogSink::new(&step.name, move |_stream, line| {
+            let text = mask.apply(line.text);
+            let line = LogLine {
+                text: &text,
+                ..line
+            };
             // Terminal and file get the same order: both under the step's lock.
             let mut log = lock(&log);
             log.replicas |= line.replica.is_some();

@@ -186,7 +186,7 @@ pub(crate) fn execute(
                 let step = &plan.steps[i];
                 let worker = Worker {
                     backend,
-                    logs: run.start(i),
+                    logs: run.start(i, backend.secrets(&plan.steps[i])),
                     cancel,
                     grace: opts.grace,
                     tx: tx.clone(),

@@ -190,12 +190,13 @@ pub enum LoadError {
         label: String,
     },
 
-    /// A literal value in an environment variable whose name looks like a credential.
-    #[error("`{name}` looks like a credential but its value is written in the file")]
+    /// A plain value (literal or template) in an environment variable whose name looks like a
+    /// credential.
+    #[error("`{name}` looks like a credential but its value is not a secret reference")]
     #[diagnostic(
         code(mlk::load::literal_secret),
         help(
-            "never put secrets in pipeline files; reference a Kubernetes Secret instead:\n    {name} = {{ secret = \"<secret-name>\", key = \"<key>\" }}"
+            "never put secrets in pipeline files; reference a Kubernetes Secret instead:\n    {name} = {{ secret = \"<secret-name>\", key = \"<key>\" }}\nor, if the value is not a secret (a path, say), say so:\n    {name} = {{ value = \"…\", not_secret = true }}"
         )
     )]
     LiteralSecret {

@@ -4,7 +4,8 @@
 //! A reference `{ secret = "wandb", key = "api-key" }` reads `MLK_SECRET_WANDB_API_KEY`: the
 //! prefix `MLK_SECRET_`, then the secret name, `_`, and the key, upper-cased, with every
 //! character other than a letter or a digit replaced by `_`. ConfigMap references use
-//! `MLK_CONFIGMAP_` the same way. Values are passed to the step and never shown.
+//! `MLK_CONFIGMAP_` the same way. Values are passed to the step and never shown: the secret
+//! ones ([`secret_values`]) are masked in the step's log lines.
 
 use std::collections::BTreeMap;
 
@@ -91,6 +92,18 @@ pub(crate) fn step_env(
     } else {
         Err(missing)
     }
+}
+
+/// The values of `step`'s secret references that `lookup` finds (ConfigMap values are not
+/// secret).
+pub(crate) fn secret_values(step: &Step, lookup: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    step.env
+        .values()
+        .filter_map(|v| match v {
+            EnvValue::Secret { name, key } => lookup(&variable(true, name, key)),
+            EnvValue::Literal(_) | EnvValue::ConfigMap { .. } => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ impl Backend for LocalBackend {
             .then(|| "serve steps do not run on the local backend (no model server)".into())
     }
 
+    fn secrets(&self, step: &Step) -> Vec<String> {
+        env::secret_values(step, &*self.lookup)
+    }
+
     fn start(&self, step: &Step, _attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
         let Some((program, args)) = step.command.split_first() else {
             return Err("the step has no command".into());

@@ -24,6 +24,7 @@ mod output_dir;
 mod roundtrip;
 mod run;
 mod schema;
+mod secrets;
 mod stack;
 
 use std::path::{Path, PathBuf};

@@ -63,7 +63,7 @@ impl Project {
     }
 
     /// Every file under `.mlk/`, with its contents.
-    fn mlk_files(&self) -> Vec<(PathBuf, String)> {
+    pub(crate) fn mlk_files(&self) -> Vec<(PathBuf, String)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, String)>) {
             for e in std::fs::read_dir(dir).unwrap() {
                 let p = e.unwrap().path();

@@ -101,7 +101,12 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ),
     (
         "env",
-        "Environment variables: a string, or { secret, key } / { config_map, key }. Credential-looking names need a reference.",
+        "Environment variables: a string, { value, not_secret }, or { secret, key } / { config_map, key }. Credential-looking names need a reference or not_secret = true.",
+    ),
+    ("env.*.value", "The value, a string (templated)."),
+    (
+        "env.*.not_secret",
+        "The value is not a secret although the name looks like a credential (a path, say).",
     ),
     ("env.*.secret", "Name of the Secret."),
     ("env.*.config_map", "Name of the ConfigMap."),

@@ -193,67 +193,11 @@ fn env(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> BTreeMap<Sp<String>, Sp<EnvValue>> {
             ));
             continue;
         }
-        let value = match val.get_ref() {
-            DeValue::String(s) => {
-                cx.describe(val, String::schema);
-                if looks_like_credential(&name) && !s.trim().is_empty() && !s.contains("{{") {
-                    cx.redact.push(val.span());
-                    cx.error(LoadError::LiteralSecret {
-                        name: name.clone(),
-                        at: k.span().into(),
-                    });
-                    continue;
-                }
-                // Decoded like any string, so the rules on strings (no NUL) apply here too.
-                let Some(s) = String::decode(val, cx) else {
-                    continue;
-                };
-                EnvValue::Literal(s)
-            }
-            DeValue::Table(_) => {
-                let Some(mut t) = Table::open(val, format!("env `{name}`"), cx) else {
-                    continue;
-                };
-                let secret = t.opt::<String>("secret", cx);
-                let config_map = t.opt::<String>("config_map", cx);
-                let key = t.req::<String>("key", cx);
-                t.finish(cx);
-                match (secret, config_map, key) {
-                    (Some(name), None, Some(key)) => EnvValue::Secret { name, key },
-                    (None, Some(name), Some(key)) => EnvValue::ConfigMap { name, key },
-                    (Some(_), Some(_), _) | (None, None, _) => {
-                        cx.error(LoadError::value(
-                            val.span(),
-                            "ambiguous reference",
-                            format!("env `{name}` must reference exactly one of `secret` or `config_map`"),
-                            "write { secret = \"name\", key = \"key\" } or { config_map = \"name\", key = \"key\" }",
-                        ));
-                        continue;
-                    }
-                    _ => continue,
-                }
-            }
-            DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
-                cx.error(LoadError::WrongType {
-                    expected: "a string (environment values are text: quote it)".into(),
-                    found: crate::load::toml::type_name(val.get_ref()).into(),
-                    at: val.span().into(),
-                });
-                continue;
-            }
-            other => {
-                cx.error(LoadError::WrongType {
-                    expected: "a string or { secret, key } / { config_map, key }".into(),
-                    found: crate::load::toml::type_name(other).into(),
-                    at: val.span().into(),
-                });
-                continue;
-            }
+        let name = Spanned::new(k.span(), name);
+        let Some(value) = env_value(&name, val, cx) else {
+            continue;
         };
-        out.insert(
-            Spanned::new(k.span(), name),
-            Spanned::new(val.span(), value),
-        );
+        out.insert(name, Spanned::new(val.span(), value));
     }
     out
 }
@@ -346,3 +290,88 @@ pub(crate) const SHARED_SCHEMA_DOCS: &[(&str, &str)] = &[
     ("labels", "Extra labels on the objects and pods."),
     ("annotations", "Extra annotations on the objects."),
 ];
+
+/// The value of the variable `name`: a plain string, `{ value, not_secret }`, or a reference.
+fn env_value(name: &Sp<String>, val: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<EnvValue> {
+    match val.get_ref() {
+        DeValue::String(_) => {
+            cx.describe(val, String::schema);
+            plain_value(name, val, false, cx)
+        }
+        DeValue::Table(t) if t.iter().any(|(k, _)| k.get_ref() == "value") => {
+            let mut t = Table::open(val, format!("env `{}`", name.get_ref()), cx)?;
+            // Present: this form is chosen by its `value` key.
+            let value = t.raw("value")?;
+            t.mark_required("value");
+            cx.describe(value, String::schema);
+            let not_secret = t.opt::<bool>("not_secret", cx).unwrap_or(false);
+            t.finish(cx);
+            plain_value(name, value, not_secret, cx)
+        }
+        DeValue::Table(_) => reference(name.get_ref(), val, cx),
+        DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
+            cx.error(LoadError::WrongType {
+                expected: "a string (environment values are text: quote it)".into(),
+                found: crate::load::toml::type_name(val.get_ref()).into(),
+                at: val.span().into(),
+            });
+            None
+        }
+        other => {
+            cx.error(LoadError::WrongType {
+                expected: "a string or { secret, key } / { config_map, key }".into(),
+                found: crate::load::toml::type_name(other).into(),
+                at: val.span().into(),
+            });
+            None
+        }
+    }
+}
+
+/// A plain (possibly templated) value of the variable `name`. A credential-looking name may
+/// not take one, literal or template alike (a template's value, from `-p` say, would land in
+/// the manifests, the plan and the cache records), unless marked `not_secret`.
+fn plain_value(
+    name: &Sp<String>,
+    val: &Sp<DeValue<'_>>,
+    not_secret: bool,
+    cx: &mut Cx,
+) -> Option<EnvValue> {
+    if let DeValue::String(s) = val.get_ref()
+        && !not_secret
+        && looks_like_credential(name.get_ref())
+        && !s.trim().is_empty()
+    {
+        cx.redact.push(val.span());
+        cx.error(LoadError::LiteralSecret {
+            name: name.get_ref().clone(),
+            at: name.span().into(),
+        });
+        return None;
+    }
+    // Decoded like any string, so the rules on strings (no NUL) apply here too.
+    String::decode(val, cx).map(EnvValue::Literal)
+}
+
+/// A `{ secret, key }` or `{ config_map, key }` reference of the variable `name`.
+fn reference(name: &str, val: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<EnvValue> {
+    let mut t = Table::open(val, format!("env `{name}`"), cx)?;
+    let secret = t.opt::<String>("secret", cx);
+    let config_map = t.opt::<String>("config_map", cx);
+    let key = t.req::<String>("key", cx);
+    t.finish(cx);
+    match (secret, config_map, key) {
+        (Some(name), None, Some(key)) => Some(EnvValue::Secret { name, key }),
+        (None, Some(name), Some(key)) => Some(EnvValue::ConfigMap { name, key }),
+        (Some(_), Some(_), _) | (None, None, _) => {
+            cx.error(LoadError::value(
+                val.span(),
+                "ambiguous reference",
+                format!("env `{name}` must reference exactly one of `secret` or `config_map`"),
+                "write { secret = \"name\", key = \"key\" } or { config_map = \"name\", key = \"key\" }",
+            ));
+            None
+        }
+        _ => None,
+    }
+}
