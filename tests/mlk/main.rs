@@ -25,6 +25,7 @@ mod roundtrip;
 mod run;
 mod schema;
 mod stack;
+mod torn;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
