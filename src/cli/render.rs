@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::compile::{compile, manifests};
-use super::output::{Change, apply, diff_dir, dir_files, unified_diff};
+use super::output::{Change, apply_reported, plan_dir, report_stale, unified_diff};
 use super::{Exit, Global, Inputs, Reporter, write_stdout, write_stdout_parts};
 use crate::render::stream_parts;
 
@@ -49,13 +49,13 @@ pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Ex
         .file_name()
         .map(|f| f.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let files = dir_files(&manifests, &source);
-    let changes = match diff_dir(dir, &files) {
-        Ok(c) => c,
-        Err(e) => {
-            reporter.diagnostic(&e);
-            return Exit::Io;
-        }
+    let owner = format!(
+        "pipeline {}, stack {}",
+        c.resolved.plan.pipeline, c.resolved.plan.stack.name
+    );
+    let (files, changes) = match plan_dir(dir, &manifests, &source, &owner, reporter) {
+        Ok(planned) => planned,
+        Err(code) => return code,
     };
     let count = |f: fn(&Change) -> bool| changes.iter().filter(|c| f(c)).count();
     let (added, modified, deleted) = (
@@ -73,6 +73,7 @@ pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Ex
             return Exit::Ok;
         }
         let code = write_stdout(unified_diff(dir, &changes).as_bytes());
+        report_stale(dir, &changes, false, reporter);
         reporter.status(&format!(
             "{} is out of date: {added} to add, {modified} to change, {deleted} to delete; run `mlk render … -o {}`",
             dir.display(),
@@ -80,9 +81,8 @@ pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Ex
         ));
         return if code == Exit::Ok { Exit::Failed } else { code };
     }
-    if let Err(e) = apply(dir, &changes) {
-        reporter.diagnostic(&e);
-        return Exit::Io;
+    if let Err(code) = apply_reported(dir, &changes, reporter) {
+        return code;
     }
     reporter.status(&format!(
         "wrote {}: {added} added, {modified} changed, {deleted} deleted, {} unchanged",

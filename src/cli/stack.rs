@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use super::output::{Change, apply, diff_dir, dir_files, unified_diff};
+use super::output::{Change, apply_reported, plan_dir, report_stale, unified_diff};
 use super::{Exit, Reporter, write_stdout, write_stdout_parts};
 use crate::compile::find_stack;
 use crate::load::{StackRef, load_stack};
@@ -96,13 +96,10 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
             .unwrap_or_default(),
         StackRef::BuiltinLocal => "local".into(),
     };
-    let files = dir_files(&manifests, &source);
-    let changes = match diff_dir(dir, &files) {
-        Ok(c) => c,
-        Err(e) => {
-            reporter.diagnostic(&e);
-            return Exit::Io;
-        }
+    let owner = format!("stack {}", plan.stack);
+    let (files, changes) = match plan_dir(dir, &manifests, &source, &owner, reporter) {
+        Ok(planned) => planned,
+        Err(code) => return code,
     };
     if args.check {
         if changes.is_empty() {
@@ -110,6 +107,7 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
             return Exit::Ok;
         }
         let code = write_stdout(unified_diff(dir, &changes).as_bytes());
+        report_stale(dir, &changes, false, reporter);
         reporter.status(&format!(
             "{} is out of date; run `mlk stack render {} -o {}`",
             dir.display(),
@@ -118,13 +116,12 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
         ));
         return if code == Exit::Ok { Exit::Failed } else { code };
     }
-    if let Err(e) = apply(dir, &changes) {
-        reporter.diagnostic(&e);
-        return Exit::Io;
+    if let Err(code) = apply_reported(dir, &changes, reporter) {
+        return code;
     }
     let changed = changes
         .iter()
-        .filter(|c| !matches!(c, Change::Delete { .. }))
+        .filter(|c| matches!(c, Change::Add { .. } | Change::Modify { .. }))
         .count();
     reporter.status(&format!(
         "wrote {}: {} files, {changed} changed",

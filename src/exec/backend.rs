@@ -194,6 +194,12 @@ pub(crate) trait Process: Send {
     fn pending(&self) -> Option<String> {
         None
     }
+    /// After it succeeded, before any record says so: makes its outputs visible to other
+    /// steps (the local backend renames them out of their run-private place). An error says
+    /// why they could not be, and fails the step.
+    fn publish(&mut self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -294,7 +294,10 @@ impl<'a> Running<'a> {
         self.save(i);
     }
 
-    /// Writes the cache record of step `i`, which succeeded, when it is cached.
+    /// Writes the cache record of step `i`, which succeeded, when it is cached. A step
+    /// succeeds only once its backend has published its outputs ([`super::Process::publish`],
+    /// in the worker, before it reports the outcome), so a record never names an output that
+    /// is not in place.
     fn cache(&self, i: usize) {
         let s = &self.plan.steps[i];
         let Some(store) = self.store.filter(|_| s.cache.enabled) else {

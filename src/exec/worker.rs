@@ -85,10 +85,13 @@ pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
             };
         }
         if exited.is_some_and(|e| e.success()) {
+            let published = process.publish();
             return Outcome {
-                ok: true,
+                ok: published.is_ok(),
                 exited,
-                reason: None,
+                reason: published
+                    .err()
+                    .map(|e| format!("its outputs could not be published: {e}")),
             };
         }
         let reason = exited.map_or_else(|| "unknown exit status".into(), |e| e.describe());

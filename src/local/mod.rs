@@ -3,14 +3,20 @@
 //! A step runs in the pipeline file's directory, in its own process group (so a timeout or a
 //! second Ctrl-C stops everything it started, and the terminal's Ctrl-C reaches mlk only),
 //! with mlk's environment, the step's variables (see [`mod@env`] for secrets), and `MLK_RUN_ID`,
-//! `MLK_STEP` and `MLK_PIPELINE`. Its output directories are created before it starts.
-//! Serve steps are skipped: there is no model server locally.
+//! `MLK_STEP` and `MLK_PIPELINE`. Serve steps are skipped: there is no model server locally.
+//!
+//! A step never writes where other steps read: [`Staging`] hands its command run-private
+//! output paths (`<key dir>/../.staging/<run>/<key>/<output>`, on the same filesystem), and
+//! only when it succeeds are they renamed into their published paths, before the executor
+//! writes any record. A reader sees a whole output or none, whatever other runs of the same
+//! step do at the same time.
 
 pub(crate) mod env;
+mod staging;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
@@ -23,6 +29,7 @@ use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
 use crate::resolve::Step;
 
 pub(crate) use env::MissingEnv;
+use staging::Staging;
 
 /// Looks up an environment variable of mlk (injected so tests need no real environment).
 pub(crate) type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -70,7 +77,9 @@ impl Backend for LocalBackend {
     }
 
     fn start(&self, step: &Step, _attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
-        let Some((program, args)) = step.command.split_first() else {
+        let staging = Staging::new(step, &self.run_id)?;
+        let command = staging.rewrite_all(&step.command);
+        let Some((program, args)) = command.split_first() else {
             return Err("the step has no command".into());
         };
         let vars = env::step_env(step, &*self.lookup).map_err(|missing| {
@@ -80,12 +89,7 @@ impl Backend for LocalBackend {
                 .collect::<Vec<_>>()
                 .join(", ")
         })?;
-        for uri in step.outputs.values().filter(|u| u.starts_with('/')) {
-            if let Some(parent) = Path::new(uri).parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-            }
-        }
+        let vars = vars.into_iter().map(|(k, v)| (k, staging.rewrite(&v)));
         let mut child = Command::new(program)
             .args(args)
             .current_dir(&self.dir)
@@ -116,6 +120,7 @@ impl Backend for LocalBackend {
             pgid,
             done,
             readers,
+            staging,
         }))
     }
 }
@@ -146,6 +151,8 @@ struct LocalProcess {
     pgid: i32,
     done: Receiver<()>,
     readers: usize,
+    /// Where its outputs are written until they are published.
+    staging: Staging,
 }
 
 impl Process for LocalProcess {
@@ -181,5 +188,9 @@ impl Process for LocalProcess {
             }
             self.readers -= 1;
         }
+    }
+
+    fn publish(&mut self) -> Result<(), String> {
+        self.staging.publish()
     }
 }

@@ -26,6 +26,7 @@ mod run;
 mod schema;
 mod secrets;
 mod stack;
+mod torn;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

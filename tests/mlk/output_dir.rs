@@ -154,7 +154,7 @@ fn stale_generated_files_go_and_user_files_stay() {
     let stale = "job-fraud-detection-old-0123abcd.yaml";
     std::fs::write(
         dir.join(stale),
-        format!("{HEADER} from fraud-detection.toml; do not edit (run `mlk render` again).\napiVersion: batch/v1\nkind: Job\n"),
+        format!("{HEADER} from fraud-detection.toml (pipeline fraud-detection, stack dev); do not edit (run `mlk render` again).\napiVersion: batch/v1\nkind: Job\n"),
     )
     .unwrap();
     let user = "job-mine.yaml";
