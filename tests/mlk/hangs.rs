@@ -176,3 +176,50 @@ fn an_old_record_without_a_start_time_is_not_signalled() {
     );
     sleep.still_runs();
 }
+
+#[test]
+fn an_api_server_that_never_answers_is_given_up_on_with_a_message() {
+    let api = crate::fake_api::FakeApi::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(dir.path());
+    std::fs::write(
+        dir.path().join("pipeline.toml"),
+        "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.a]\ncommand = [\"true\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("stack.toml"),
+        "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[cache]\nstore = \"none\"\n",
+    )
+    .unwrap();
+    api.stop_answering();
+    let run_id = "20261206-000000-abcd";
+    let commands = [
+        &["run", "pipeline.toml", "--stack", "./stack.toml"][..],
+        &["logs", run_id, "--cluster", "-n", "ml"],
+        &["status", run_id, "--cluster", "-n", "ml"],
+    ];
+    // At once: each waits out the whole bound; run_bounded fails the test after 20 s.
+    std::thread::scope(|scope| {
+        for args in commands {
+            let (dir, kubeconfig) = (dir.path(), &kubeconfig);
+            scope.spawn(move || {
+                let mut c = crate::command();
+                c.current_dir(dir).env("KUBECONFIG", kubeconfig).args(args);
+                let out = run_bounded(&mut c);
+                assert_eq!(out.code, 3, "{args:?}: {}", out.stderr);
+                let text = unwrapped(&out.stderr);
+                assert!(
+                    text.contains("waiting for the API server at http://127.0.0.1:"),
+                    "{args:?}: {}",
+                    out.stderr
+                );
+                assert!(
+                    text.contains("no answer from the API server within 15s"),
+                    "{args:?}: {}",
+                    out.stderr
+                );
+            });
+        }
+    });
+}
