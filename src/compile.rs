@@ -168,6 +168,7 @@ pub(crate) fn digest_inputs(
                     let help = match &e {
                         DigestError::NotFound(_) => format!("paths are relative to the pipeline file's directory ({})", dir_shown(&l.pipeline.dir)),
                         DigestError::EscapingLink { .. } => "inputs must be self-contained: copy the target into the tree, or name it as its own input".into(),
+                        DigestError::NotRegular { .. } => "inputs are regular files, directories and links inside them: move it out of the input".into(),
                         DigestError::Io(..) => "check the permissions".into(),
                     };
                     let err = ResolveError::Input {

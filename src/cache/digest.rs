@@ -2,7 +2,9 @@
 //!
 //! A file's digest covers its bytes; a tree's covers, for every file in path order, its path
 //! relative to the root, its executable bit and its content digest. Symbolic links are
-//! followed only when they point inside the tree.
+//! followed only when they point inside the tree. Anything that is not a regular file, a
+//! directory or such a link (a FIFO, a device, a socket) is an error, found from its file type
+//! before anything opens it: reading a FIFO or a terminal would wait forever.
 //!
 //! Files are read in fixed-size chunks (memory stays bounded whatever their size) and hashed
 //! on every CPU at once. A [`StatCache`] remembers file digests by path and stat data, so an
@@ -40,6 +42,13 @@ pub enum DigestError {
         /// Where it points.
         target: PathBuf,
     },
+    /// The path is neither a regular file nor a directory (a FIFO, a device, a socket).
+    NotRegular {
+        /// The path (a symbolic link's own path when it points to such a file).
+        path: PathBuf,
+        /// What it is, for the message (`a FIFO`).
+        kind: &'static str,
+    },
     /// Reading failed.
     Io(PathBuf, String),
 }
@@ -56,6 +65,11 @@ impl std::fmt::Display for DigestError {
                     target.display()
                 )
             }
+            DigestError::NotRegular { path, kind } => write!(
+                f,
+                "{} is {kind}: an input holds only regular files and directories",
+                path.display()
+            ),
             DigestError::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
         }
     }
@@ -122,6 +136,7 @@ impl<'a> Digester<'a> {
             std::io::ErrorKind::NotFound => DigestError::NotFound(path.to_path_buf()),
             _ => DigestError::Io(path.to_path_buf(), e.to_string()),
         })?;
+        irregular(path, &meta.file_type())?;
         let root = fs::canonicalize(path)
             .map_err(|e| DigestError::Io(path.to_path_buf(), e.to_string()))?;
         if meta.is_file() {
@@ -212,7 +227,7 @@ impl<'a> Digester<'a> {
                     // Report the same error whatever the thread timing: the first in path order.
                     let pos = files.iter().position(|f| match &e {
                         DigestError::Io(p, _) | DigestError::NotFound(p) => &f.abs == p,
-                        DigestError::EscapingLink { .. } => false,
+                        DigestError::EscapingLink { .. } | DigestError::NotRegular { .. } => false,
                     });
                     let pos = pos.unwrap_or(usize::MAX);
                     if first_error.as_ref().is_none_or(|(p, _)| pos < *p) {
@@ -285,6 +300,7 @@ fn list(
             .to_string_lossy()
             .replace('\\', "/");
         if !kind.is_symlink() {
+            irregular(&path, &kind)?;
             pending.push((rel, entry));
             continue;
         }
@@ -293,6 +309,7 @@ fn list(
             return Err(DigestError::EscapingLink { link: path, target });
         }
         let meta = fs::metadata(&target).map_err(io)?;
+        irregular(&path, &meta.file_type())?;
         // A link to a directory inside the tree: its files are hashed under their own path.
         if !meta.is_dir() {
             files.push(FileEntry {
@@ -306,6 +323,37 @@ fn list(
     Ok(())
 }
 
+/// An error unless `kind` (the file type of `path`) is a regular file or a directory.
+fn irregular(path: &Path, kind: &fs::FileType) -> Result<(), DigestError> {
+    if kind.is_file() || kind.is_dir() {
+        return Ok(());
+    }
+    Err(DigestError::NotRegular {
+        path: path.to_path_buf(),
+        kind: crate::load::kind_of(kind),
+    })
+}
+
+/// Opens `path` to hash it. The file was a regular file when listed; should it have been
+/// replaced by a FIFO since, the open must not wait for a writer (O_NONBLOCK, which changes
+/// nothing for a regular file), and the check is made again on what was opened.
+fn open_regular(path: &Path) -> Result<fs::File, DigestError> {
+    let io = |e: std::io::Error| DigestError::Io(path.to_path_buf(), e.to_string());
+    let mut options = fs::File::options();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(nix::libc::O_NONBLOCK);
+    }
+    let f = options.open(path).map_err(io)?;
+    let kind = f.metadata().map_err(io)?.file_type();
+    if !kind.is_file() {
+        irregular(path, &kind)?;
+    }
+    Ok(f)
+}
+
 /// SHA-256 of a file's bytes, read in `buf`-sized chunks.
 fn hash_file(
     path: &Path,
@@ -313,7 +361,7 @@ fn hash_file(
     progress: &dyn Progress,
 ) -> Result<[u8; 32], DigestError> {
     let io = |e: std::io::Error| DigestError::Io(path.to_path_buf(), e.to_string());
-    let mut f = fs::File::open(path).map_err(io)?;
+    let mut f = open_regular(path)?;
     let mut h = Sha256::new();
     loop {
         let n = match f.read(buf) {
@@ -332,7 +380,7 @@ fn hash_file(
 /// this one hashes (memory stays at 3 chunks).
 fn hash_file_read_ahead(path: &Path, progress: &dyn Progress) -> Result<[u8; 32], DigestError> {
     let io = |e: std::io::Error| DigestError::Io(path.to_path_buf(), e.to_string());
-    let mut f = fs::File::open(path).map_err(io)?;
+    let mut f = open_regular(path)?;
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(2);
     let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(3);
     for _ in 0..3 {

@@ -1,6 +1,7 @@
 //! `mlk delete RUN` and `mlk status RUN --cluster`: a cluster run's objects, found by the
 //! `mlk.dev/run` label in the namespace of `-n` (else the context's, as kubectl). `mlk delete`
-//! first stops the run's mlk process when it still runs on this machine.
+//! first stops the run's mlk process when it still runs on this machine, and only when that
+//! process is known to be the run's (see [`crate::exec::liveness`]).
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +9,7 @@ use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::cluster::{Cluster, delete_run, run_objects};
+use crate::exec::liveness::{self, Liveness};
 use crate::exec::{RunRecord, record};
 
 /// `mlk delete` arguments.
@@ -98,12 +100,20 @@ pub(super) fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) ->
 }
 
 /// Stops the mlk process `pid` running `r` (SIGTERM: it terminates the run's steps) and waits
-/// until its record says the run has ended.
+/// until its record says the run has ended. A process that cannot be told from another one
+/// that reused its pid is not signalled.
 fn stop(r: &RunRecord, pid: u32, reporter: &Reporter) -> Result<(), Exit> {
     if pid == std::process::id() {
         return Ok(());
     }
-    if let Err(e) = record::signal(pid, Some(nix::sys::signal::Signal::SIGTERM)) {
+    if r.liveness() == Liveness::Unverifiable {
+        reporter.status(&format!(
+            "error: process {pid} may not be the mlk process of run {} any more (its record, from an older mlk, has no process start time): not signalling it; stop it yourself if it is",
+            r.run_id
+        ));
+        return Err(Exit::Io);
+    }
+    if let Err(e) = liveness::signal(pid, Some(nix::sys::signal::Signal::SIGTERM)) {
         reporter.status(&format!(
             "error: cannot stop mlk process {pid}, which runs {}: {e}",
             r.run_id

@@ -6,7 +6,8 @@ use clap::{Args, ValueEnum};
 
 use super::run_progress::seconds;
 use super::{Exit, Reporter, write_stdout};
-use crate::exec::{RunRecord, record};
+use crate::exec::liveness::Liveness;
+use crate::exec::{RunRecord, RunState, record};
 
 /// `mlk status` arguments.
 #[derive(Debug, Args)]
@@ -102,9 +103,12 @@ pub(super) fn table(r: &RunRecord) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
-    let state = match r.pid {
-        Some(pid) if r.abandoned() => format!(
+    let state = match (r.pid, r.liveness()) {
+        (Some(pid), _) if r.abandoned() => format!(
             "abandoned (its mlk process {pid} ended without finishing it; run the pipeline again to finish: cached steps are skipped)"
+        ),
+        (Some(pid), Liveness::Unverifiable) if r.state == RunState::Running => format!(
+            "running (abandoned? process {pid} may not be its mlk any more: its record, from an older mlk, has no process start time)"
         ),
         _ => state,
     };

@@ -6,10 +6,14 @@
 //! the stack's namespace. kube-rs does the HTTP (rustls with `ring` for TLS); this module runs
 //! it on its own small tokio runtime so the executor above stays plain threads.
 //!
+//! Every request must be answered within [`answer::ANSWER_WITHIN`] (see [`answer`]), with a
+//! notice on stderr while mlk waits.
+//!
 //! Every call that may fail transiently (429, 5xx, a reset connection, a 409 from a concurrent
 //! apply) goes through [`retry`]: such errors are retried with backoff and never become a
 //! step failure.
 
+mod answer;
 mod backend;
 mod errors;
 mod lifecycle;
@@ -24,6 +28,7 @@ use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::runtime::utils::Backoff;
 use kube::{Client, Config};
@@ -149,15 +154,17 @@ impl Cluster {
         let client = {
             let _guard = rt.enter();
             // An `exec` credential plugin runs here, for the first token.
-            Client::try_from(config).map_err(|e| match plugin_failure(&e) {
-                Some(message) => ClusterError::CredentialPlugin {
-                    context: context.clone().unwrap_or_else(|| "(current)".into()),
-                    message,
-                },
-                None => ClusterError::Kubeconfig {
-                    message: error_chain(&e),
-                },
-            })?
+            ClientBuilder::try_from(config)
+                .map(|b| b.with_layer(&answer::AnswerLayer::new(&server)).build())
+                .map_err(|e| match plugin_failure(&e) {
+                    Some(message) => ClusterError::CredentialPlugin {
+                        context: context.clone().unwrap_or_else(|| "(current)".into()),
+                        message,
+                    },
+                    None => ClusterError::Kubeconfig {
+                        message: error_chain(&e),
+                    },
+                })?
         };
         Ok(Cluster {
             rt,
@@ -215,13 +222,15 @@ pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Whether an error may go away by itself: rate limiting, server errors, a conflicting
-/// concurrent write, a lost connection (but not an untrusted certificate, nor a credential
-/// plugin that failed to refresh the token).
+/// concurrent write, a lost connection (but not an untrusted certificate, a credential
+/// plugin that failed to refresh the token, nor a server that does not answer at all).
 pub(crate) fn is_transient(e: &kube::Error) -> bool {
     match e {
         kube::Error::Api(r) => matches!(r.code, 409 | 429 | 500 | 502 | 503 | 504),
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
-            plugin_failure(e).is_none() && untrusted_certificate(e).is_none()
+            plugin_failure(e).is_none()
+                && untrusted_certificate(e).is_none()
+                && !answer::is_no_answer(e)
         }
         _ => false,
     }

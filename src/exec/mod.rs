@@ -15,6 +15,7 @@
 //! timeouts and cancellation in one plain loop.
 
 mod backend;
+pub(crate) mod liveness;
 mod mask;
 pub(crate) mod record;
 mod running;

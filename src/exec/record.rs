@@ -22,6 +22,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use super::liveness::signal;
+use super::liveness::{Liveness, liveness};
 use super::select::{ExecError, StepState};
 
 /// The environment variable that makes `mlk run` the background half of the detached run it
@@ -79,6 +81,10 @@ pub(crate) struct RunRecord {
     /// was killed (absent in records of older versions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid: Option<u32>,
+    /// When that process started (clock ticks since boot, `/proc/PID/stat` field 22), so that
+    /// a reused pid is not taken for it (absent in records of older versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
     /// A cluster run's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
@@ -321,33 +327,21 @@ fn started_ms(path: &Path) -> u64 {
 
 impl RunRecord {
     /// Whether the run still goes on: its record says running, and the mlk process running it
-    /// is alive. (A record without a pid, from an older version, is taken at its word.)
+    /// is not known to be gone (see [`Liveness`]; a record without a pid, from an older
+    /// version, is taken at its word).
     pub(crate) fn in_progress(&self) -> bool {
-        self.state == RunState::Running && self.pid.is_none_or(alive)
+        self.state == RunState::Running && self.liveness() != Liveness::Gone
     }
 
     /// Its record says running, but the mlk process that ran it is gone (killed, or its
-    /// machine restarted): nothing will finish it.
+    /// machine restarted; its pid may name another process since): nothing will finish it.
     pub(crate) fn abandoned(&self) -> bool {
-        self.state == RunState::Running && self.pid.is_some_and(|p| !alive(p))
+        self.state == RunState::Running && self.liveness() == Liveness::Gone
     }
-}
 
-/// Whether process `pid` exists. (Ids are reused, so a long-dead run's id may name another
-/// process; then the run looks alive until that one ends.)
-fn alive(pid: u32) -> bool {
-    match signal(pid, None) {
-        Ok(()) | Err(nix::errno::Errno::EPERM) => true,
-        Err(_) => false,
-    }
-}
-
-/// Sends `sig` to process `pid` (`None`: only checks that it exists). Refuses ids that name
-/// a process group or every process (0, 1 and anything past `i32::MAX`).
-pub(crate) fn signal(pid: u32, sig: Option<nix::sys::signal::Signal>) -> nix::Result<()> {
-    match i32::try_from(pid) {
-        Ok(raw) if raw > 1 => nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), sig),
-        _ => Err(nix::errno::Errno::EINVAL),
+    /// What became of the mlk process running it (by pid and start time).
+    pub(crate) fn liveness(&self) -> Liveness {
+        liveness(self.pid, self.pid_start)
     }
 }
 
@@ -417,6 +411,7 @@ mod tests {
             ended_unix_ms: None,
             backend: Some("local".into()),
             pid: Some(std::process::id()),
+            pid_start: None,
             namespace: None,
             context: None,
             steps: steps

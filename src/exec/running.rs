@@ -370,6 +370,7 @@ fn new_record(plan: &Plan, initial: &[Initial], opts: &Options) -> RunRecord {
         ended_unix_ms: None,
         backend: Some(opts.backend.clone()),
         pid: Some(std::process::id()),
+        pid_start: super::liveness::start_time(std::process::id()),
         namespace: opts.namespace.clone(),
         context: opts.context.clone(),
         steps: plan

@@ -24,6 +24,7 @@ pub use pipeline::{
     AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
     ResourcesDef, StepDef, StepSettings,
 };
+pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,

@@ -84,8 +84,8 @@ fn io_error(path: &Path, e: &std::io::Error) -> LoadError {
     }
 }
 
-/// What a file that is not a regular file is, for the message.
-fn kind_of(t: &fs::FileType) -> &'static str {
+/// What a file that is not a regular file is, for a message (`a FIFO (named pipe)`).
+pub(crate) fn kind_of(t: &fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;

@@ -125,25 +125,60 @@ impl Backend for LocalBackend {
     }
 }
 
-/// Reads whole lines of one stream on a thread of its own.
+/// The longest output line kept: the rest of a longer line is dropped (a step that prints
+/// 100 MB without a newline must not make mlk hold 100 MB).
+const MAX_LINE: usize = 64 << 10;
+
+/// Said once per stream, after the first line cut to [`MAX_LINE`].
+const TRUNCATED: &str = "mlk: line longer than 64 KiB truncated";
+
+/// Reads whole lines of one stream on a thread of its own, each cut to [`MAX_LINE`] bytes.
 fn pump(r: impl Read + Send + 'static, stream: Stream, logs: LogSink, done: Sender<()>) {
     std::thread::spawn(move || {
         let mut r = BufReader::new(r);
         let mut buf = Vec::new();
-        loop {
-            buf.clear();
-            match r.read_until(b'\n', &mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {
-                    while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-                        buf.pop();
-                    }
-                    logs.line(stream, &String::from_utf8_lossy(&buf));
-                }
+        let mut said = false;
+        while let Ok(Some(cut)) = read_line(&mut r, &mut buf, MAX_LINE) {
+            while buf.last().is_some_and(|b| *b == b'\r') {
+                buf.pop();
+            }
+            logs.line(stream, &String::from_utf8_lossy(&buf));
+            if cut && !said {
+                logs.line(stream, TRUNCATED);
+                said = true;
             }
         }
         let _ = done.send(());
     });
+}
+
+/// Reads the next line of `r` into `buf` (cleared first, without the newline), keeping at
+/// most `max` bytes of it and skipping the rest up to its newline. `None` at the end of the stream; else whether the
+/// line was cut.
+fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Result<Option<bool>> {
+    buf.clear();
+    let mut read_any = false;
+    let mut cut = false;
+    loop {
+        let available = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(read_any.then_some(cut));
+        }
+        read_any = true;
+        let newline = available.iter().position(|b| *b == b'\n');
+        let content = newline.unwrap_or(available.len());
+        let keep = content.min(max - buf.len());
+        buf.extend_from_slice(&available[..keep]);
+        cut |= keep < content;
+        r.consume(newline.map_or(content, |i| i + 1));
+        if newline.is_some() {
+            return Ok(Some(cut));
+        }
+    }
 }
 
 struct LocalProcess {
@@ -192,5 +227,31 @@ impl Process for LocalProcess {
 
     fn publish(&mut self) -> Result<(), String> {
         self.staging.publish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_and_the_next_line_is_whole() {
+        let text = format!("{}\nshort\nlast", "x".repeat(100));
+        // A small reader buffer, so a line spans several reads.
+        let mut r = BufReader::with_capacity(7, text.as_bytes());
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        while let Some(cut) = read_line(&mut r, &mut buf, 10).unwrap() {
+            lines.push((String::from_utf8(buf.clone()).unwrap(), cut));
+        }
+        assert_eq!(
+            lines,
+            [
+                ("xxxxxxxxxx".to_owned(), true),
+                ("short".to_owned(), false),
+                ("last".to_owned(), false)
+            ]
+        );
     }
 }

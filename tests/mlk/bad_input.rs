@@ -13,7 +13,7 @@ use crate::{Run, command, mlk, root, run, snapshots};
 
 /// Runs a prepared command, killing it (and failing the test) if it takes over 20 seconds:
 /// the bugs tested here used to hang or grow without bound.
-fn run_bounded(c: &mut Command) -> Run {
+pub(crate) fn run_bounded(c: &mut Command) -> Run {
     let mut child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -127,6 +127,8 @@ struct State {
     events: Vec<(u64, &'static str, String, Value)>,
     /// Watches to end with a 410 Gone ERROR event instead of serving them.
     expire_watches: usize,
+    /// Connections are accepted and never answered.
+    silent: bool,
 }
 
 impl State {
@@ -427,8 +429,20 @@ impl FakeApi {
             .collect()
     }
 
+    /// From now on, connections are accepted and then left without an answer (a server that
+    /// hangs, or a firewall that swallows the traffic).
+    pub(crate) fn stop_answering(&self) {
+        self.state().silent = true;
+    }
+
     /// Serves the one request of a connection, then closes it.
     fn serve(&self, conn: Box<dyn Transport>) {
+        if self.state().silent {
+            // Held open (not closed, which the client would notice) until the test is over.
+            std::thread::sleep(std::time::Duration::from_secs(120));
+            drop(conn);
+            return;
+        }
         let mut reader = BufReader::new(conn);
         self.exchange(&mut reader);
         reader.get_mut().finish();
