@@ -17,14 +17,29 @@ pub enum ResolveError {
         help: String,
     },
 
-    /// `-p NAME=VALUE` with a value of the wrong type, or a malformed `-p`.
-    #[error("{message}")]
-    #[diagnostic(code(mlk::resolve::param_value), help("{help}"))]
-    BadParam {
-        /// What is wrong.
-        message: String,
-        /// How to fix it.
-        help: String,
+    /// `-p` not of the form `NAME=VALUE`.
+    #[error("`-p {given}` is not of the form NAME=VALUE")]
+    #[diagnostic(code(mlk::resolve::param_form), help("write e.g. -p epochs=20"))]
+    ParamForm {
+        /// What was given after `-p`.
+        given: String,
+    },
+
+    /// `-p NAME=VALUE` with a value of the wrong type for the parameter's default.
+    #[error("parameter `{name}` takes {kind}, not \"{value}\"")]
+    #[diagnostic(
+        code(mlk::resolve::param_value),
+        help("its default in the pipeline is {default}")
+    )]
+    ParamValue {
+        /// The parameter.
+        name: String,
+        /// What it takes: "an integer", "a number", "true or false".
+        kind: &'static str,
+        /// The value given.
+        value: String,
+        /// The default, as JSON.
+        default: String,
     },
 
     /// A template uses a name that is not defined.

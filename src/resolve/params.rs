@@ -21,10 +21,7 @@ pub(super) fn params(cx: &mut Cx<'_>, overrides: &[String]) -> BTreeMap<String, 
         .collect();
     for o in overrides {
         let Some((name, value)) = o.split_once('=') else {
-            cx.detached(ResolveError::BadParam {
-                message: format!("`-p {o}` is not of the form NAME=VALUE"),
-                help: "write e.g. -p epochs=20".into(),
-            });
+            cx.detached(ResolveError::ParamForm { given: o.clone() });
             continue;
         };
         let name = name.trim();
@@ -63,12 +60,11 @@ pub(super) fn params(cx: &mut Cx<'_>, overrides: &[String]) -> BTreeMap<String, 
                     ParamValue::Float(_) => "a number",
                     _ => "true or false",
                 };
-                cx.detached(ResolveError::BadParam {
-                    message: format!("parameter `{name}` takes {kind}, not \"{value}\""),
-                    help: format!(
-                        "its default in the pipeline is {}",
-                        serde_json::to_string(default.get_ref()).unwrap_or_default()
-                    ),
+                cx.detached(ResolveError::ParamValue {
+                    name: name.to_owned(),
+                    kind,
+                    value: value.to_owned(),
+                    default: serde_json::to_string(default.get_ref()).unwrap_or_default(),
                 });
             }
         }
