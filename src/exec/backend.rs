@@ -161,6 +161,9 @@ impl fmt::Debug for LogSink {
     }
 }
 
+/// A held claim on a step's work ([`Backend::claim`]), released when dropped.
+pub(crate) type Claim = Box<dyn Send>;
+
 /// A place that runs steps: local processes, or a Kubernetes cluster.
 pub(crate) trait Backend: Send + Sync {
     /// Why `step` cannot run here, if it cannot; the executor skips it with this notice.
@@ -174,6 +177,15 @@ pub(crate) trait Backend: Send + Sync {
     fn secrets(&self, step: &Step) -> Vec<String> {
         let _ = step;
         Vec::new()
+    }
+
+    /// Claims `step`'s work for this run while its attempts run, so that two runs sharing
+    /// this backend's state never run the same work (same cache key) at once: `Ok(Some(claim))`
+    /// is held until dropped, `Ok(None)` means another run holds it now (the worker waits).
+    /// Backends with nothing shared between runs claim nothing.
+    fn claim(&self, step: &Step) -> std::io::Result<Option<Claim>> {
+        let _ = step;
+        Ok(Some(Box::new(())))
     }
 
     /// Starts attempt `attempt` (from 1) of `step`. Every line the step writes goes to `logs`

@@ -3,7 +3,7 @@
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
-use super::backend::{Backend, Exited, LogSink, Process, Stop};
+use super::backend::{Backend, Claim, Exited, LogSink, Process, Stop};
 use super::schedule::{Cancel, Event, Events};
 use crate::resolve::Step;
 
@@ -47,8 +47,59 @@ pub(crate) struct Worker<'a> {
     pub(crate) events: &'a dyn Events,
 }
 
-/// Runs every attempt of `step` (index `i`), reporting through `w.tx`.
+/// How often a step whose work another run holds asks again.
+const CLAIM_POLL: Duration = Duration::from_millis(50);
+
+/// Waits until this run holds `step`'s work ([`Backend::claim`]), saying once why it waits;
+/// a Ctrl-C while waiting ends the step unrun.
+fn claim(step: &Step, w: &Worker<'_>) -> Result<Claim, Outcome> {
+    let mut waited = false;
+    loop {
+        match w.backend.claim(step) {
+            Ok(Some(claim)) => {
+                if waited {
+                    w.events.event(&Event::Pending {
+                        step: &step.name,
+                        reason: None,
+                    });
+                }
+                return Ok(claim);
+            }
+            Ok(None) if w.cancel.level() == 0 => {
+                if !waited {
+                    waited = true;
+                    w.events.event(&Event::Pending {
+                        step: &step.name,
+                        reason: Some("waiting for another run of this step (same cache key)"),
+                    });
+                }
+                std::thread::sleep(CLAIM_POLL);
+            }
+            Ok(None) => {
+                return Err(Outcome {
+                    ok: false,
+                    exited: None,
+                    reason: Some(format!("{} while waiting for another run", w.cancel.why())),
+                });
+            }
+            Err(e) => {
+                return Err(Outcome {
+                    ok: false,
+                    exited: None,
+                    reason: Some(format!("could not claim the step's work: {e}")),
+                });
+            }
+        }
+    }
+}
+
+/// Runs every attempt of `step` (index `i`), reporting through `w.tx`, while holding its
+/// claim (so its outputs are published before another run may start the same work).
 pub(crate) fn run_step(i: usize, step: &Step, w: &Worker<'_>) -> Outcome {
+    let _claim = match claim(step, w) {
+        Ok(c) => c,
+        Err(outcome) => return outcome,
+    };
     // Like a Job's activeDeadlineSeconds, the timeout covers all attempts together.
     let deadline = step
         .timeout_seconds

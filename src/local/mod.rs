@@ -21,11 +21,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use crate::domain::StepKind;
-use crate::exec::{Backend, Exited, LogSink, Process, Stop, Stream};
+use crate::exec::{Backend, Claim, Exited, LogSink, Process, Stop, Stream};
 use crate::resolve::Step;
 
 pub(crate) use env::MissingEnv;
@@ -70,6 +72,30 @@ impl Backend for LocalBackend {
     fn skip_reason(&self, step: &Step) -> Option<String> {
         (step.kind == StepKind::Serve)
             .then(|| "serve steps do not run on the local backend (no model server)".into())
+    }
+
+    fn claim(&self, step: &Step) -> std::io::Result<Option<Claim>> {
+        // Only work that writes outputs can collide; a lock file per (pipeline, step, key)
+        // under `.mlk/locks`, held (flock) while the attempts run and their outputs publish.
+        if step.outputs.is_empty() {
+            return Ok(Some(Box::new(())));
+        }
+        let dir = PathBuf::from(crate::cache::STATE_DIR).join("locks");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!(
+            "{}-{}-{}.lock",
+            self.pipeline, step.name, step.cache.key
+        ));
+        let file = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(held) => Ok(Some(Box::new(held))),
+            Err((_, Errno::EWOULDBLOCK)) => Ok(None),
+            Err((_, e)) => Err(std::io::Error::from(e)),
+        }
     }
 
     fn secrets(&self, step: &Step) -> Vec<String> {

@@ -43,6 +43,42 @@ fn concurrent_runs_of_one_step_never_read_a_half_written_output() {
     assert!(!artifacts.join(".staging").exists(), "staging left behind");
 }
 
+/// Two runs that reach the same work (same step, same key) at once take turns: the second
+/// waits for the first to publish, and says why it waits.
+#[test]
+fn concurrent_runs_of_the_same_work_wait_for_each_other() {
+    let p = Project::new(
+        r#"
+[steps.write]
+outputs = ["data"]
+command = ["sh", "-c", "echo start >> marks; sleep 0.6; echo end >> marks; echo x > \"$1\"", "w", "{{ outputs.data }}"]
+"#,
+    );
+    let spawn = || {
+        p.command()
+            .args(["run", "pipeline.toml", "--no-cache"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    crate::run::wait_for(&p.path().join("marks"));
+    let second = spawn();
+    let mut waited = false;
+    for (which, child) in [("first", first), ("second", second)] {
+        let out = crate::run::finish(child);
+        assert_eq!(out.code, 0, "{which} run:\n{}\n{}", out.stdout, out.stderr);
+        waited |= out.stderr.contains("waiting for another run of this step");
+    }
+    assert_eq!(
+        p.read("marks"),
+        "start\nend\nstart\nend\n",
+        "the two runs overlapped"
+    );
+    assert!(waited, "neither run said it waited");
+}
+
 #[test]
 fn a_directory_output_is_published_whole() {
     let p = Project::new(
