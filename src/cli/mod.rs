@@ -271,6 +271,12 @@ fn clap_color(args: &[std::ffi::OsString]) -> clap::ColorChoice {
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Exit {
     let reporter = Reporter::new(&cli.global);
+    let quiet = cli.global.quiet;
+    crate::cluster::on_slow_answer(Box::new(move |line| {
+        if !quiet {
+            eprintln!("{line}");
+        }
+    }));
     match cli.command {
         Command::Render(args) => render::run(&args, &cli.global, &reporter.without_advice()),
         Command::Plan(args) => plan::run(&args, &cli.global, &reporter),

@@ -6,12 +6,13 @@
 //! the client's whole stack: the response's status and headers must arrive within
 //! [`ANSWER_WITHIN`] (connecting, TLS and credentials included); a body that streams after
 //! that (a watch, a followed log) is not bounded. After [`NOTICE_AFTER`] of waiting, one line
-//! on stderr says what mlk waits for. A request that gets no answer fails with [`NoAnswer`],
+//! says what mlk waits for, through the hook the CLI sets with [`on_slow_answer`] (this
+//! module prints nothing itself). A request that gets no answer fails with [`NoAnswer`],
 //! which is not retried: the next try would wait as long.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,6 +26,16 @@ pub(crate) const ANSWER_WITHIN: Duration = Duration::from_secs(15);
 pub(crate) const NOTICE_AFTER: Duration = Duration::from_secs(5);
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the "waiting for the API server" line goes.
+type Notice = Box<dyn Fn(&str) + Send + Sync>;
+
+static NOTICE: OnceLock<Notice> = OnceLock::new();
+
+/// Sets, once per process, what to do with the line that says mlk is waiting for an answer.
+pub(crate) fn on_slow_answer(notice: Notice) {
+    let _ = NOTICE.set(notice);
+}
 
 /// The API server did not answer a request in time.
 #[derive(Debug, thiserror::Error)]
@@ -98,10 +109,12 @@ where
             if let Ok(r) = tokio::time::timeout(NOTICE_AFTER, &mut answer).await {
                 return r.map_err(Into::into);
             }
-            eprintln!(
-                "waiting for the API server at {server} ({} s)",
-                NOTICE_AFTER.as_secs()
-            );
+            if let Some(notice) = NOTICE.get() {
+                notice(&format!(
+                    "waiting for the API server at {server} ({} s)",
+                    NOTICE_AFTER.as_secs()
+                ));
+            }
             match tokio::time::timeout(ANSWER_WITHIN.saturating_sub(NOTICE_AFTER), answer).await {
                 Ok(r) => r.map_err(Into::into),
                 Err(_) => Err(Box::new(NoAnswer) as BoxError),

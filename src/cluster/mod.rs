@@ -14,6 +14,8 @@
 //! step failure.
 
 mod answer;
+
+pub(crate) use answer::on_slow_answer;
 mod backend;
 mod errors;
 mod lifecycle;
