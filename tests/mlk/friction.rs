@@ -1,4 +1,5 @@
-//! Newcomer friction from issue 12: the hint of `render --check` names the real command, and
+//! Newcomer friction from issue 12: the hint of `render --check` names the real command,
+//! warnings and advice say their severity in words, and
 //! `-n` is checked the same way by every command.
 
 use crate::mlk;
@@ -69,4 +70,69 @@ fn every_command_refuses_a_bad_namespace_before_running() {
             out.stderr
         );
     }
+}
+
+#[test]
+fn warnings_and_advice_say_their_severity_in_words() {
+    let out = mlk(&[
+        "plan",
+        "examples/pipelines/fraud-detection.toml",
+        "--stack",
+        "examples/stacks/prod.toml",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l == "advice: mlk::resolve::kueue_pytorchjob"),
+        "{}",
+        out.stderr
+    );
+    for marker in ["☞", "⚠"] {
+        let markers = out.stderr.matches(marker).count();
+        let words = out.stderr.matches("advice: mlk::").count()
+            + out.stderr.matches("warning: mlk::").count();
+        assert!(markers <= words, "{marker} without a word:\n{}", out.stderr);
+    }
+}
+
+/// The `mlk` commands of the guides' code blocks (shell and CI YAML), in order: every line
+/// that starts with `mlk ` once a `- `, `run: ` or indent is taken off.
+fn guide_commands(text: &str) -> Vec<String> {
+    let mut in_block = false;
+    let mut commands = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        let line = line.trim_start();
+        let line = line.strip_prefix("- ").unwrap_or(line);
+        let line = line.strip_prefix("run: ").unwrap_or(line);
+        if in_block && line.starts_with("mlk ") {
+            commands.push(line.to_owned());
+        }
+    }
+    commands
+}
+
+#[test]
+fn the_guides_commands_work_from_the_repository_root() {
+    // A directory that looks like the repository root (its `examples/`), so the files the
+    // commands write land in a temporary directory, not in the checkout.
+    let tmp = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(crate::root().join("examples"), tmp.path().join("examples"))
+        .unwrap();
+    let mut ran = 0;
+    for guide in ["gitops", "platform", "ci", "cache"] {
+        let text = std::fs::read_to_string(crate::root().join(format!("docs/{guide}.md"))).unwrap();
+        for line in guide_commands(&text) {
+            let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+            assert!(!line.contains(['\'', '"', '$', '|']), "{guide}.md: {line}");
+            let out = crate::run(crate::command().current_dir(tmp.path()).args(&words));
+            assert_eq!(out.code, 0, "docs/{guide}.md: `{line}`:\n{}", out.stderr);
+            ran += 1;
+        }
+    }
+    assert!(ran >= 10, "only {ran} commands found");
 }
