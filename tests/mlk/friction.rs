@@ -1,6 +1,7 @@
-//! Newcomer friction from issue 12: the hint of `render --check` names the real command,
-//! warnings and advice say their severity in words, and
-//! `-n` is checked the same way by every command.
+//! Newcomer friction from issue 12: the guides' commands work pasted from the repository root,
+//! the hint of `render --check` names the real command, warnings and advice say their
+//! severity in words, `-n` is checked the same way by every command, and `status` says where
+//! a run's outputs are.
 
 use crate::mlk;
 
@@ -135,4 +136,35 @@ fn the_guides_commands_work_from_the_repository_root() {
         }
     }
     assert!(ran >= 10, "only {ran} commands found");
+}
+
+#[test]
+fn status_lists_where_each_finished_steps_outputs_are() {
+    let p = crate::run::Project::new(crate::run::CHAIN);
+    let first = p.run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let json = p.status_json();
+    let outputs = |step: &str| {
+        let steps = json["steps"].as_array().unwrap();
+        steps.iter().find(|s| s["name"] == step).unwrap()["outputs"].clone()
+    };
+    let x = outputs("a")["x"].as_str().unwrap().to_owned();
+    assert!(
+        x.contains("/.mlk/artifacts/t/a/") && x.ends_with("/x"),
+        "{x}"
+    );
+    assert!(outputs("b")["y"].is_string(), "{json}");
+    assert_eq!(outputs("c"), serde_json::json!({}));
+
+    // A second run finds every step cached, and still says where the outputs are.
+    assert_eq!(p.run(&[]).code, 0);
+    let table = p.mlk(&["status"]);
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(table.stdout.contains("\noutputs:\n"), "{}", table.stdout);
+    let line = table
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("a.x "))
+        .unwrap_or_else(|| panic!("{}", table.stdout));
+    assert!(line.ends_with(&x), "{}", table.stdout);
 }
