@@ -78,20 +78,6 @@ pub(crate) fn find_stack(stack: Option<&str>) -> Result<StackRef, Located> {
     }))
 }
 
-/// `-n` / `--namespace` is not a namespace name.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("--namespace `{value}` is not a valid namespace name: {reason}")]
-#[diagnostic(
-    code(mlk::cli::namespace),
-    help(
-        "namespaces are DNS-1123 labels: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
-    )
-)]
-struct BadNamespace {
-    value: String,
-    reason: String,
-}
-
 /// Whether a command may update the stat cache of `.mlk/` while hashing inputs: `check`
 /// promises to write nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +89,8 @@ pub(crate) enum StatCacheUse {
 }
 
 /// Loads `pipeline` with `stack`, hashes its local inputs (reporting to `progress`) and
-/// resolves it. `namespace` (`-n`) replaces the stack's namespace, checked like the stack's.
+/// resolves it. `namespace` (`-n`, already checked by the command line) replaces the stack's
+/// namespace.
 pub(crate) fn compile(
     pipeline: &Path,
     stack: &StackRef,
@@ -114,14 +101,6 @@ pub(crate) fn compile(
 ) -> Result<Compiled, Problems> {
     let mut loaded = load(pipeline, stack)?;
     if let Some(ns) = namespace {
-        if !crate::names::is_dns1123_label(ns) {
-            let mut problems = Problems::default();
-            problems.push_located(Located::detached(BadNamespace {
-                value: ns.to_owned(),
-                reason: crate::names::explain_dns1123_label(ns),
-            }));
-            return Err(problems);
-        }
         loaded.stack.namespace = toml::Spanned::new(0..0, ns.to_owned());
     }
     let digests = digest_inputs(&loaded, progress, stat_cache)?;

@@ -76,7 +76,7 @@ pub struct Global {
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// Namespace of every object, instead of the stack's.
-    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = parse_namespace)]
     pub namespace: Option<String>,
     /// When to use colours.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
@@ -108,6 +108,31 @@ impl Global {
             context: self.context.clone().or_else(|| stack.context.clone()),
             namespace: Some(stack.namespace.clone()),
         }
+    }
+}
+
+/// Checks `-n` / `--namespace` for every command before any runs: a namespace is a DNS-1123
+/// label. clap reports a refusal as a usage error (exit 2, with a pointer to `--help`).
+fn parse_namespace(value: &str) -> Result<String, String> {
+    if crate::names::is_dns1123_label(value) {
+        return Ok(value.to_owned());
+    }
+    Err(format!(
+        "{}\n\n  help: namespaces are DNS-1123 labels: lowercase letters, digits and '-', \
+         starting and ending with a letter or digit, at most 63 characters",
+        crate::names::explain_dns1123_label(value)
+    ))
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn quote(w: &str) -> String {
+    let plain = !w.is_empty()
+        && w.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
+    if plain {
+        w.to_owned()
+    } else {
+        format!("'{}'", w.replace('\'', r"'\''"))
     }
 }
 
@@ -215,6 +240,24 @@ impl Inputs {
             params: self.params.clone(),
             ..Default::default()
         }
+    }
+
+    /// The shell command line `mlk COMMAND PIPELINE [--stack S] [-p K=V]… EXTRA…` that
+    /// repeats these inputs, each word quoted for a POSIX shell when it needs it.
+    pub(crate) fn command_line(&self, command: &str, extra: &[&str]) -> String {
+        let mut words = vec![
+            "mlk".to_owned(),
+            command.to_owned(),
+            self.pipeline.display().to_string(),
+        ];
+        if let Some(s) = &self.stack {
+            words.extend(["--stack".into(), s.clone()]);
+        }
+        for p in &self.params {
+            words.extend(["-p".into(), p.clone()]);
+        }
+        words.extend(extra.iter().map(|w| (*w).to_owned()));
+        words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
     }
 }
 
@@ -327,5 +370,18 @@ pub(crate) fn write_stdout_parts<'a>(parts: impl IntoIterator<Item = &'a [u8]>) 
         Ok(()) => Exit::Ok,
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok,
         Err(_) => Exit::Io,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quote;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote("examples/a.toml"), "examples/a.toml");
+        assert_eq!(quote("day=2026-11-01"), "day=2026-11-01");
+        assert_eq!(quote("a b"), "'a b'");
+        assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }

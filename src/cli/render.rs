@@ -75,9 +75,9 @@ pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Ex
         let code = write_stdout(unified_diff(dir, &changes).as_bytes());
         report_stale(dir, &changes, false, reporter);
         reporter.status(&format!(
-            "{} is out of date: {added} to add, {modified} to change, {deleted} to delete; run `mlk render … -o {}`",
+            "{} is out of date: {added} to add, {modified} to change, {deleted} to delete; run `{}`",
             dir.display(),
-            dir.display()
+            repair_command(args, global, dir)
         ));
         return if code == Exit::Ok { Exit::Failed } else { code };
     }
@@ -90,4 +90,14 @@ pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Ex
         files.len().saturating_sub(added + modified)
     ));
     Exit::Ok
+}
+
+/// The `mlk render` command line that rewrites `dir`: the pipeline, `--stack`, `-p` and `-n`
+/// given.
+fn repair_command(args: &RenderArgs, global: &Global, dir: &std::path::Path) -> String {
+    let dir = dir.display().to_string();
+    match &global.namespace {
+        Some(ns) => args.inputs.command_line("render", &["-n", ns, "-o", &dir]),
+        None => args.inputs.command_line("render", &["-o", &dir]),
+    }
 }

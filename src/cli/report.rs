@@ -66,13 +66,24 @@ impl Reporter {
         self
     }
 
-    /// A diagnostic as text.
+    /// A diagnostic as text. A warning's or advice's first line starts with the word
+    /// (`warning: mlk::…`, `advice: mlk::…`): the handler's marker (`⚠`, `☞`) alone does not
+    /// say it, least of all with colours off.
     pub fn format(&self, d: &dyn Diagnostic) -> String {
         let mut s = String::new();
         if self.handler.render_report(&mut s, d).is_err() {
             s = format!("error: {d}\n");
         }
-        s
+        let word = match d.severity() {
+            Some(miette::Severity::Warning) => "warning",
+            Some(miette::Severity::Advice) => "advice",
+            Some(miette::Severity::Error) | None => return s,
+        };
+        if s.starts_with(char::is_whitespace) {
+            format!("{word}:\n{s}")
+        } else {
+            format!("{word}: {s}")
+        }
     }
 
     /// Prints diagnostics (warnings only when not quiet).

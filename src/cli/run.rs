@@ -389,31 +389,7 @@ pub(super) fn relative(path: &Path, base: &Path) -> String {
 
 /// The command line that resumes this run at `step`.
 fn resume_command(args: &RunArgs, step: &str) -> String {
-    let mut words = vec![
-        "mlk".to_owned(),
-        "run".into(),
-        args.inputs.pipeline.display().to_string(),
-    ];
-    if let Some(s) = &args.inputs.stack {
-        words.extend(["--stack".into(), s.clone()]);
-    }
-    for p in &args.inputs.params {
-        words.extend(["-p".into(), p.clone()]);
-    }
-    words.extend(["--from".into(), step.into()]);
-    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
-}
-
-/// Quotes a word for a POSIX shell when it needs it.
-fn quote(w: &str) -> String {
-    let plain = !w.is_empty()
-        && w.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c));
-    if plain {
-        w.to_owned()
-    } else {
-        format!("'{}'", w.replace('\'', r"'\''"))
-    }
+    args.inputs.command_line("run", &["--from", step])
 }
 
 /// `--dry-run`: one row per step saying what a run would do.
@@ -445,17 +421,4 @@ fn dry_run_table(initial: &[Initial], plan: &crate::resolve::Plan) -> String {
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::quote;
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote("examples/a.toml"), "examples/a.toml");
-        assert_eq!(quote("day=2026-11-01"), "day=2026-11-01");
-        assert_eq!(quote("a b"), "'a b'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
-    }
 }

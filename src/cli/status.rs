@@ -1,13 +1,16 @@
-//! `mlk status [RUN]`: local runs, read from `.mlk/runs/`.
+//! `mlk status [RUN]`: local runs, read from `.mlk/runs/`, with the outputs of their finished
+//! steps from the local cache records (`.mlk/cache/`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
 
 use super::run_progress::seconds;
 use super::{Exit, Reporter, write_stdout};
+use crate::cache::store::{LocalStore, Store};
 use crate::exec::liveness::Liveness;
-use crate::exec::{RunRecord, RunState, record};
+use crate::exec::{RunRecord, RunState, StepState, record};
 
 /// `mlk status` arguments.
 #[derive(Debug, Args)]
@@ -78,14 +81,63 @@ pub(super) fn status(args: &StatusArgs, reporter: &Reporter) -> Exit {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let outputs = step_outputs(&r);
     match args.format {
         Format::Json => {
-            let mut text = serde_json::to_string_pretty(&r).unwrap_or_default();
+            let mut doc = serde_json::to_value(&r).unwrap_or_default();
+            if let Some(steps) = doc.get_mut("steps").and_then(|s| s.as_array_mut()) {
+                for (step, outs) in steps.iter_mut().zip(&outputs) {
+                    if let Some(step) = step.as_object_mut() {
+                        step.insert("outputs".into(), serde_json::json!(outs));
+                    }
+                }
+            }
+            let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
             text.push('\n');
             write_stdout(text.as_bytes())
         }
-        Format::Table => write_stdout(table(&r).as_bytes()),
+        Format::Table => {
+            let mut text = table(&r);
+            text.push_str(&outputs_list(&r, &outputs));
+            write_stdout(text.as_bytes())
+        }
     }
+}
+
+/// Each step's outputs (name → URI), in the order of `r.steps`: those of the local cache
+/// record of its key for a `done` or `cached` step, else none. A step whose record is gone
+/// (or kept in a cluster's store) has none.
+fn step_outputs(r: &RunRecord) -> Vec<BTreeMap<String, String>> {
+    let store = LocalStore::new(crate::cache::local_store_path());
+    r.steps
+        .iter()
+        .map(|s| match s.state {
+            StepState::Done | StepState::Cached => store
+                .get(&r.pipeline, &s.name, &s.key)
+                .ok()
+                .flatten()
+                .map(|rec| rec.outputs)
+                .unwrap_or_default(),
+            _ => BTreeMap::new(),
+        })
+        .collect()
+}
+
+/// The `outputs:` lines under the table: `  STEP.NAME  URI` for every known output.
+fn outputs_list(r: &RunRecord, outputs: &[BTreeMap<String, String>]) -> String {
+    let rows: Vec<[String; 2]> = r
+        .steps
+        .iter()
+        .zip(outputs)
+        .flat_map(|(s, outs)| {
+            outs.iter()
+                .map(|(name, uri)| [format!("  {}.{name}", s.name), uri.clone()])
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!("outputs:\n{}", super::table::aligned(&rows))
 }
 
 /// A run as an aligned table.
