@@ -18,6 +18,7 @@ mod determinism;
 mod diagnostics;
 mod examples;
 mod fake_api;
+mod fuzz;
 mod hangs;
 mod init;
 mod man;
