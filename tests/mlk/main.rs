@@ -19,6 +19,7 @@ mod diagnostics;
 mod examples;
 mod fake_api;
 mod friction;
+mod fuzz;
 mod hangs;
 mod init;
 mod man;
