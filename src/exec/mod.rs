@@ -4,9 +4,10 @@
 //! which steps run (cache hits, `--from`, `--only`), scheduling the DAG with independent
 //! steps in parallel, retries, timeouts, cancellation, cache records on success, and
 //! multiplexing log lines into per-step log files and the run record under
-//! `.mlk/runs/<run-id>/`. A [`Backend`] starts one attempt of one step and streams its log
-//! lines; the local-process backend lives in [`crate::local`], the Kubernetes one will plug
-//! in behind the same trait. The executor never prints: everything a user sees goes through
+//! `.mlk/runs/<run-id>/`, the masking of secret values in log lines, and making two runs of
+//! the same work take turns. A [`Backend`] claims a step's work, starts one attempt of it and
+//! streams its log lines: local processes ([`crate::local`]) or Kubernetes objects
+//! ([`crate::cluster`]). The executor never prints: everything a user sees goes through
 //! [`Events`], which only `cli` implements.
 //!
 //! Threads, not async: one scoped worker thread per running step polls its process, and the
