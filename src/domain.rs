@@ -163,3 +163,55 @@ pub enum Security {
     /// `baseline`.
     Baseline,
 }
+
+/// What kind of artifact store a stack's `[artifacts] uri` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum StoreKind {
+    /// A directory on this machine, as written (relative to where mlk runs) or `file:///abs`.
+    Disk,
+    /// An object store: `s3://`, `gs://` or `az://`.
+    Object {
+        /// `s3`, `gs` or `az`.
+        scheme: String,
+    },
+    /// A PersistentVolumeClaim mounted into each step's pods: `pvc://CLAIM/prefix`.
+    Pvc {
+        /// The claim's name.
+        claim: String,
+    },
+}
+
+impl StoreKind {
+    /// The kind of store `uri` names, or what is wrong with it.
+    pub fn of(uri: &str) -> Result<StoreKind, String> {
+        let Some((scheme, rest)) = uri.split_once("://") else {
+            return Ok(StoreKind::Disk);
+        };
+        let first = rest.split('/').next().unwrap_or_default();
+        match scheme {
+            "file" if rest.starts_with('/') => Ok(StoreKind::Disk),
+            "file" => Err("a file:// URI needs an absolute path: file:///path/to/dir".into()),
+            "s3" | "gs" | "az" if first.is_empty() => Err(format!(
+                "{scheme}:// needs a bucket: {scheme}://BUCKET/prefix"
+            )),
+            "s3" | "gs" | "az" => Ok(StoreKind::Object {
+                scheme: scheme.into(),
+            }),
+            "pvc" if crate::names::is_dns1123_subdomain(first) => Ok(StoreKind::Pvc {
+                claim: first.into(),
+            }),
+            "pvc" => Err(format!(
+                "`{first}` is not a PersistentVolumeClaim name: pvc://CLAIM/prefix, CLAIM a DNS subdomain"
+            )),
+            other => Err(format!(
+                "mlk cannot store artifacts in `{other}://`: use s3://, gs://, az://, file:// or pvc://"
+            )),
+        }
+    }
+
+    /// Whether bytes in this store are on this machine's disk.
+    pub fn is_disk(&self) -> bool {
+        matches!(self, StoreKind::Disk)
+    }
+}

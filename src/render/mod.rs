@@ -9,6 +9,7 @@
 
 pub(crate) mod admin;
 mod block_json;
+pub(crate) mod launcher;
 mod pod;
 mod templates;
 mod trainjob;

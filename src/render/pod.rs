@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use super::launcher;
 use crate::domain::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
 use crate::labels;
 use crate::resolve::{Plan, Step};
@@ -91,7 +92,7 @@ pub(super) fn container(plan: &Plan, step: &Step, name: &str) -> Value {
     c.insert("name".into(), name.into());
     c.insert("image".into(), step.image.clone().into());
     if !step.command.is_empty() {
-        c.insert("command".into(), step.command.clone().into());
+        c.insert("command".into(), launcher::command(plan, step).into());
     }
     c.insert("env".into(), env(plan, step));
     if let Some(secret) = &plan.stack.env_from_secret {
@@ -102,11 +103,13 @@ pub(super) fn container(plan: &Plan, step: &Step, name: &str) -> Value {
     }
     c.insert("resources".into(), resources(step));
     c.insert("securityContext".into(), container_security());
+    let mut mounts = Vec::new();
     if step.shm.is_some() {
-        c.insert(
-            "volumeMounts".into(),
-            json!([{ "name": "dshm", "mountPath": "/dev/shm" }]),
-        );
+        mounts.push(json!({ "name": "dshm", "mountPath": "/dev/shm" }));
+    }
+    mounts.extend(launcher::mounts(plan, step));
+    if !mounts.is_empty() {
+        c.insert("volumeMounts".into(), mounts.into());
     }
     Value::Object(c)
 }
@@ -202,11 +205,14 @@ fn pod_fields(plan: &Plan, step: &Step) -> serde_json::Map<String, Value> {
         SchedulerKind::Kueue => {}
     }
     s.insert("securityContext".into(), pod_security(step));
+    let mut volumes = Vec::new();
     if let Some(shm) = &step.shm {
-        s.insert(
-            "volumes".into(),
-            json!([{ "name": "dshm", "emptyDir": { "medium": "Memory", "sizeLimit": shm } }]),
-        );
+        volumes
+            .push(json!({ "name": "dshm", "emptyDir": { "medium": "Memory", "sizeLimit": shm } }));
+    }
+    volumes.extend(launcher::volumes(plan, step));
+    if !volumes.is_empty() {
+        s.insert("volumes".into(), volumes.into());
     }
     s
 }
@@ -225,6 +231,9 @@ pub(super) fn pod_template(
     let mut spec = pod_fields(plan, step);
     if step.kind == StepKind::Job {
         spec.insert("restartPolicy".into(), "Never".into());
+    }
+    if let Some(init) = launcher::init_container(plan, step, container_security()) {
+        spec.insert("initContainers".into(), json!([init]));
     }
     spec.insert(
         "containers".into(),

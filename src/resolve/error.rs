@@ -82,6 +82,23 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A step reads or writes an artifact by local path where nothing can move its bytes.
+    #[error("step `{step}` reads or writes {what} by local path, but {why}")]
+    #[diagnostic(code(mlk::resolve::cannot_move), help("{help}"))]
+    CannotMove {
+        /// The step.
+        step: String,
+        /// The artifacts, as templates name them.
+        what: String,
+        /// Why nothing can move them.
+        why: &'static str,
+        /// What to do.
+        help: String,
+        /// The step.
+        #[label("this step")]
+        at: SourceSpan,
+    },
+
     /// A reference to an output a step does not declare.
     #[error("step `{step}` has no output `{output}`")]
     #[diagnostic(code(mlk::resolve::unknown_output), help("{help}"))]

@@ -15,16 +15,61 @@ use serde::Serialize;
 pub enum Ref {
     /// `params.NAME` (or `params` as a whole: `None`).
     Param(Option<String>),
-    /// `outputs.NAME` of the step itself.
-    Output(String),
-    /// `steps.STEP.outputs.NAME`.
-    Upstream(String, String),
+    /// `outputs.NAME` of the step itself, as a local path or its address (`.uri`).
+    Output(String, Form),
+    /// `steps.STEP.outputs.NAME`, as a local path or its address (`.uri`).
+    Upstream(String, String, Form),
+    /// `inputs.NAME`: a declared input, as a local path or its address (`.uri`).
+    Input(String, Form),
     /// `run.id`.
     RunId,
     /// `pipeline.name` or `step.name`.
     Name,
     /// Anything else: an error for the caller to report.
     Unknown(String),
+}
+
+/// How a template reads an artifact (an input, an output, an upstream output).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Form {
+    /// `{{ outputs.X }}`: a local path the command reads or writes; mlk moves the bytes.
+    Path,
+    /// `{{ outputs.X.uri }}`: the address in the artifact store; the command moves the bytes.
+    Uri,
+}
+
+/// An artifact as a template sees it: it renders as its local path, and `.uri` is its
+/// address in the artifact store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Artifact {
+    /// The local path the command reads or writes.
+    pub path: String,
+    /// The address in the artifact store.
+    pub uri: String,
+}
+
+impl Artifact {
+    fn text(&self, field: Option<&str>) -> Option<&str> {
+        match field {
+            None | Some("path") => Some(&self.path),
+            Some("uri") => Some(&self.uri),
+            Some(_) => None,
+        }
+    }
+}
+
+impl minijinja::value::Object for Artifact {
+    fn repr(self: &std::sync::Arc<Self>) -> minijinja::value::ObjectRepr {
+        minijinja::value::ObjectRepr::Plain
+    }
+
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        self.text(Some(key.as_str()?)).map(minijinja::Value::from)
+    }
+
+    fn render(self: &std::sync::Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.path)
+    }
 }
 
 /// The expression engine: one minijinja environment, strict about undefined values.
@@ -47,12 +92,14 @@ pub fn is_templated(s: &str) -> bool {
 }
 
 /// Variables the values of a templated string are built from.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct Scope<'a> {
     /// Parameter values.
     pub params: &'a BTreeMap<String, serde_json::Value>,
-    /// This step's output URIs.
-    pub outputs: BTreeMap<String, String>,
+    /// This step's outputs.
+    pub outputs: BTreeMap<String, Artifact>,
+    /// This step's declared inputs.
+    pub inputs: BTreeMap<String, Artifact>,
     /// Referenced upstream steps' outputs: `steps.X.outputs.Y`.
     pub steps: BTreeMap<String, StepOutputs>,
     /// `run.id`.
@@ -81,8 +128,32 @@ impl<'a> From<Scope<'a>> for Bindings<'a> {
 impl Bindings<'_> {
     /// The scope as a minijinja value.
     pub fn value(&self) -> &minijinja::Value {
-        self.value
-            .get_or_init(|| minijinja::Value::from(minijinja::value::Serde(&self.scope)))
+        self.value.get_or_init(|| {
+            let s = &self.scope;
+            let artifacts = |m: &BTreeMap<String, Artifact>| {
+                m.iter()
+                    .map(|(k, a)| (k.clone(), minijinja::Value::from_object(a.clone())))
+                    .collect::<BTreeMap<_, _>>()
+            };
+            let steps: BTreeMap<&str, minijinja::Value> = s
+                .steps
+                .iter()
+                .map(|(name, o)| {
+                    let outputs = minijinja::Value::from(artifacts(&o.outputs));
+                    let step = BTreeMap::from([("outputs", outputs)]);
+                    (name.as_str(), minijinja::Value::from(step))
+                })
+                .collect();
+            minijinja::context! {
+                params => minijinja::value::Serde(s.params),
+                outputs => artifacts(&s.outputs),
+                inputs => artifacts(&s.inputs),
+                steps => steps,
+                run => minijinja::value::Serde(&s.run),
+                pipeline => minijinja::value::Serde(&s.pipeline),
+                step => minijinja::value::Serde(&s.step),
+            }
+        })
     }
 
     /// The text a plain variable path renders as, when it names a string, number or boolean.
@@ -99,8 +170,14 @@ impl Bindings<'_> {
                     _ => None,
                 };
             }
-            ["outputs", o] => s.outputs.get(*o)?,
-            ["steps", step, "outputs", o] => s.steps.get(*step)?.outputs.get(*o)?,
+            ["outputs", o, field @ ..] => s.outputs.get(*o)?.text(field.first().copied())?,
+            ["inputs", i, field @ ..] => s.inputs.get(*i)?.text(field.first().copied())?,
+            ["steps", step, "outputs", o, field @ ..] => s
+                .steps
+                .get(*step)?
+                .outputs
+                .get(*o)?
+                .text(field.first().copied())?,
             ["run", "id"] => s.run.id,
             ["pipeline", "name"] => s.pipeline.name,
             ["step", "name"] => s.step.name,
@@ -111,10 +188,10 @@ impl Bindings<'_> {
 }
 
 /// The outputs of one upstream step.
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct StepOutputs {
-    /// Output name → URI.
-    pub outputs: BTreeMap<String, String>,
+    /// Output name → the artifact.
+    pub outputs: BTreeMap<String, Artifact>,
 }
 
 /// `{ id: … }`.
@@ -138,7 +215,7 @@ static HYPHENATED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// `steps["NAME"].outputs.OUT` or `steps["NAME"].outputs["OUT"]`.
 static SUBSCRIPT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\bsteps\s*\[\s*["']([^"']+)["']\s*\]\s*\.\s*outputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])"#)
+    Regex::new(r#"\bsteps\s*\[\s*["']([^"']+)["']\s*\]\s*\.\s*outputs\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])(\s*\.\s*uri\b)?"#)
         .unwrap_or_else(|_| unreachable!())
 });
 
@@ -336,7 +413,12 @@ fn refs_of(tmpl: &Template<'_, '_>, source: &str) -> Vec<Ref> {
                     .filter_map(|c| {
                         let step = c.get(1)?.as_str().to_owned();
                         let out = c.get(2).or_else(|| c.get(3))?.as_str().to_owned();
-                        Some(Ref::Upstream(step, out))
+                        let form = if c.get(4).is_some() {
+                            Form::Uri
+                        } else {
+                            Form::Path
+                        };
+                        Some(Ref::Upstream(step, out, form))
                     })
                     .collect();
                 if found.is_empty() {
@@ -361,13 +443,33 @@ fn detail(e: &minijinja::Error) -> String {
     msg
 }
 
+/// The form of an artifact reference from what follows its name: nothing or `.path` is the
+/// local path, `.uri` the address; anything else is not a field of an artifact.
+fn form(rest: &[&str]) -> Option<Form> {
+    match rest {
+        [] | ["path"] => Some(Form::Path),
+        ["uri"] => Some(Form::Uri),
+        _ => None,
+    }
+}
+
 fn classify(path: &str) -> Ref {
     let parts: Vec<&str> = path.split('.').collect();
     match parts.as_slice() {
         ["params"] => Ref::Param(None),
         ["params", p, ..] => Ref::Param(Some((*p).to_owned())),
-        ["outputs", o, ..] => Ref::Output((*o).to_owned()),
-        ["steps", s, "outputs", o, ..] => Ref::Upstream((*s).to_owned(), (*o).to_owned()),
+        ["outputs", o, rest @ ..] => match form(rest) {
+            Some(f) => Ref::Output((*o).to_owned(), f),
+            None => Ref::Unknown(path.to_owned()),
+        },
+        ["inputs", i, rest @ ..] => match form(rest) {
+            Some(f) => Ref::Input((*i).to_owned(), f),
+            None => Ref::Unknown(path.to_owned()),
+        },
+        ["steps", s, "outputs", o, rest @ ..] => match form(rest) {
+            Some(f) => Ref::Upstream((*s).to_owned(), (*o).to_owned(), f),
+            None => Ref::Unknown(path.to_owned()),
+        },
         ["run", "id"] => Ref::RunId,
         ["pipeline", "name"] | ["step", "name"] => Ref::Name,
         _ => Ref::Unknown(path.to_owned()),
@@ -390,13 +492,26 @@ mod tests {
     }
 
     fn bindings(params: &BTreeMap<String, serde_json::Value>) -> Bindings<'_> {
-        let outputs = [("model".to_owned(), "s3://b/p/train/k/model".to_owned())].into();
+        let art = |path: &str, uri: &str| Artifact {
+            path: path.into(),
+            uri: uri.into(),
+        };
+        let outputs = [(
+            "model".to_owned(),
+            art("/mlk/out/model", "s3://b/p/train/k/model"),
+        )]
+        .into();
         let upstream = StepOutputs {
-            outputs: [("data".to_owned(), "s3://b/p/prep-0/k/data".to_owned())].into(),
+            outputs: [(
+                "data".to_owned(),
+                art("/mlk/in/prep-0/data", "s3://b/p/prep-0/k/data"),
+            )]
+            .into(),
         };
         Bindings::from(Scope {
             params,
             outputs,
+            inputs: [("raw".to_owned(), art("/mlk/inputs/raw", "s3://b/in/raw"))].into(),
             steps: [("prep-0".to_owned(), upstream)].into(),
             run: RunScope {
                 id: "$(MLK_RUN_ID)",
@@ -491,8 +606,8 @@ mod tests {
             refs,
             vec![
                 Ref::Param(Some("epochs".into())),
-                Ref::Output("model".into()),
-                Ref::Upstream("prep".into(), "data".into()),
+                Ref::Output("model".into(), Form::Path),
+                Ref::Upstream("prep".into(), "data".into(), Form::Path),
                 Ref::RunId,
                 Ref::Unknown("nope".into()),
             ]
@@ -502,9 +617,47 @@ mod tests {
             e.refs("{{ steps.score-0.outputs.x }} {{ steps['a-b'].outputs['y'] }}")
                 .unwrap(),
             vec![
-                Ref::Upstream("a-b".into(), "y".into()),
-                Ref::Upstream("score-0".into(), "x".into())
+                Ref::Upstream("a-b".into(), "y".into(), Form::Path),
+                Ref::Upstream("score-0".into(), "x".into(), Form::Path)
             ]
         );
+    }
+
+    #[test]
+    fn artifacts_render_as_paths_and_have_addresses() {
+        let e = Engine::default();
+        let refs = e
+            .refs("{{ outputs.m.uri }} {{ inputs.raw }} {{ steps['a-b'].outputs.y.uri }} {{ steps.c-d.outputs.z.uri }} {{ outputs.m.size }}")
+            .unwrap();
+        assert_eq!(
+            refs,
+            vec![
+                Ref::Output("m".into(), Form::Uri),
+                Ref::Upstream("a-b".into(), "y".into(), Form::Uri),
+                Ref::Upstream("c-d".into(), "z".into(), Form::Uri),
+                Ref::Input("raw".into(), Form::Path),
+                Ref::Unknown("outputs.m.size".into()),
+            ]
+        );
+        let params = params();
+        let b = bindings(&params);
+        for (source, want) in [
+            ("{{ outputs.model }}", "/mlk/out/model"),
+            ("{{ outputs.model.uri }}", "s3://b/p/train/k/model"),
+            ("{{ outputs.model.path }}", "/mlk/out/model"),
+            ("{{ inputs.raw }}/x", "/mlk/inputs/raw/x"),
+            ("{{ inputs.raw.uri }}", "s3://b/in/raw"),
+            ("{{ steps.prep-0.outputs.data }}", "/mlk/in/prep-0/data"),
+            (
+                "{{ steps.prep-0.outputs.data.uri }}",
+                "s3://b/p/prep-0/k/data",
+            ),
+            // Through minijinja itself (a filter): the same values.
+            ("{{ outputs.model | upper }}", "/MLK/OUT/MODEL"),
+            ("{{ outputs.model.uri | upper }}", "S3://B/P/TRAIN/K/MODEL"),
+        ] {
+            assert_eq!(e.expand(source, &b).unwrap(), want, "{source}");
+            same_as_minijinja(source);
+        }
     }
 }

@@ -18,19 +18,12 @@ pub(super) fn components(cx: &mut Cx<'_>, s: &StepCx<'_>, set: &Settings<'_>) ->
     let l = cx.l;
     let def = s.def;
     let (used_params, upstream) = referenced(s);
-    let symbolic_outputs = def
-        .outputs
-        .iter()
-        .map(|o| (o.get_ref().clone(), format!("<outputs.{}>", o.get_ref())))
-        .collect();
     let symbolic = scope_value(
         s.params,
         def.name.get_ref(),
         l.pipeline.name.get_ref(),
         "<run.id>",
-        symbolic_outputs,
-        &s.upstream,
-        true,
+        super::data::symbolic(s),
     );
     let command = expand_command(cx, s, &symbolic);
     let mut env = BTreeMap::new();
@@ -94,7 +87,7 @@ fn referenced(
             Ref::Param(None) => {
                 used_params.extend(s.params.iter().map(|(k, v)| (k.clone(), v.clone())))
             }
-            Ref::Upstream(up, o) => {
+            Ref::Upstream(up, o, _) => {
                 if let Some(u) = s.upstream.get(up.as_str()) {
                     upstream.insert(
                         format!("steps.{up}.outputs.{o}"),

@@ -14,6 +14,7 @@
 mod advice;
 mod cost;
 mod dag;
+pub mod data;
 mod error;
 pub mod expr;
 mod gpu;
@@ -45,7 +46,8 @@ use miette::{Diagnostic, LabeledSpan};
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
 pub use plan::{
-    CacheInfo, Gpu, Input, Plan, Priority, PytorchSpec, Resources, ServeSpec, StackInfo, Step,
+    CacheInfo, Data, Fetch, Gpu, Input, Plan, Priority, Publish, Push, PytorchSpec, Resources,
+    ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
 
@@ -222,6 +224,10 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
                     .map(|s| (steps[j].name.get_ref().as_str(), s))
             })
             .collect();
+        if upstream.len() != deps[i].len() {
+            // A step it depends on has errors: this one is not checked against a guess.
+            continue;
+        }
         let ctx = step::StepCx {
             def: &steps[i],
             templated: &templated[i],
@@ -243,6 +249,16 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
         return Err(cx.into_problems());
     }
     quota::check(&mut cx, &plan_steps);
+    if let Some(image) = &l.stack.artifacts.launcher_image
+        && plan_steps.iter().any(|s| s.data.launcher)
+    {
+        let set = settings::Set {
+            value: image.get_ref(),
+            file: l.stack_file,
+            span: image.span(),
+        };
+        policy::check_image(&mut cx, &set, "the launcher");
+    }
     if cx.has_errors() {
         return Err(cx.into_problems());
     }
@@ -305,7 +321,7 @@ fn edges(
         }
         let t = refs::references(cx, s, &index, params, exprs);
         for r in t.iter().flat_map(|t| &t.refs) {
-            if let Ref::Upstream(up, _) = r
+            if let Ref::Upstream(up, _, _) = r
                 && let Some(&j) = index.get(up.as_str())
             {
                 deps[i].insert(j);

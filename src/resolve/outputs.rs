@@ -1,10 +1,12 @@
 //! Output URIs (`{artifacts}/{pipeline}/{step}/{cache key}/{output}`) and the real expansion
 //! of a step's templated strings with them: command, environment, input URIs and a serve
-//! step's model URI.
+//! step's model URI (addresses), with the local paths `data` decides.
 
 use std::collections::BTreeMap;
 
-use super::plan::{Input, StackInfo};
+use super::data;
+use super::expr::{Artifact, StepOutputs};
+use super::plan::{Data, Input, StackInfo};
 use super::scope::{expand, expand_command, scope_value};
 use super::settings::Settings;
 use super::step::StepCx;
@@ -24,6 +26,8 @@ pub(super) struct Expanded {
     pub inputs: BTreeMap<String, Input>,
     /// A serve step's model URI.
     pub model_uri: Option<String>,
+    /// What moves between the store and the step's local paths.
+    pub data: Data,
 }
 
 /// The URI of each output of a step whose cache key is `key`.
@@ -49,7 +53,8 @@ fn uris(s: &StepCx<'_>, stack: &StackInfo, pipeline: &str, key: &str) -> BTreeMa
         .collect()
 }
 
-/// Expands the step's strings with its outputs, its upstream outputs and the run id.
+/// Expands the step's strings with its outputs, its upstream outputs, its inputs and the
+/// run id; decides what moves for it (`data`).
 pub(super) fn expand_step(
     cx: &mut Cx<'_>,
     s: &StepCx<'_>,
@@ -62,24 +67,9 @@ pub(super) fn expand_step(
     let pipeline = l.pipeline.name.get_ref();
     let outputs = uris(s, stack, pipeline, key);
     let run_id = s.opts.run_id.as_deref().unwrap_or(RUN_ID_PLACEHOLDER);
-    let real = scope_value(
-        s.params,
-        def.name.get_ref(),
-        pipeline,
-        run_id,
-        outputs.clone(),
-        &s.upstream,
-        false,
-    );
-    let command = expand_command(cx, s, &real);
-    let mut env = BTreeMap::new();
-    for (k, (v, span)) in &set.env {
-        let v = match v {
-            EnvValue::Literal(t) => EnvValue::Literal(expand(cx, s.exprs, t, span, &real)),
-            other => other.clone(),
-        };
-        env.insert(k.clone(), v);
-    }
+    let scope = |artifacts| scope_value(s.params, def.name.get_ref(), pipeline, run_id, artifacts);
+    // Input URIs and a serve step's model URI are addresses: every artifact in them is too.
+    let addresses = scope(by_address(s, &outputs));
     let mut inputs = BTreeMap::new();
     for (k, v) in &def.inputs {
         let input = match v.get_ref() {
@@ -91,7 +81,7 @@ pub(super) fn expand_step(
                 None => continue,
             },
             InputDef::Uri { uri, version } => Input::Uri {
-                uri: expand(cx, s.exprs, uri, &v.span(), &real),
+                uri: expand(cx, s.exprs, uri, &v.span(), &addresses),
                 version: version.clone(),
             },
         };
@@ -99,13 +89,52 @@ pub(super) fn expand_step(
     }
     let model_uri = def.model.as_ref().map(|m| {
         let uri = &m.get_ref().uri;
-        expand(cx, s.exprs, uri.get_ref(), &uri.span(), &real)
+        expand(cx, s.exprs, uri.get_ref(), &uri.span(), &addresses)
     });
+    let mover = data::mover(s, stack, pipeline, key);
+    let mut artifacts = data::artifacts(cx, s, stack, &mover, &outputs, &inputs);
+    let moved = std::mem::take(&mut artifacts.data);
+    let real = scope(artifacts);
+    let command = expand_command(cx, s, &real);
+    let mut env = BTreeMap::new();
+    for (k, (v, span)) in &set.env {
+        let v = match v {
+            EnvValue::Literal(t) => EnvValue::Literal(expand(cx, s.exprs, t, span, &real)),
+            other => other.clone(),
+        };
+        env.insert(k.clone(), v);
+    }
     Expanded {
         outputs,
         command,
         env,
         inputs,
         model_uri,
+        data: moved,
+    }
+}
+
+/// Every artifact of the step as its address, in both forms.
+fn by_address(s: &StepCx<'_>, outputs: &BTreeMap<String, String>) -> data::Artifacts {
+    let art = |uri: &String| Artifact {
+        path: uri.clone(),
+        uri: uri.clone(),
+    };
+    data::Artifacts {
+        outputs: outputs.iter().map(|(k, u)| (k.clone(), art(u))).collect(),
+        inputs: BTreeMap::new(),
+        steps: s
+            .upstream
+            .iter()
+            .map(|(name, up)| {
+                let outputs = up
+                    .outputs
+                    .iter()
+                    .map(|(k, u)| (k.clone(), art(u)))
+                    .collect();
+                ((*name).to_owned(), StepOutputs { outputs })
+            })
+            .collect(),
+        data: Data::default(),
     }
 }

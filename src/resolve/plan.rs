@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::domain::{
-    Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, Toleration,
-    TrainingApi,
+    Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, StoreKind,
+    Toleration, TrainingApi,
 };
 use crate::labels;
 use crate::load::MinMax;
@@ -71,6 +71,17 @@ pub struct StackInfo {
     pub gpu_sharing: GpuSharing,
     /// Base URI of outputs.
     pub artifacts_uri: String,
+    /// What kind of store `artifacts_uri` names.
+    pub artifacts_kind: StoreKind,
+    /// An S3-compatible server's endpoint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_endpoint: Option<String>,
+    /// The object store's region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifacts_region: Option<String>,
+    /// The image with the static mlk binary that moves bytes inside pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub launcher_image: Option<String>,
     /// Service account of every pod.
     pub service_account: Option<String>,
     /// Image pull secrets of every pod.
@@ -136,6 +147,8 @@ pub struct Step {
     pub outputs: BTreeMap<String, String>,
     /// Input name → what is read.
     pub inputs: BTreeMap<String, Input>,
+    /// What moves between the store and the step's local paths.
+    pub data: Data,
     /// PyTorch settings.
     pub pytorch: Option<PytorchSpec>,
     /// Serving settings.
@@ -351,4 +364,57 @@ pub struct ServeSpec {
     pub target: Option<u32>,
     /// Canary percent (knative mode).
     pub canary: Option<u32>,
+}
+
+/// What moves between the artifact store and a step's local paths (SPEC §6).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Data {
+    /// Whether the step's command runs under the launcher (`mlk launch`), which fetches and
+    /// publishes for it.
+    pub launcher: bool,
+    /// Fetched before the command: what it reads by path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fetch: Vec<Fetch>,
+    /// Published after the command succeeds, in this order, then the manifest.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub publish: Vec<Publish>,
+    /// Written after every output is in the store: its presence means they all are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// Local inputs stored by content before the step can run (`mlk push`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub push: Vec<Push>,
+}
+
+/// One address fetched to a local path.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Fetch {
+    /// The address: an object, or a prefix holding a directory tree.
+    pub uri: String,
+    /// Where the command reads it.
+    pub path: String,
+}
+
+/// One output published.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Publish {
+    /// The output's name.
+    pub output: String,
+    /// Its address.
+    pub uri: String,
+    /// Where the command writes it; `None` when the command writes the address itself (then
+    /// it is only checked for presence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// One local input stored by content.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Push {
+    /// The path as written, relative to the pipeline file.
+    pub path: String,
+    /// Its content address.
+    pub uri: String,
+    /// Its content digest.
+    pub digest: String,
 }

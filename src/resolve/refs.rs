@@ -74,6 +74,7 @@ pub(super) fn references(
     let strings = step_strings(cx.l, s);
     let mut out = Vec::new();
     let own_outputs: Vec<&str> = s.outputs.iter().map(|o| o.get_ref().as_str()).collect();
+    let own_inputs: Vec<&str> = s.inputs.keys().map(|i| i.get_ref().as_str()).collect();
     for (text, span) in strings {
         if !expr::is_templated(text) {
             continue;
@@ -97,11 +98,11 @@ pub(super) fn references(
                         None => format!("declare it under [params]: {p} = …"),
                     },
                 )),
-                Ref::Output(o) if !own_outputs.contains(&o.as_str()) => Some((
+                Ref::Output(o, _) if !own_outputs.contains(&o.as_str()) => Some((
                     format!("outputs.{o}"),
                     format!("add it to this step: outputs = [\"{o}\"]{}", if own_outputs.is_empty() { String::new() } else { format!(" (declared: {})", own_outputs.join(", ")) }),
                 )),
-                Ref::Upstream(up, o) => match index.get(up.as_str()) {
+                Ref::Upstream(up, o, _) => match index.get(up.as_str()) {
                     None => {
                         cx.pipeline(ResolveError::UnknownStep { name: up.clone(), help: step_hint(up, index), at: span.clone().into() });
                         None
@@ -123,9 +124,13 @@ pub(super) fn references(
                         None
                     }
                 },
+                Ref::Input(i, _) if !own_inputs.contains(&i.as_str()) => Some((
+                    format!("inputs.{i}"),
+                    if own_inputs.is_empty() { format!("declare it on this step: inputs = {{ {i} = \"data/…\" }}") } else { format!("inputs of this step: {}", own_inputs.join(", ")) },
+                )),
                 Ref::Unknown(name) => Some((
                     name.clone(),
-                    "templates may use params.NAME, outputs.NAME, steps.STEP.outputs.NAME, run.id, pipeline.name and step.name".into(),
+                    "templates may use params.NAME, inputs.NAME, outputs.NAME, steps.STEP.outputs.NAME (each artifact also as .uri, its address in the store), run.id, pipeline.name and step.name".into(),
                 )),
                 _ => None,
             };

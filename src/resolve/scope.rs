@@ -4,46 +4,26 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-use super::expr::{Bindings, Exprs, NameScope, RunScope, Scope, StepOutputs};
-use super::plan::Step;
+use super::data::Artifacts;
+use super::expr::{Bindings, Exprs, NameScope, RunScope, Scope};
 use super::refs::compiled;
 use super::step::StepCx;
 use super::{Cx, ResolveError};
 
-/// Builds the template scope of a step; `symbolic` leaves upstream outputs as placeholders.
+/// Builds the template scope of a step from its artifacts (symbolic ones for the cache key,
+/// real ones for the manifest: see `data`).
 pub(super) fn scope_value<'a>(
     params: &'a BTreeMap<String, serde_json::Value>,
     step: &'a str,
     pipeline: &'a str,
     run_id: &'a str,
-    outputs: BTreeMap<String, String>,
-    upstream: &BTreeMap<&str, &Step>,
-    symbolic: bool,
+    artifacts: Artifacts,
 ) -> Bindings<'a> {
-    let steps = upstream
-        .iter()
-        .map(|(name, s)| {
-            let outputs = s
-                .outputs
-                .iter()
-                .map(|(o, uri)| {
-                    (
-                        o.clone(),
-                        if symbolic {
-                            format!("<steps.{name}.outputs.{o}>")
-                        } else {
-                            uri.clone()
-                        },
-                    )
-                })
-                .collect();
-            ((*name).to_owned(), StepOutputs { outputs })
-        })
-        .collect();
     let scope = Scope {
         params,
-        outputs,
-        steps,
+        outputs: artifacts.outputs,
+        inputs: artifacts.inputs,
+        steps: artifacts.steps,
         run: RunScope { id: run_id },
         pipeline: NameScope { name: pipeline },
         step: NameScope { name: step },

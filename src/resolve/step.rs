@@ -43,6 +43,14 @@ pub(super) fn stack_info(l: &Loaded) -> StackInfo {
             .unwrap_or_else(|| "torch-distributed".into()),
         gpu_sharing: s.gpu.sharing,
         artifacts_uri: s.artifacts.uri.get_ref().trim_end_matches('/').to_owned(),
+        artifacts_kind: s.artifacts.kind.clone(),
+        artifacts_endpoint: s.artifacts.endpoint.clone(),
+        artifacts_region: s.artifacts.region.clone(),
+        launcher_image: s
+            .artifacts
+            .launcher_image
+            .as_ref()
+            .map(|i| i.get_ref().clone()),
         service_account: s.service_account.clone(),
         image_pull_secrets: s.image_pull_secrets.clone(),
         env_from_secret: s.artifacts.env_from_secret.clone(),
@@ -133,6 +141,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         },
         outputs: expanded.outputs,
         inputs: expanded.inputs,
+        data: expanded.data,
         pytorch: shape.pytorch,
         serve: shape.serve,
     };

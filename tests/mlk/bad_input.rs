@@ -266,7 +266,7 @@ fn a_fifo_template_override_is_rejected_without_reading_it() {
     assert!(status.success());
     std::fs::write(
         tmp.path().join("s.toml"),
-        "[stack]\nname = \"s\"\nbackend = \"kubernetes\"\ntemplates_dir = \"tpl\"\n[artifacts]\nuri = \"s3://b/m\"\n",
+        "[stack]\nname = \"s\"\nbackend = \"kubernetes\"\ntemplates_dir = \"tpl\"\n[artifacts]\nuri = \"s3://b/m\"\nlauncher_image = \"launcher:1\"\n",
     )
     .unwrap();
     let pipeline = root().join("tests/fixtures/good/one-step.toml");

@@ -240,7 +240,7 @@ fn a_cluster_store_shows_unknown_status_with_a_note() {
     let p = dir.path();
     std::fs::write(
         p.join("cluster.toml"),
-        "[stack]\nname = \"c\"\nnamespace = \"ml\"\n\n[artifacts]\nuri = \"s3://b/mlk\"\n\n[cache]\nstore = \"configmap\"\n",
+        "[stack]\nname = \"c\"\nnamespace = \"ml\"\n\n[artifacts]\nuri = \"s3://b/mlk\"\nlauncher_image = \"launcher:1\"\n\n[cache]\nstore = \"configmap\"\n",
     )
     .unwrap();
     let out = mlk_in(p, &["plan", "pipeline.toml", "--stack", "cluster.toml"]);
@@ -276,7 +276,7 @@ fn a_cluster_store_shows_unknown_status_with_a_note() {
 
     std::fs::write(
         p.join("none.toml"),
-        "[stack]\nname = \"n\"\nnamespace = \"ml\"\n\n[artifacts]\nuri = \"s3://b/mlk\"\n\n[cache]\nstore = \"none\"\n",
+        "[stack]\nname = \"n\"\nnamespace = \"ml\"\n\n[artifacts]\nuri = \"s3://b/mlk\"\nlauncher_image = \"launcher:1\"\n\n[cache]\nstore = \"none\"\n",
     )
     .unwrap();
     let out = mlk_in(p, &["plan", "pipeline.toml", "--stack", "none.toml"]);

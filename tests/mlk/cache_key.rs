@@ -18,6 +18,7 @@ namespace = "ml"
 
 [artifacts]
 uri = "s3://bucket/mlk"
+launcher_image = "launcher:1"
 
 [scheduler]
 kind = "kueue"
@@ -234,14 +235,34 @@ fn placement_and_scheduling_do_not_change_the_key() {
 }
 
 #[test]
-fn downstream_commands_read_the_upstream_uri_that_contains_the_upstream_key() {
+fn downstream_steps_fetch_the_upstream_address_that_contains_the_upstream_key() {
     let plan = plan_of(PIPELINE, "1,2\n", &[]);
     let up = plan.step("up").unwrap();
     let down = plan.step("down").unwrap();
     let uri = format!("s3://bucket/mlk/keys/up/{}/out", up.cache.key);
     assert_eq!(up.outputs["out"], uri);
-    assert_eq!(down.command, ["python", "down.py", "--in", uri.as_str()]);
-    assert!(up.command.contains(&uri), "{:?}", up.command);
+    // The commands see local paths in the pod; the launcher moves the bytes to and from the
+    // address.
+    assert_eq!(
+        down.command,
+        ["python", "down.py", "--in", "/mlk/in/up/out"]
+    );
+    assert!(down.data.launcher);
+    assert_eq!(down.data.fetch.len(), 1);
+    assert_eq!(down.data.fetch[0].uri, uri);
+    assert_eq!(down.data.fetch[0].path, "/mlk/in/up/out");
+    assert!(
+        up.command.iter().any(|a| a == "/mlk/out/out"),
+        "{:?}",
+        up.command
+    );
+    assert_eq!(up.data.publish.len(), 1);
+    assert_eq!(up.data.publish[0].uri, uri);
+    assert_eq!(up.data.publish[0].path.as_deref(), Some("/mlk/out/out"));
+    assert_eq!(
+        up.data.manifest.as_deref(),
+        Some(format!("s3://bucket/mlk/keys/up/{}/.manifest.json", up.cache.key).as_str())
+    );
 }
 
 #[test]

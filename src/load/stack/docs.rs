@@ -26,11 +26,20 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ("artifacts", "Where step outputs are stored."),
     (
         "artifacts.uri",
-        "Base of output URIs: {uri}/{pipeline}/{step}/{cache_key}/{output} (default .mlk/artifacts).",
+        "The artifact store: s3://, gs://, az://, file://, pvc://CLAIM/prefix or a local directory (default .mlk/artifacts); outputs live at {uri}/{pipeline}/{step}/{cache_key}/{output}.",
     ),
     (
         "artifacts.env_from_secret",
         "A Secret with the storage credentials, given to every step.",
+    ),
+    (
+        "artifacts.endpoint",
+        "An S3-compatible server's URL (MinIO, Ceph): path-style requests to it.",
+    ),
+    ("artifacts.region", "The object store's region."),
+    (
+        "artifacts.launcher_image",
+        "An image with the static mlk binary: moves step inputs and outputs inside pods.",
     ),
     ("cache", "Where cache records are kept."),
     (

@@ -2,8 +2,9 @@
 
 use toml::Spanned;
 
-use crate::domain::{Backend, CacheStore};
+use crate::domain::{Backend, CacheStore, StoreKind};
 use crate::duration::Duration;
+use crate::load::LoadError;
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::choice;
 
@@ -12,8 +13,16 @@ use crate::load::values::choice;
 pub struct ArtifactsDef {
     /// Base URI of step outputs.
     pub uri: Sp<String>,
+    /// What kind of store `uri` names.
+    pub kind: StoreKind,
     /// A Secret whose keys become environment variables of every step (storage credentials).
     pub env_from_secret: Option<String>,
+    /// An S3-compatible server's endpoint (`http://minio.storage:9000`).
+    pub endpoint: Option<String>,
+    /// The object store's region.
+    pub region: Option<String>,
+    /// The image that carries the static mlk binary (the launcher), for pods that move bytes.
+    pub launcher_image: Option<Sp<String>>,
 }
 
 /// `[cache]`.
@@ -27,21 +36,53 @@ pub struct CacheDef {
 
 /// Reads `[artifacts]`; the URI defaults to `.mlk/artifacts`.
 pub(super) fn artifacts(root: &mut Table<'_, '_>, cx: &mut Cx) -> ArtifactsDef {
-    match root.table("artifacts", cx) {
-        Some(mut a) => {
-            let uri = a.opt::<Sp<String>>("uri", cx);
-            let env_from_secret = a.opt("env_from_secret", cx);
-            a.finish(cx);
-            ArtifactsDef {
-                uri: uri.unwrap_or_else(|| Spanned::new(0..0, ".mlk/artifacts".into())),
-                env_from_secret,
-            }
+    let mut def = ArtifactsDef {
+        uri: Spanned::new(0..0, ".mlk/artifacts".into()),
+        kind: StoreKind::Disk,
+        env_from_secret: None,
+        endpoint: None,
+        region: None,
+        launcher_image: None,
+    };
+    let Some(mut a) = root.table("artifacts", cx) else {
+        return def;
+    };
+    if let Some(uri) = a.opt::<Sp<String>>("uri", cx) {
+        match StoreKind::of(uri.get_ref()) {
+            Ok(kind) => def.kind = kind,
+            Err(message) => cx.error(LoadError::value(
+                uri.span(),
+                "not a store mlk can use",
+                message,
+                "s3://BUCKET/prefix, gs://BUCKET/prefix, az://CONTAINER/prefix, file:///abs/dir, pvc://CLAIM/prefix, or a local directory",
+            )),
         }
-        None => ArtifactsDef {
-            uri: Spanned::new(0..0, ".mlk/artifacts".into()),
-            env_from_secret: None,
-        },
+        def.uri = uri;
     }
+    def.env_from_secret = a.opt("env_from_secret", cx);
+    if let Some(endpoint) = a.opt::<Sp<String>>("endpoint", cx) {
+        let e = endpoint.get_ref();
+        if !(e.starts_with("http://") || e.starts_with("https://")) {
+            cx.error(LoadError::value(
+                endpoint.span(),
+                "not an endpoint URL",
+                format!("`{e}` is not an http:// or https:// URL"),
+                "the S3-compatible server's URL, e.g. endpoint = \"http://minio.storage:9000\"",
+            ));
+        } else if !matches!(&def.kind, StoreKind::Object { scheme } if scheme == "s3") {
+            cx.error(LoadError::value(
+                endpoint.span(),
+                "only for s3:// stores",
+                "`endpoint` names an S3-compatible server, and this store is not s3://",
+                "remove `endpoint`, or use an s3:// uri",
+            ));
+        }
+        def.endpoint = Some(endpoint.into_inner());
+    }
+    def.region = a.opt("region", cx);
+    def.launcher_image = a.opt("launcher_image", cx);
+    a.finish(cx);
+    def
 }
 
 /// Reads `[cache]`; the store defaults to what suits the backend.
