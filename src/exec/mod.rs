@@ -24,7 +24,7 @@ mod schedule;
 mod select;
 mod worker;
 
-pub(crate) use backend::{Backend, Claim, Exited, LogLine, LogSink, Process, Stop, Stream};
+pub(crate) use backend::{Backend, Claim, Exited, Lease, LogLine, LogSink, Process, Stop, Stream};
 pub(crate) use record::{RunDir, RunRecord, RunState, StepRun};
 pub(crate) use schedule::{Cancel, Event, Events, Options, Summary, execute};
 pub(crate) use select::{ExecError, Initial, Selection, StepState, cache_status, prepare};

@@ -44,6 +44,7 @@ use miette::{Diagnostic, LabeledSpan};
 
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
+pub use gpu::request_at as gpu_request_at;
 pub use plan::{
     CacheInfo, Gpu, Input, Plan, Priority, PytorchSpec, Resources, ServeSpec, StackInfo, Step,
 };
