@@ -337,7 +337,8 @@ impl Gpus {
             && let Some(mib) = g.mib
         {
             let total = devices[g.device].memory_mib.max(1);
-            let percent = (mib * 100).div_ceil(total).clamp(1, 100);
+            // The share of the device, to the nearest percent.
+            let percent = ((mib * 100 + total / 2) / total).clamp(1, 100);
             env.insert(
                 "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT".into(),
                 format!("0={mib}M"),
