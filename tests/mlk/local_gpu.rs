@@ -60,12 +60,7 @@ impl Gpu {
     /// and no MPS daemon.
     fn command(&self) -> Command {
         let mut c = self.p.command();
-        let path = format!(
-            "{}:{}",
-            root().join("tests/fixtures/fake-gpu").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        c.env("PATH", path)
+        c.env("PATH", fake_gpu_path())
             .env_remove("CUDA_VISIBLE_DEVICES")
             .env("CUDA_MPS_PIPE_DIRECTORY", self.p.path().join("no-mps"));
         c
@@ -94,6 +89,15 @@ impl Gpu {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// The PATH with the fake `nvidia-smi` first.
+pub(crate) fn fake_gpu_path() -> String {
+    format!(
+        "{}:{}",
+        root().join("tests/fixtures/fake-gpu").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 fn gpu(i: u32) -> String {
@@ -390,4 +394,21 @@ command = ["true"]
     assert_eq!(out.code, 0, "{}", out.stderr);
     let notes = &out.stdout[out.stdout.find("GPUs mlk may use here").unwrap()..];
     crate::snapshots().bind(|| insta::assert_snapshot!("local-gpu-plan", notes));
+}
+
+#[test]
+fn gpus_are_not_part_of_the_cache_key() {
+    let steps = "[steps.a]\noutputs = [\"o\"]\nresources = { gpu = 1 }\ncommand = [\"sh\", \"-c\", \"echo $CUDA_VISIBLE_DEVICES > {{ outputs.o }}\"]\n";
+    let g = Gpu::new(steps);
+    assert_eq!(g.run(&[]).code, 0);
+    std::fs::write(
+        g.p.path().join("pipeline.toml"),
+        std::fs::read_to_string(g.p.path().join("pipeline.toml"))
+            .unwrap()
+            .replace("gpu = 1", "gpu = 4"),
+    )
+    .unwrap();
+    let out = g.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("0 of 1 step to run"), "{}", out.stderr);
 }
