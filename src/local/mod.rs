@@ -149,6 +149,7 @@ impl Backend for LocalBackend {
             readers: 0,
             staging: Vec::new(),
             failed: None,
+            stopping: None,
         };
         for (r, rank) in ranks::ranks(step, gpu_env)?.into_iter().enumerate() {
             // Rank 0's outputs are the step's; the others' go to places of their own.
@@ -307,7 +308,13 @@ struct LocalProcess {
     staging: Vec<Staging>,
     /// The first process that failed: the attempt's end.
     failed: Option<Exited>,
+    /// When the others were asked to stop because one failed; they are killed after
+    /// [`RANK_GRACE`].
+    stopping: Option<Instant>,
 }
+
+/// How long the other processes of a PyTorch step have to stop after one of them failed.
+const RANK_GRACE: Duration = Duration::from_secs(5);
 
 impl Process for LocalProcess {
     fn try_wait(&mut self) -> std::io::Result<Option<Exited>> {
@@ -331,6 +338,11 @@ impl Process for LocalProcess {
         // One failed replica fails the step: the others would wait for it for ever.
         if newly_failed && self.ranks.len() > 1 {
             self.stop(Stop::Terminate)?;
+            self.stopping = Some(Instant::now());
+        }
+        if self.stopping.is_some_and(|at| at.elapsed() >= RANK_GRACE) {
+            self.stop(Stop::Kill)?;
+            self.stopping = None;
         }
         if self.ranks.iter().any(|(_, e)| e.is_none()) {
             return Ok(None);

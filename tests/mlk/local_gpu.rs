@@ -293,13 +293,14 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn a_failing_rank_stops_the_others() {
+    // Rank 0 ignores SIGTERM: it is killed after the grace period (5 s).
     let g = Gpu::new(
         r#"
 [steps.train]
 kind = "pytorch"
 replicas = 2
 timeout = "20s"
-command = ["sh", "-c", "if [ $RANK = 1 ]; then exit 4; fi; sleep 15"]
+command = ["sh", "-c", "if [ $RANK = 1 ]; then sleep 0.2; exit 4; fi; trap '' TERM; sleep 15"]
 "#,
     );
     let begun = std::time::Instant::now();

@@ -153,73 +153,89 @@ impl Table {
     /// is short. Takes nothing: see [`Table::take`].
     pub(crate) fn assign(&self, devices: &[Device], ask: &Ask) -> Result<Vec<Vec<Grant>>, Short> {
         let r = ask.replicas as usize;
-        let typed = |i: &usize| ask.matches(&devices[*i]);
-        let all = 0..devices.len();
         match &ask.need {
             Need::None => Ok(vec![Vec::new(); r]),
-            Need::Whole(n) => {
-                let free: Vec<usize> = all
-                    .filter(typed)
-                    .filter(|&i| !devices[i].mig && self.unused(i))
-                    .collect();
-                let per = *n as usize;
-                if free.len() < per * r {
-                    return Err(short(ask, format!("{} free", free.len())));
-                }
-                Ok(free[..per * r]
-                    .chunks(per)
-                    .map(|c| c.iter().map(|&device| grant(device, None, None)).collect())
-                    .collect())
-            }
+            Need::Whole(n) => self.whole(devices, ask, *n as usize),
             Need::Memory(_) | Need::Share(_) => {
-                let want = |i: usize| match ask.need {
-                    Need::Memory(mib) => mib,
-                    Need::Share(s) => (s * devices[i].memory_mib as f64).ceil() as u64,
-                    _ => 0,
-                };
-                let room = |i: usize| {
-                    devices[i]
-                        .memory_mib
-                        .saturating_sub(self.slots[i].shared_mib)
-                };
-                let shared: Vec<usize> = all
-                    .filter(typed)
-                    .filter(|&i| !devices[i].mig && !self.slots[i].whole)
-                    .collect();
-                let best = shared
-                    .iter()
-                    .filter(|&&i| room(i) >= want(i))
-                    .min_by_key(|&&i| room(i) - want(i));
-                match best {
-                    Some(&i) => Ok(vec![vec![grant(i, None, Some(want(i)))]]),
-                    None => {
-                        let most = shared.iter().map(|&i| room(i)).max().unwrap_or(0);
-                        Err(short(ask, format!("{most} MiB free on one GPU at most")))
-                    }
+                // Replica by replica, each seeing what the ones before it took.
+                let mut scratch = self.clone();
+                let mut out = Vec::new();
+                for _ in 0..r {
+                    let g = vec![scratch.shared(devices, ask)?];
+                    scratch.take(std::slice::from_ref(&g));
+                    out.push(g);
                 }
+                Ok(out)
             }
-            Need::Mig(profile) => {
-                let free: Vec<(usize, usize)> = all
-                    .filter(typed)
-                    .flat_map(|i| {
-                        let slot = &self.slots[i];
-                        devices[i]
-                            .instances
-                            .iter()
-                            .enumerate()
-                            .filter(move |(k, m)| &m.profile == profile && !slot.instances[*k])
-                            .map(move |(k, _)| (i, k))
-                    })
-                    .collect();
-                if free.len() < r {
-                    return Err(short(ask, format!("{} free", free.len())));
-                }
-                Ok(free[..r]
-                    .iter()
-                    .map(|&(i, k)| vec![grant(i, Some(k), None)])
-                    .collect())
+            Need::Mig(profile) => self.mig(devices, ask, profile),
+        }
+    }
+
+    /// `per` whole devices for each replica: free, of the type, not in MIG mode.
+    fn whole(&self, devices: &[Device], ask: &Ask, per: usize) -> Result<Vec<Vec<Grant>>, Short> {
+        let free: Vec<usize> = (0..devices.len())
+            .filter(|&i| ask.matches(&devices[i]) && !devices[i].mig && self.unused(i))
+            .collect();
+        let total = per * ask.replicas as usize;
+        if free.len() < total {
+            return Err(short(ask, format!("{} free", free.len())));
+        }
+        Ok(free[..total]
+            .chunks(per)
+            .map(|c| c.iter().map(|&device| grant(device, None, None)).collect())
+            .collect())
+    }
+
+    /// Room for one replica's share on the shared device it fits most tightly.
+    fn shared(&self, devices: &[Device], ask: &Ask) -> Result<Grant, Short> {
+        let want = |i: usize| match ask.need {
+            Need::Memory(mib) => mib,
+            Need::Share(s) => (s * devices[i].memory_mib as f64).ceil() as u64,
+            _ => 0,
+        };
+        let room = |i: usize| {
+            devices[i]
+                .memory_mib
+                .saturating_sub(self.slots[i].shared_mib)
+        };
+        let shared: Vec<usize> = (0..devices.len())
+            .filter(|&i| ask.matches(&devices[i]) && !devices[i].mig && !self.slots[i].whole)
+            .collect();
+        let best = shared
+            .iter()
+            .filter(|&&i| room(i) >= want(i))
+            .min_by_key(|&&i| room(i) - want(i));
+        match best {
+            Some(&i) => Ok(grant(i, None, Some(want(i)))),
+            None => {
+                let most = shared.iter().map(|&i| room(i)).max().unwrap_or(0);
+                Err(short(ask, format!("{most} MiB free on one GPU at most")))
             }
         }
+    }
+
+    /// A free instance of `profile` for each replica.
+    fn mig(&self, devices: &[Device], ask: &Ask, profile: &str) -> Result<Vec<Vec<Grant>>, Short> {
+        let free: Vec<(usize, usize)> = (0..devices.len())
+            .filter(|&i| ask.matches(&devices[i]))
+            .flat_map(|i| {
+                let slot = &self.slots[i];
+                devices[i]
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(move |(k, m)| m.profile == profile && !slot.instances[*k])
+                    .map(move |(k, _)| (i, k))
+            })
+            .collect();
+        let r = ask.replicas as usize;
+        if free.len() < r {
+            return Err(short(ask, format!("{} free", free.len())));
+        }
+        Ok(free[..r]
+            .iter()
+            .map(|&(i, k)| vec![grant(i, Some(k), None)])
+            .collect())
     }
 
     fn unused(&self, i: usize) -> bool {
@@ -332,6 +348,11 @@ mod tests {
             assert_eq!(g[0][0].mib, Some(20480));
             t.take(&g);
         }
+        // Two replicas' shares are two grants, each counted: two halves fit on device 1,
+        // two of 50000 MiB do not.
+        let two = t.assign(&devices, &ask(Need::Memory(40000), 2)).unwrap();
+        assert_eq!((two[0][0].device, two[1][0].device), (1, 1));
+        assert!(t.assign(&devices, &ask(Need::Memory(50000), 2)).is_err());
         let big = ask(Need::Memory(70000), 1);
         let g = t.assign(&devices, &big).unwrap();
         assert_eq!(g[0][0].device, 1);
