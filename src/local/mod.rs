@@ -23,25 +23,22 @@ mod ranks;
 mod staging;
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::{Duration, Instant};
+use std::sync::mpsc::Sender;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 
 use crate::domain::StepKind;
-use crate::exec::{Backend, Claim, Exited, Lease, LogSink, Process, Stop, Stream};
+use crate::exec::{Backend, Claim, Lease, LogSink, Process, Stop, Stream};
 use crate::resolve::Step;
 
 pub(crate) use env::MissingEnv;
 use gpu::{Gpus, Machine};
-use ranks::Rank;
+use ranks::{LocalProcess, Rank};
 use staging::Staging;
 
 /// Looks up an environment variable of mlk (injected so tests need no real environment).
@@ -142,15 +139,7 @@ impl Backend for LocalBackend {
             Some(g) => g.env(step)?,
             None => Vec::new(),
         };
-        let mut group = LocalProcess {
-            ranks: Vec::new(),
-            pgid: None,
-            done: mpsc::channel(),
-            readers: 0,
-            staging: Vec::new(),
-            failed: None,
-            stopping: None,
-        };
+        let mut group = LocalProcess::new();
         for (r, rank) in ranks::ranks(step, gpu_env)?.into_iter().enumerate() {
             // Rank 0's outputs are the step's; the others' go to places of their own.
             let run = match r {
@@ -292,96 +281,6 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Re
         if newline.is_some() {
             return Ok(Some(cut));
         }
-    }
-}
-
-/// The processes of one attempt, in one process group.
-struct LocalProcess {
-    /// Each process, and how it ended once it has.
-    ranks: Vec<(Child, Option<Exited>)>,
-    /// The group: the first process's id.
-    pgid: Option<i32>,
-    /// Each output reader says here when its stream ends.
-    done: (Sender<()>, Receiver<()>),
-    readers: usize,
-    /// Where each process's outputs are written until rank 0's are published.
-    staging: Vec<Staging>,
-    /// The first process that failed: the attempt's end.
-    failed: Option<Exited>,
-    /// When the others were asked to stop because one failed; they are killed after
-    /// [`RANK_GRACE`].
-    stopping: Option<Instant>,
-}
-
-/// How long the other processes of a PyTorch step have to stop after one of them failed.
-const RANK_GRACE: Duration = Duration::from_secs(5);
-
-impl Process for LocalProcess {
-    fn try_wait(&mut self) -> std::io::Result<Option<Exited>> {
-        let mut newly_failed = false;
-        for (child, exited) in &mut self.ranks {
-            if exited.is_some() {
-                continue;
-            }
-            if let Some(s) = child.try_wait()? {
-                let e = Exited {
-                    code: s.code(),
-                    signal: s.signal(),
-                };
-                *exited = Some(e);
-                if !e.success() && self.failed.is_none() {
-                    self.failed = Some(e);
-                    newly_failed = true;
-                }
-            }
-        }
-        // One failed replica fails the step: the others would wait for it for ever.
-        if newly_failed && self.ranks.len() > 1 {
-            self.stop(Stop::Terminate)?;
-            self.stopping = Some(Instant::now());
-        }
-        if self.stopping.is_some_and(|at| at.elapsed() >= RANK_GRACE) {
-            self.stop(Stop::Kill)?;
-            self.stopping = None;
-        }
-        if self.ranks.iter().any(|(_, e)| e.is_none()) {
-            return Ok(None);
-        }
-        Ok(self.failed.or_else(|| self.ranks.first().and_then(|r| r.1)))
-    }
-
-    fn stop(&mut self, how: Stop) -> std::io::Result<()> {
-        let signal = match how {
-            // A local step cannot outlive mlk's process group on its own terms: detaching
-            // from it ends it as a timeout does.
-            Stop::Terminate | Stop::Detach => Signal::SIGTERM,
-            Stop::Kill => Signal::SIGKILL,
-        };
-        let Some(pgid) = self.pgid else {
-            return Ok(());
-        };
-        match killpg(Pid::from_raw(pgid), signal) {
-            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn drain(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.readers > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.done.1.recv_timeout(left).is_err() {
-                // Something the step started in the background still holds its output open:
-                // the step is over, so is its process group.
-                let _ = self.stop(Stop::Kill);
-                return;
-            }
-            self.readers -= 1;
-        }
-    }
-
-    fn publish(&mut self) -> Result<(), String> {
-        self.staging.first().map_or(Ok(()), Staging::publish)
     }
 }
 
