@@ -180,8 +180,8 @@ impl<'a> Running<'a> {
 
     /// The next step to start and what it holds of `backend`'s devices, if one is ready,
     /// fewer than `jobs` steps run, and the backend has what it needs. Ready steps are tried
-    /// in plan order; one that must wait says why (once per reason, as [`Event::Pending`])
-    /// and lets the next one start.
+    /// in plan order; one that must wait lets the next one start, and says why (as
+    /// [`Event::Pending`]) when no more steps can start.
     pub(crate) fn next(&mut self, backend: &dyn Backend) -> Option<(usize, Lease)> {
         if self.stopping || self.running.len() >= self.opts.jobs.max(1) {
             return None;
@@ -197,6 +197,19 @@ impl<'a> Running<'a> {
                 Err(why) => waits.push((i, why)),
             }
         }
+        if found.is_none() {
+            self.say_waits(waits);
+        }
+        let (i, lease) = found?;
+        self.ready.ready.remove(&i);
+        self.ready.waiting.remove(&i);
+        Some((i, lease))
+    }
+
+    /// Shows why each of `waits` waits, when that changed. Said only once no more steps can
+    /// start, so a burst of starts shows where it left the waiting steps, not each step on
+    /// the way.
+    fn say_waits(&mut self, waits: Vec<(usize, String)>) {
         for (i, why) in waits {
             if self.ready.waiting.insert(i, why.clone()).as_ref() != Some(&why) {
                 self.events.event(&Event::Pending {
@@ -205,10 +218,6 @@ impl<'a> Running<'a> {
                 });
             }
         }
-        let (i, lease) = found?;
-        self.ready.ready.remove(&i);
-        self.ready.waiting.remove(&i);
-        Some((i, lease))
     }
 
     /// Whether no step runs.

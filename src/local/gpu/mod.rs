@@ -36,6 +36,8 @@ pub(crate) struct Machine {
     pub mps: bool,
     /// What to warn about: discovery problems, `[gpu] devices` entries that match nothing.
     pub notes: Vec<String>,
+    /// Why discovery found nothing although `nvidia-smi` exists.
+    pub failure: Option<String>,
 }
 
 impl Machine {
@@ -73,7 +75,8 @@ impl Machine {
         mps: bool,
     ) -> Self {
         let found = inv.devices.len();
-        let mut notes: Vec<String> = inv.note.into_iter().collect();
+        let failure = inv.note;
+        let mut notes: Vec<String> = failure.iter().cloned().collect();
         let mut devices = inv.devices;
         if let Some(cap) = cap {
             let unmatched;
@@ -99,6 +102,7 @@ impl Machine {
             found,
             mps,
             notes,
+            failure,
         }
     }
 
@@ -128,6 +132,8 @@ impl Machine {
                     " ({} found, none left by [gpu] devices and CUDA_VISIBLE_DEVICES)",
                     self.found
                 )
+            } else if let Some(why) = &self.failure {
+                format!(" (no GPU found: {why})")
             } else {
                 " (`nvidia-smi` lists none)".into()
             };
