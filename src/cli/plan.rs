@@ -1,11 +1,16 @@
-//! `mlk plan`: what would run, as a table or as JSON for CI.
+//! `mlk plan`: what would run, as a table or as JSON for CI; on a local stack, also the
+//! machine's GPUs and the steps that may wait for them (the table only), after the
+//! plan-time GPU check ([`local_gpus`], which `mlk run` shares).
 
 use clap::{Args, ValueEnum};
 
+use super::compile::Compiled;
 use super::compile::compile;
 use super::{Exit, Global, Inputs, Reporter, write_stdout};
 use crate::cache::status::{Lookup, Status};
-use crate::resolve::Plan;
+use crate::domain::{Backend, StepKind};
+use crate::local::gpu::{self, Machine};
+use crate::resolve::{Plan, Step};
 
 /// `mlk plan` arguments.
 #[derive(Debug, Args)]
@@ -38,12 +43,66 @@ pub(super) fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit
         Err(code) => return code,
     };
     let plan = &c.resolved.plan;
+    let machine = if plan.stack.backend == Backend::Local {
+        let steps = plan.steps.iter().filter(|s| s.kind != StepKind::Serve);
+        match local_gpus(&c, steps, reporter) {
+            Ok(m) => Some(m),
+            Err(code) => return code,
+        }
+    } else {
+        None
+    };
     let status = super::cache::plan_status(plan, &c.loaded, global, reporter);
     let lookups = &status.lookups;
     match args.format {
         Format::Json => write_stdout(json(plan, lookups).as_bytes()),
-        Format::Table => write_stdout(table(plan, lookups, status.note).as_bytes()),
+        Format::Table => {
+            let mut text = table(plan, lookups, status.note);
+            if let Some(m) = &machine {
+                text.push_str(&gpu_notes(plan, m));
+            }
+            write_stdout(text.as_bytes())
+        }
     }
+}
+
+/// The GPUs of this machine that a local stack's steps may use, after the plan-time check
+/// of `steps` against them: a step that could never get its GPUs here is an error (exit 2),
+/// and discovery problems are warnings.
+pub(super) fn local_gpus<'a>(
+    c: &Compiled,
+    steps: impl IntoIterator<Item = &'a Step>,
+    reporter: &Reporter,
+) -> Result<Machine, Exit> {
+    let cap = c.loaded.stack.gpu.devices.as_deref();
+    let machine = Machine::discover(cap, &|name| std::env::var(name).ok());
+    for note in &machine.notes {
+        reporter.status(&format!("warning: {note}"));
+    }
+    let problems = gpu::check(&c.loaded, steps, &machine);
+    if problems.is_empty() {
+        Ok(machine)
+    } else {
+        Err(super::compile::fail(reporter, &problems))
+    }
+}
+
+/// Under a local plan's table: the machine's GPUs and the steps that may wait for GPUs
+/// other steps hold; nothing on a machine without GPUs whose steps ask for none.
+fn gpu_notes(plan: &Plan, m: &Machine) -> String {
+    let waits = gpu::waits(plan, m);
+    if m.found == 0 && !plan.steps.iter().any(|s| s.gpu.per_pod() > 0.0) {
+        return String::new();
+    }
+    let mut out = format!("GPUs mlk may use here: {}\n", m.summary());
+    for line in m.lines() {
+        out.push_str(&format!("  {line}\n"));
+    }
+    for w in waits {
+        out.push_str(&w);
+        out.push('\n');
+    }
+    out
 }
 
 /// A JSON value whose objects keep their keys in the order they were written.

@@ -203,13 +203,16 @@ fn local(setup: &Setup<'_>, reporter: &Reporter) -> Result<Ready, Exit> {
     if setup.args.dry_run.is_some() {
         return Err(write_stdout(dry_run_table(&initial, plan).as_bytes()));
     }
-    let missing = backend.missing_env(
+    let to_run = || {
         plan.steps
             .iter()
             .zip(&initial)
             .filter(|(_, i)| i.state == StepState::Waiting)
-            .map(|(s, _)| s),
-    );
+            .map(|(s, _)| s)
+    };
+    let machine = super::plan::local_gpus(setup.compiled, to_run(), reporter)?;
+    let backend = backend.with_gpus(machine);
+    let missing = backend.missing_env(to_run());
     if !missing.is_empty() {
         for m in &missing {
             reporter.diagnostic(m);

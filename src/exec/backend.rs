@@ -164,6 +164,10 @@ impl fmt::Debug for LogSink {
 /// A held claim on a step's work ([`Backend::claim`]), released when dropped.
 pub(crate) type Claim = Box<dyn Send>;
 
+/// What a step holds of a backend's devices while it runs ([`Backend::reserve`]), given
+/// back when dropped.
+pub(crate) type Lease = Box<dyn Send>;
+
 /// A place that runs steps: local processes, or a Kubernetes cluster.
 pub(crate) trait Backend: Send + Sync {
     /// Why `step` cannot run here, if it cannot; the executor skips it with this notice.
@@ -186,6 +190,15 @@ pub(crate) trait Backend: Send + Sync {
     fn claim(&self, step: &Step) -> std::io::Result<Option<Claim>> {
         let _ = step;
         Ok(Some(Box::new(())))
+    }
+
+    /// Takes what `step` needs of devices this backend's steps share (a local machine's
+    /// GPUs) for as long as it runs, or says why it must wait (`waiting for 2 GPUs (1
+    /// free)`); the scheduler asks again when a step ends. Asked on the scheduling thread,
+    /// before the step starts.
+    fn reserve(&self, step: &Step) -> Result<Lease, String> {
+        let _ = step;
+        Ok(Box::new(()))
     }
 
     /// Starts attempt `attempt` (from 1) of `step`. Every line the step writes goes to `logs`

@@ -5,8 +5,9 @@
 //! steps in parallel, retries, timeouts, cancellation, cache records on success, and
 //! multiplexing log lines into per-step log files and the run record under
 //! `.mlk/runs/<run-id>/`, the masking of secret values in log lines, and making two runs of
-//! the same work take turns. A [`Backend`] claims a step's work, starts one attempt of it and
-//! streams its log lines: local processes ([`crate::local`]) or Kubernetes objects
+//! the same work take turns. A [`Backend`] claims a step's work, reserves what the step needs
+//! of devices its steps share (a step waits, saying why, until it can), starts one attempt
+//! of it and streams its log lines: local processes ([`crate::local`]) or Kubernetes objects
 //! ([`crate::cluster`]). The executor never prints: everything a user sees goes through
 //! [`Events`], which only `cli` implements.
 //!
@@ -24,7 +25,7 @@ mod schedule;
 mod select;
 mod worker;
 
-pub(crate) use backend::{Backend, Claim, Exited, LogLine, LogSink, Process, Stop, Stream};
+pub(crate) use backend::{Backend, Claim, Exited, Lease, LogLine, LogSink, Process, Stop, Stream};
 pub(crate) use record::{RunDir, RunRecord, RunState, StepRun};
 pub(crate) use schedule::{Cancel, Event, Events, Options, Summary, execute};
 pub(crate) use select::{ExecError, Initial, Selection, StepState, cache_status, prepare};

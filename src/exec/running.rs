@@ -3,17 +3,18 @@
 //! records written as steps succeed.
 //!
 //! Every event costs the same whatever the size of the run: a ready step is found in a set
-//! of ready steps (not by scanning the plan), a finished step makes ready only its own
+//! of ready steps (not by scanning the plan; only ready steps that wait for the backend's
+//! devices are passed over), a finished step makes ready only its own
 //! downstream steps, only running steps' log files are flushed, and a state change appends
 //! one line to the event log (see [`super::record`]) instead of rewriting the record.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::backend::{LogLine, LogSink};
+use super::backend::{Backend, Lease, LogLine, LogSink};
 use super::mask::Mask;
 use super::record::{Journal, RUN_FORMAT, RunDir, RunRecord, RunState, StepRun, now_ms};
 use super::schedule::{Event, Events, Options, Summary};
@@ -53,6 +54,8 @@ struct Ready {
     blocking: Vec<usize>,
     /// Waiting steps that nothing blocks, started in plan order.
     ready: BTreeSet<usize>,
+    /// Ready steps the backend cannot start yet, and the reason last shown.
+    waiting: BTreeMap<usize, String>,
 }
 
 impl Ready {
@@ -76,6 +79,7 @@ impl Ready {
             downstream,
             blocking,
             ready,
+            waiting: BTreeMap::new(),
         }
     }
 
@@ -174,12 +178,46 @@ impl<'a> Running<'a> {
         }
     }
 
-    /// The next step to start, if one is ready and fewer than `jobs` steps run.
-    pub(crate) fn next(&mut self) -> Option<usize> {
+    /// The next step to start and what it holds of `backend`'s devices, if one is ready,
+    /// fewer than `jobs` steps run, and the backend has what it needs. Ready steps are tried
+    /// in plan order; one that must wait lets the next one start, and says why (as
+    /// [`Event::Pending`]) when no more steps can start.
+    pub(crate) fn next(&mut self, backend: &dyn Backend) -> Option<(usize, Lease)> {
         if self.stopping || self.running.len() >= self.opts.jobs.max(1) {
             return None;
         }
-        self.ready.ready.pop_first()
+        let mut found = None;
+        let mut waits = Vec::new();
+        for &i in &self.ready.ready {
+            match backend.reserve(&self.plan.steps[i]) {
+                Ok(lease) => {
+                    found = Some((i, lease));
+                    break;
+                }
+                Err(why) => waits.push((i, why)),
+            }
+        }
+        if found.is_none() {
+            self.say_waits(waits);
+        }
+        let (i, lease) = found?;
+        self.ready.ready.remove(&i);
+        self.ready.waiting.remove(&i);
+        Some((i, lease))
+    }
+
+    /// Shows why each of `waits` waits, when that changed. Said only once no more steps can
+    /// start, so a burst of starts shows where it left the waiting steps, not each step on
+    /// the way.
+    fn say_waits(&mut self, waits: Vec<(usize, String)>) {
+        for (i, why) in waits {
+            if self.ready.waiting.insert(i, why.clone()).as_ref() != Some(&why) {
+                self.events.event(&Event::Pending {
+                    step: &self.plan.steps[i].name,
+                    reason: Some(&why),
+                });
+            }
+        }
     }
 
     /// Whether no step runs.

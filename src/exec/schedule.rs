@@ -1,5 +1,6 @@
 //! The scheduler: starts steps whose upstream steps are satisfied, up to `jobs` at a time,
-//! each on a worker thread, and hands what the workers report to the run in progress
+//! once the backend has what they need of its shared devices ([`Backend::reserve`]), each on
+//! a worker thread, and hands what the workers report to the run in progress
 //! ([`super::running`]), which keeps the run record, log files and cache records up to date.
 //! Also the types a run is driven and watched with: [`Options`], [`Cancel`], [`Event`].
 
@@ -182,7 +183,7 @@ pub(crate) fn execute(
         let (tx, rx) = mpsc::channel::<Msg>();
         loop {
             run.cancel(cancel.level());
-            while let Some(i) = run.next() {
+            while let Some((i, lease)) = run.next(backend) {
                 let step = &plan.steps[i];
                 let worker = Worker {
                     backend,
@@ -194,6 +195,9 @@ pub(crate) fn execute(
                 };
                 scope.spawn(move || {
                     let outcome = run_step(i, step, &worker);
+                    // Given back before the scheduler hears of the end, so the steps
+                    // waiting for it find it free.
+                    drop(lease);
                     let _ = worker.tx.send(Msg::Finished { step: i, outcome });
                 });
             }

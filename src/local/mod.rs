@@ -10,27 +10,35 @@
 //! only when it succeeds are they renamed into their published paths, before the executor
 //! writes any record. A reader sees a whole output or none, whatever other runs of the same
 //! step do at the same time.
+//!
+//! GPUs ([`gpu`]): a step gets the devices it asks for, exclusively or packed by memory, and
+//! waits while they are held ([`Backend::reserve`]). A PyTorch step runs one process per
+//! replica ([`ranks`]), all in one process group; the first to fail stops the others, and
+//! only rank 0's outputs are published (the others write to places of their own, removed
+//! with the attempt).
 
 pub(crate) mod env;
+pub(crate) mod gpu;
+mod ranks;
 mod staging;
 
 use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::mpsc::Sender;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 
 use crate::domain::StepKind;
-use crate::exec::{Backend, Claim, Exited, LogSink, Process, Stop, Stream};
+use crate::exec::{Backend, Claim, Lease, LogSink, Process, Stop, Stream};
 use crate::resolve::Step;
 
 pub(crate) use env::MissingEnv;
+use gpu::{Gpus, Machine};
+use ranks::{LocalProcess, Rank};
 use staging::Staging;
 
 /// Looks up an environment variable of mlk (injected so tests need no real environment).
@@ -42,6 +50,8 @@ pub(crate) struct LocalBackend {
     pipeline: String,
     run_id: String,
     lookup: Lookup,
+    /// The machine's GPUs and who holds them; `None`: GPUs are not looked at.
+    gpus: Option<Arc<Gpus>>,
 }
 
 impl LocalBackend {
@@ -52,7 +62,15 @@ impl LocalBackend {
             pipeline: pipeline.into(),
             run_id: run_id.into(),
             lookup,
+            gpus: None,
         }
+    }
+
+    /// Hands out `machine`'s GPUs to steps (see [`gpu`]).
+    #[must_use]
+    pub(crate) fn with_gpus(mut self, machine: Machine) -> Self {
+        self.gpus = Some(Gpus::new(machine));
+        self
     }
 
     /// Every secret or ConfigMap reference of `steps` that cannot be resolved.
@@ -102,12 +120,14 @@ impl Backend for LocalBackend {
         env::secret_values(step, &*self.lookup)
     }
 
+    fn reserve(&self, step: &Step) -> Result<Lease, String> {
+        match &self.gpus {
+            Some(g) => g.reserve(step),
+            None => Ok(Box::new(())),
+        }
+    }
+
     fn start(&self, step: &Step, _attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
-        let staging = Staging::new(step, &self.run_id)?;
-        let command = staging.rewrite_all(&step.command);
-        let Some((program, args)) = command.split_first() else {
-            return Err("the step has no command".into());
-        };
         let vars = env::step_env(step, &*self.lookup).map_err(|missing| {
             missing
                 .iter()
@@ -115,11 +135,50 @@ impl Backend for LocalBackend {
                 .collect::<Vec<_>>()
                 .join(", ")
         })?;
-        let vars = vars.into_iter().map(|(k, v)| (k, staging.rewrite(&v)));
+        let gpu_env = match &self.gpus {
+            Some(g) => g.env(step)?,
+            None => Vec::new(),
+        };
+        let mut group = LocalProcess::new();
+        for (r, rank) in ranks::ranks(step, gpu_env)?.into_iter().enumerate() {
+            // Rank 0's outputs are the step's; the others' go to places of their own.
+            let run = match r {
+                0 => self.run_id.clone(),
+                r => format!("{}-rank{r}", self.run_id),
+            };
+            let staging = Staging::new(step, &run)?;
+            if let Err(e) = self.spawn(step, &vars, &staging, rank, &logs, &mut group) {
+                let _ = group.stop(Stop::Kill);
+                return Err(e);
+            }
+            group.staging.push(staging);
+        }
+        Ok(Box::new(group))
+    }
+}
+
+impl LocalBackend {
+    /// Starts one process of an attempt of `step` into `group`: the first starts the
+    /// group's process group, the others join it.
+    fn spawn(
+        &self,
+        step: &Step,
+        vars: &std::collections::BTreeMap<String, String>,
+        staging: &Staging,
+        rank: Rank,
+        logs: &LogSink,
+        group: &mut LocalProcess,
+    ) -> Result<(), String> {
+        let command = staging.rewrite_all(&step.command);
+        let Some((program, args)) = command.split_first() else {
+            return Err("the step has no command".into());
+        };
+        let vars = vars.iter().map(|(k, v)| (k, staging.rewrite(v)));
         let mut child = Command::new(program)
             .args(args)
             .current_dir(&self.dir)
             .envs(vars)
+            .envs(&rank.env)
             .env_remove(crate::exec::record::DRIVER_ENV)
             .env("MLK_RUN_ID", &self.run_id)
             .env("MLK_STEP", &step.name)
@@ -127,27 +186,34 @@ impl Backend for LocalBackend {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .process_group(0)
+            .process_group(group.pgid.unwrap_or(0))
             .spawn()
             .map_err(|e| format!("`{program}`: {e}"))?;
-        let (done_tx, done) = mpsc::channel();
-        let mut readers = 0;
+        let done = &group.done.0;
         if let Some(out) = child.stdout.take() {
-            pump(out, Stream::Stdout, logs.clone(), done_tx.clone());
-            readers += 1;
+            pump(
+                out,
+                Stream::Stdout,
+                logs.clone(),
+                rank.replica.clone(),
+                done.clone(),
+            );
+            group.readers += 1;
         }
         if let Some(err) = child.stderr.take() {
-            pump(err, Stream::Stderr, logs, done_tx);
-            readers += 1;
+            pump(
+                err,
+                Stream::Stderr,
+                logs.clone(),
+                rank.replica,
+                done.clone(),
+            );
+            group.readers += 1;
         }
-        let pgid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
-        Ok(Box::new(LocalProcess {
-            child,
-            pgid,
-            done,
-            readers,
-            staging,
-        }))
+        let pid = i32::try_from(child.id()).map_err(|e| e.to_string())?;
+        group.pgid.get_or_insert(pid);
+        group.ranks.push((child, None));
+        Ok(())
     }
 }
 
@@ -158,8 +224,15 @@ const MAX_LINE: usize = 64 << 10;
 /// Said once per stream, after the first line cut to [`MAX_LINE`].
 const TRUNCATED: &str = "mlk: line longer than 64 KiB truncated";
 
-/// Reads whole lines of one stream on a thread of its own, each cut to [`MAX_LINE`] bytes.
-fn pump(r: impl Read + Send + 'static, stream: Stream, logs: LogSink, done: Sender<()>) {
+/// Reads whole lines of one stream on a thread of its own, each cut to [`MAX_LINE`] bytes,
+/// as lines of `replica` when the step has several.
+fn pump(
+    r: impl Read + Send + 'static,
+    stream: Stream,
+    logs: LogSink,
+    replica: Option<String>,
+    done: Sender<()>,
+) {
     std::thread::spawn(move || {
         let mut r = BufReader::new(r);
         let mut buf = Vec::new();
@@ -168,9 +241,13 @@ fn pump(r: impl Read + Send + 'static, stream: Stream, logs: LogSink, done: Send
             while buf.last().is_some_and(|b| *b == b'\r') {
                 buf.pop();
             }
-            logs.line(stream, &String::from_utf8_lossy(&buf));
+            let line = |text: &str| match &replica {
+                Some(r) => logs.line_from(stream, r, text),
+                None => logs.line(stream, text),
+            };
+            line(&String::from_utf8_lossy(&buf));
             if cut && !said {
-                logs.line(stream, TRUNCATED);
+                line(TRUNCATED);
                 said = true;
             }
         }
@@ -204,55 +281,6 @@ fn read_line(r: &mut impl BufRead, buf: &mut Vec<u8>, max: usize) -> std::io::Re
         if newline.is_some() {
             return Ok(Some(cut));
         }
-    }
-}
-
-struct LocalProcess {
-    child: Child,
-    pgid: i32,
-    done: Receiver<()>,
-    readers: usize,
-    /// Where its outputs are written until they are published.
-    staging: Staging,
-}
-
-impl Process for LocalProcess {
-    fn try_wait(&mut self) -> std::io::Result<Option<Exited>> {
-        Ok(self.child.try_wait()?.map(|s| Exited {
-            code: s.code(),
-            signal: s.signal(),
-        }))
-    }
-
-    fn stop(&mut self, how: Stop) -> std::io::Result<()> {
-        let signal = match how {
-            // A local step cannot outlive mlk's process group on its own terms: detaching
-            // from it ends it as a timeout does.
-            Stop::Terminate | Stop::Detach => Signal::SIGTERM,
-            Stop::Kill => Signal::SIGKILL,
-        };
-        match killpg(Pid::from_raw(self.pgid), signal) {
-            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn drain(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.readers > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.done.recv_timeout(left).is_err() {
-                // Something the step started in the background still holds its output open:
-                // the step is over, so is its process group.
-                let _ = self.stop(Stop::Kill);
-                return;
-            }
-            self.readers -= 1;
-        }
-    }
-
-    fn publish(&mut self) -> Result<(), String> {
-        self.staging.publish()
     }
 }
 

@@ -10,11 +10,11 @@ use toml::Spanned;
 
 use super::mig;
 use super::plan::Gpu;
-use super::settings::Settings;
+use super::settings::{self, Settings};
 use super::{Cx, ResolveError, hint};
 use crate::diag::FileId;
-use crate::domain::{GpuSharing, Toleration};
-use crate::load::{GpuAmount, GpuTypeDef};
+use crate::domain::{GpuSharing, StepKind, Toleration};
+use crate::load::{GpuAmount, GpuTypeDef, Loaded};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.
@@ -126,6 +126,22 @@ pub(super) fn place(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Placed {
         Some(gpu) => placed(gpu),
         None => Placed::default(),
     }
+}
+
+/// Where step `step`'s merged GPU request is written (its `gpu` or `gpu_memory`, else its
+/// `gpu_type`), for a problem with the request found after resolution: the local machine's
+/// GPUs (`crate::local::gpu`). The merge stays the one in `settings`.
+pub fn request_at(l: &Loaded, step: &str) -> Option<(FileId, Range<usize>)> {
+    let def = l.pipeline.steps.iter().find(|s| s.name.get_ref() == step)?;
+    let kind = def.kind.as_ref().map_or(StepKind::Job, |k| *k.get_ref());
+    let set = settings::merge(l, def, kind);
+    let at = |file: FileId, span: &Range<usize>| (file, span.clone());
+    set.gpu
+        .amount
+        .as_ref()
+        .map(|a| at(a.file, &a.span))
+        .or_else(|| set.gpu.memory.as_ref().map(|m| at(m.file, &m.span)))
+        .or_else(|| set.gpu_type.as_ref().map(|t| at(t.file, &t.span)))
 }
 
 /// The request's GPU type: the merged `gpu_type` (else `[gpu] default_type`), which the

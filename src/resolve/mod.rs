@@ -45,6 +45,7 @@ use miette::{Diagnostic, LabeledSpan};
 
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
+pub use gpu::request_at as gpu_request_at;
 pub use plan::{
     CacheInfo, Data, Fetch, Gpu, Input, Plan, Priority, Publish, Push, PytorchSpec, Resources,
     ServeSpec, StackInfo, Step,

@@ -140,10 +140,12 @@ fn plan_shows_miss_then_hit_then_what_changed() {
     );
     assert!(cache_cell(&hit.stdout, "train").ends_with(" hit"));
 
-    // Resources are not part of the key: a bigger node is still a hit.
+    // Resources are not part of the key: a bigger node is still a hit. (No GPUs: a local
+    // plan checks them against this machine, which has none; that GPUs are not in the key
+    // either is `local_gpu::gpus_are_not_part_of_the_cache_key`.)
     let bigger = PIPELINE.replace(
         "[steps.train]\n",
-        "[steps.train]\nresources = { cpu = \"64\", memory = \"512Gi\", gpu = 8 }\nretries = 5\ntimeout = \"2d\"\n",
+        "[steps.train]\nresources = { cpu = \"64\", memory = \"512Gi\" }\nretries = 5\ntimeout = \"2d\"\n",
     );
     std::fs::write(p.join("pipeline.toml"), bigger).unwrap();
     let still = mlk_in(p, &["plan", "pipeline.toml"]);

@@ -22,6 +22,7 @@ mod friction;
 mod fuzz;
 mod hangs;
 mod init;
+mod local_gpu;
 mod man;
 mod output_dir;
 mod roundtrip;

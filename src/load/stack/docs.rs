@@ -97,6 +97,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "gpu.shared_resource",
         "time-slicing only: the resource name, e.g. nvidia.com/gpu.shared.",
     ),
+    (
+        "gpu.devices",
+        "Local stacks: the only GPUs mlk hands to steps, by nvidia-smi index or device/MIG UUID (default: every GPU of the machine).",
+    ),
     ("gpu.types", "GPU types, by name."),
     ("types.*.memory", "Memory of one device."),
     (

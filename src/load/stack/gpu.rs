@@ -1,11 +1,16 @@
-//! `[gpu]`: how GPUs are shared, and the GPU types steps may ask for.
+//! `[gpu]`: how GPUs are shared, the GPU types steps may ask for, and (local stacks) which of
+//! the machine's devices mlk may hand out (`devices`).
 
 use std::collections::BTreeMap;
 
 use toml::Spanned;
 
+use serde_json::{Value, json};
+use toml::de::DeValue;
+
 use crate::domain::{GpuSharing, Toleration};
-use crate::load::toml::{Cx, Sp, Table};
+use crate::load::error::LoadError;
+use crate::load::toml::{Cx, Decode, Sp, Table};
 use crate::load::values::{choice, string_map};
 use crate::quantity::Quantity;
 
@@ -22,6 +27,48 @@ pub struct GpuDef {
     pub sharing_span: std::ops::Range<usize>,
     /// `[gpu.types.*]`.
     pub types: BTreeMap<String, Sp<GpuTypeDef>>,
+    /// Local stacks: the only devices mlk hands out (else every device of the machine).
+    pub devices: Option<Vec<Sp<DeviceRef>>>,
+}
+
+/// One entry of `[gpu] devices`: a device index as `nvidia-smi` numbers them (`0`), or a
+/// device or MIG instance UUID (`"GPU-…"`, `"MIG-…"`, as `nvidia-smi -L` prints them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceRef {
+    /// `nvidia-smi`'s index.
+    Index(u32),
+    /// A UUID, or the start of one.
+    Uuid(String),
+}
+
+impl Decode for DeviceRef {
+    fn expected() -> String {
+        "a device index or UUID".into()
+    }
+    fn schema() -> Value {
+        json!({ "oneOf": [{ "type": "integer", "minimum": 0 }, { "type": "string" }] })
+    }
+    fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
+        cx.describe(v, Self::schema);
+        match v.get_ref() {
+            DeValue::Integer(_) => {
+                let n = i64::decode(v, cx)?;
+                match u32::try_from(n) {
+                    Ok(i) => Some(DeviceRef::Index(i)),
+                    Err(_) => {
+                        cx.error(LoadError::value(
+                            v.span(),
+                            "not a device index",
+                            format!("{n} is not a device index"),
+                            "device indices are 0, 1, … as `nvidia-smi -L` numbers them",
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => String::decode(v, cx).map(DeviceRef::Uuid),
+        }
+    }
 }
 
 /// One `[gpu.types.NAME]`.
@@ -85,6 +132,7 @@ pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
                 t.finish(cx);
                 types.insert(k.into_inner(), Spanned::new(v.span(), def));
             }
+            let devices = g.opt("devices", cx);
             g.finish(cx);
             GpuDef {
                 sharing: sharing.unwrap_or_default(),
@@ -92,6 +140,7 @@ pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
                 shared_resource,
                 sharing_span,
                 types,
+                devices,
             }
         }
         None => GpuDef::default(),

@@ -18,7 +18,7 @@ use toml::Spanned;
 
 pub use defaults::{CostDef, PolicyDef, StackDefaults};
 pub(super) use docs::SCHEMA_DOCS;
-pub use gpu::{GpuDef, GpuTypeDef, MIG_TABLES};
+pub use gpu::{DeviceRef, GpuDef, GpuTypeDef, MIG_TABLES};
 pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef};
 pub use storage::{ArtifactsDef, CacheDef};
 pub use workloads::TrainingDef;
