@@ -31,4 +31,5 @@ pub(crate) mod names;
 pub(crate) mod quantity;
 pub(crate) mod render;
 pub mod resolve;
+pub(crate) mod show;
 pub(crate) mod threads;

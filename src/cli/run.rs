@@ -261,6 +261,9 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
         Ok(r) => r,
         Err(e) => return exec_error(reporter, &e),
     };
+    if let Err(e) = crate::show::begin(runs.path(), plan, &ready.initial) {
+        reporter.status(&format!("warning: no report for this run: {e}"));
+    }
     if let Err(e) = watch_signals(Arc::clone(&setup.cancel)) {
         reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
     }
@@ -299,6 +302,10 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
         Err(e) => return exec_error(reporter, &e),
     };
     progress.finish(&summary.record);
+    let runs_root = setup.cwd.join(".mlk/runs");
+    if let Err(e) = crate::show::write_report(&runs_root, &setup.run_id, ready.store.as_deref()) {
+        reporter.status(&format!("warning: cannot write the run's report: {e}"));
+    }
     outcome(setup, &summary, &runs, cluster, reporter)
 }
 

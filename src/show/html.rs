@@ -1,0 +1,438 @@
+//! The HTML run report: one self-contained file (inline CSS and SVG; no script, font, image
+//! or style from anywhere else), byte-stable for the same run record, readable in print.
+//!
+//! Sections: the DAG as SVG (laid out by [`super::layout`]), a timeline of every step, the
+//! steps with their cache status and the run a hit came from, every output with its lineage,
+//! the tail of each step's log and the stack. A step's state is always told in words and by
+//! a glyph and border style, never by colour alone.
+
+use std::fmt::Write as _;
+
+use super::escape;
+use super::layout::layout;
+use super::lineage::{Lineage, RunFacts};
+use crate::exec::{RunRecord, StepRun, StepState};
+
+/// Box size and gaps of the DAG drawing, in SVG units.
+const NODE_W: usize = 200;
+const NODE_H: usize = 52;
+const GAP_X: usize = 70;
+const GAP_Y: usize = 14;
+const MARGIN: usize = 10;
+/// Room above the top row for edges that arc over boxes.
+const ARC: usize = NODE_H * 3 / 4;
+/// Longest step name shown whole in a box (longer ones are cut, the full name is the title).
+const NAME_CHARS: usize = 26;
+
+/// The stylesheet: screen, then print.
+const CSS: &str = r#"
+body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;background:#fff;margin:0 auto;max-width:1200px;padding:1em}
+h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
+nav a{margin-right:1em}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f2f2f2}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
+pre{background:#f7f7f7;border:1px solid #ddd;padding:.5em;overflow:auto;max-height:18em;margin:.3em 0 1em}
+.dag{overflow:auto;border:1px solid #ddd}
+.node rect{stroke-width:2}
+.node text{font:12px system-ui,sans-serif;fill:#1b1b1b}.node text.name{font-weight:bold}
+.edge{fill:none;stroke:#666;stroke-width:1.5}
+.st-done rect{fill:#e6f4ea;stroke:#1e6b34}
+.st-cached rect{fill:#e8f0fe;stroke:#1a4f9c;stroke-dasharray:6 3}
+.st-failed rect{fill:#fde7e7;stroke:#a4161a;stroke-width:4}
+.st-running rect{fill:#fff4e0;stroke:#8a5300;stroke-dasharray:2 2}
+.st-skipped rect,.st-not-run rect,.st-waiting rect{fill:#f2f2f2;stroke:#555;stroke-dasharray:1 3}
+.legend span{margin-right:1.2em}
+.tl{display:grid;grid-template-columns:14em 1fr 12em;gap:2px 8px;align-items:center}
+.track{position:relative;height:1.1em;background:#fafafa;border:1px solid #eee}
+.bar{position:absolute;top:0;bottom:0;min-width:2px}
+.bar.wait{background:repeating-linear-gradient(45deg,#ddd 0 3px,#fafafa 3px 6px)}
+.bar.run{background:#1e6b34}.bar.run.failed{background:#a4161a}.bar.run.running{background:#8a5300}
+.muted{color:#555}td code{word-break:break-all}
+@media print{
+body{max-width:none;font-size:10pt;padding:0}nav{display:none}
+pre{max-height:none;overflow:visible;white-space:pre-wrap;break-inside:avoid}
+.dag{overflow:visible;border:0}.dag svg{max-width:100%;height:auto}
+section{break-inside:avoid-page}.bar.run{print-color-adjust:exact;-webkit-print-color-adjust:exact}
+a{color:inherit;text-decoration:none}}
+"#;
+
+/// The report of a run.
+pub(super) fn report(run: &RunFacts) -> String {
+    let r = &run.record;
+    let mut out = String::with_capacity(4096 + 1024 * r.steps.len());
+    let title = format!("mlk run {} of {}", r.run_id, r.pipeline);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    let _ = writeln!(
+        out,
+        "<header><h1>{}</h1><p>{}</p></header>",
+        escape(&title),
+        escape(&summary(r))
+    );
+    out.push_str(
+        "<nav><a href=\"#dag\">DAG</a><a href=\"#timeline\">Timeline</a><a href=\"#steps\">Steps</a>\
+         <a href=\"#outputs\">Outputs and lineage</a><a href=\"#logs\">Logs</a><a href=\"#stack\">Stack</a></nav>\n",
+    );
+    dag(&mut out, run);
+    timeline(&mut out, r);
+    steps(&mut out, run);
+    outputs(&mut out, &run.lineage);
+    logs(&mut out, run);
+    stack(&mut out, run);
+    let _ = writeln!(
+        out,
+        "<footer class=\"muted\"><p>Written by mlk {} from .mlk/runs/{}/.</p></footer>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION"),
+        escape(&r.run_id)
+    );
+    out
+}
+
+/// `pipeline P on stack S (backend): state, in 12.3s, started …`.
+fn summary(r: &RunRecord) -> String {
+    let state = serde_json::to_value(r.state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let started = stamp(r.started_unix_ms);
+    let took = r
+        .ended_unix_ms
+        .map(|e| format!(" in {}", seconds(ms_between(r.started_unix_ms, e))))
+        .unwrap_or_default();
+    format!(
+        "Pipeline {} on stack {} ({}): {state}{took}; started {started}.",
+        r.pipeline,
+        r.stack,
+        r.backend.as_deref().unwrap_or("local")
+    )
+}
+
+/// A time as `2026-11-21 08:45:00 UTC`.
+fn stamp(ms: u64) -> String {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms);
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace('T', " ")
+        .replace('Z', " UTC")
+}
+
+fn ms_between(a: u64, b: u64) -> f64 {
+    b.saturating_sub(a) as f64 / 1000.0
+}
+
+/// `0.4s`, `12.3s`, `4m05s`.
+fn seconds(s: f64) -> String {
+    if s < 60.0 {
+        format!("{s:.1}s")
+    } else {
+        let whole = s.round() as u64;
+        format!("{}m{:02}s", whole / 60, whole % 60)
+    }
+}
+
+/// The glyph that tells a state without colour.
+fn glyph(state: StepState) -> &'static str {
+    match state {
+        StepState::Done => "✓",
+        StepState::Cached => "↺",
+        StepState::Failed => "✗",
+        StepState::Running => "▶",
+        StepState::Waiting => "…",
+        StepState::Skipped => "–",
+        StepState::NotRun => "○",
+    }
+}
+
+/// The DAG as SVG: one `g.node` per step, one `path.edge` per dependency.
+fn dag(out: &mut String, run: &RunFacts) {
+    let g = &run.graph;
+    let edges = g.edges();
+    let l = layout(g.steps.len(), &edges);
+    let rows = l.layers.iter().map(Vec::len).max().unwrap_or(0);
+    let width = MARGIN * 2 + l.layers.len() * (NODE_W + GAP_X) - GAP_X.min(l.layers.len() * GAP_X);
+    let height = MARGIN * 2 + rows * (NODE_H + GAP_Y) + ARC;
+    // Each layer is centred vertically on the tallest.
+    let at = |v: usize| {
+        let (layer, row) = l.place[v];
+        let offset = (rows - l.layers[layer].len()) * (NODE_H + GAP_Y) / 2;
+        let x = MARGIN + layer * (NODE_W + GAP_X);
+        (x, MARGIN + offset + row * (NODE_H + GAP_Y))
+    };
+    let _ = write!(
+        out,
+        "<section id=\"dag\"><h2>DAG</h2>\n<p class=\"legend\"><span>✓ done (solid)</span><span>↺ cached (dashed)</span>\
+         <span>✗ failed (thick)</span><span>▶ running</span><span>– skipped / … waiting / ○ not run (dotted)</span></p>\n\
+         <div class=\"dag\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 -{ARC} {width} {height}\" role=\"img\" aria-label=\"{} steps, {} dependencies\">\n\
+         <defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" \
+         orient=\"auto-start-reverse\"><path d=\"M0,0L10,5L0,10z\" fill=\"#666\"/></marker></defs>\n",
+        g.steps.len(),
+        edges.len()
+    );
+    for &(a, b) in &edges {
+        let d = edge_path(at(a), at(b), l.place[b].0 - l.place[a].0);
+        let _ = writeln!(
+            out,
+            "<path class=\"edge\" data-from=\"{}\" data-to=\"{}\" d=\"{d}\" marker-end=\"url(#arrow)\"/>",
+            escape(&g.steps[a].name),
+            escape(&g.steps[b].name)
+        );
+    }
+    for (v, s) in g.steps.iter().enumerate() {
+        let state = run
+            .record
+            .steps
+            .get(v)
+            .map_or(StepState::Waiting, |r| r.state);
+        let (x, y) = at(v);
+        let name = if s.name.chars().count() > NAME_CHARS {
+            let cut: String = s.name.chars().take(NAME_CHARS - 1).collect();
+            format!("{cut}…")
+        } else {
+            s.name.clone()
+        };
+        let mut detail = s.kind.clone();
+        if s.gpu != "-" {
+            detail.push_str(&format!(" · gpu {}", s.gpu));
+        }
+        let _ = writeln!(
+            out,
+            "<g class=\"node st-{st}\" data-step=\"{n}\"><title>{n}: {st}, cache {c}</title>\
+             <rect x=\"{x}\" y=\"{y}\" width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"6\"/>\
+             <text class=\"name\" x=\"{tx}\" y=\"{t1}\">{g} {name}</text>\
+             <text x=\"{tx}\" y=\"{t2}\">{st} · {detail}</text>\
+             <text x=\"{tx}\" y=\"{t3}\">cache {cs}</text></g>",
+            st = state.as_str(),
+            n = escape(&s.name),
+            c = escape(&s.cache.line()),
+            cs = escape(&s.cache.status),
+            tx = x + 8,
+            t1 = y + 16,
+            t2 = y + 31,
+            t3 = y + 46,
+            g = glyph(state),
+            name = escape(&name),
+            detail = escape(&detail),
+        );
+    }
+    out.push_str("</svg></div></section>\n");
+}
+
+/// The curve from the box at `from` to the box at `to`, `span` layers apart. An edge to the
+/// next layer is an S curve between the boxes; a longer one arcs above the boxes between.
+fn edge_path(from: (usize, usize), to: (usize, usize), span: usize) -> String {
+    let (x1, y1) = (from.0 + NODE_W, from.1 + NODE_H / 2);
+    let (x2, y2) = (to.0, to.1 + NODE_H / 2);
+    if span <= 1 {
+        let mid = (x1 + x2) / 2;
+        return format!("M{x1},{y1}C{mid},{y1} {mid},{y2} {x2},{y2}");
+    }
+    // Control points one box height above the higher end: the curve clears the boxes' tops.
+    let top = from.1.min(to.1) as i64 - NODE_H as i64;
+    let (c1, c2) = (x1 + GAP_X, x2 - GAP_X);
+    format!("M{x1},{y1}C{c1},{top} {c2},{top} {x2},{y2}")
+}
+
+/// One row per step: waiting from the run's start to the step's, then running.
+fn timeline(out: &mut String, r: &RunRecord) {
+    let start = r.started_unix_ms;
+    let end_of = |s: &StepRun| {
+        s.started_unix_ms
+            .map(|b| b + (s.duration_seconds.unwrap_or(0.0) * 1000.0) as u64)
+    };
+    let end = r
+        .steps
+        .iter()
+        .filter_map(end_of)
+        .chain(r.ended_unix_ms)
+        .max()
+        .unwrap_or(start)
+        .max(start + 1);
+    let span = (end - start) as f64;
+    let pct = |ms: u64| ms.saturating_sub(start) as f64 * 100.0 / span;
+    let _ = writeln!(
+        out,
+        "<section id=\"timeline\"><h2>Timeline</h2>\n<p class=\"muted\">From the run's start ({}) to its end ({}): \
+         hatched, waiting for upstream steps or a free slot; solid, running (all attempts).</p>\n<div class=\"tl\">",
+        stamp(start),
+        seconds(span / 1000.0)
+    );
+    for s in &r.steps {
+        let _ = write!(
+            out,
+            "<div>{} {}</div><div class=\"track\">",
+            glyph(s.state),
+            escape(&s.name)
+        );
+        let mut said = s.state.as_str().to_owned();
+        if let (Some(b), Some(e)) = (s.started_unix_ms, end_of(s)) {
+            let (b, e) = (pct(b), pct(e));
+            let _ = write!(
+                out,
+                "<span class=\"bar wait\" style=\"left:0;width:{b:.2}%\"></span>\
+                 <span class=\"bar run {}\" style=\"left:{b:.2}%;width:{:.2}%\"></span>",
+                s.state.as_str(),
+                e - b
+            );
+            if let Some(d) = s.duration_seconds {
+                said = format!("{said}, {}", seconds(d));
+            }
+        }
+        if s.attempts > 1 {
+            said = format!("{said}, {} attempts", s.attempts);
+        }
+        let _ = writeln!(out, "</div><div>{}</div>", escape(&said));
+    }
+    out.push_str("</div></section>\n");
+}
+
+/// The steps table.
+fn steps(out: &mut String, run: &RunFacts) {
+    out.push_str(
+        "<section id=\"steps\"><h2>Steps</h2>\n<table><thead><tr><th>step</th><th>state</th><th>cache before the run</th>\
+         <th>outputs from run</th><th>attempts</th><th>exit</th><th>duration</th><th>cost</th><th>note</th></tr></thead><tbody>\n",
+    );
+    for (i, s) in run.record.steps.iter().enumerate() {
+        let node = run.graph.steps.get(i);
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&s.name),
+            glyph(s.state),
+            s.state.as_str(),
+            escape(&node.map(|n| n.cache.line()).unwrap_or_default()),
+            escape(
+                run.produced_by
+                    .get(i)
+                    .cloned()
+                    .flatten()
+                    .as_deref()
+                    .unwrap_or("-")
+            ),
+            s.attempts,
+            s.exit_code.map_or_else(|| "-".into(), |c| c.to_string()),
+            s.duration_seconds.map_or_else(|| "-".into(), seconds),
+            escape(node.and_then(|n| n.cost.as_deref()).unwrap_or("-")),
+            escape(s.note.as_deref().unwrap_or("")),
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
+}
+
+/// Every output with its lineage.
+fn outputs(out: &mut String, lineage: &[Lineage]) {
+    out.push_str(
+        "<section id=\"outputs\"><h2>Outputs and lineage</h2>\n<table><thead><tr><th>output</th><th>address</th>\
+         <th>size</th><th>run</th><th>cache key</th><th>local inputs</th><th>upstream outputs</th></tr></thead><tbody>\n",
+    );
+    for l in lineage {
+        let inputs: Vec<String> = l
+            .local_inputs
+            .iter()
+            .map(|(n, d)| format!("{} <code>{}</code>", escape(n), escape(short(d))))
+            .collect();
+        let ups: Vec<String> = l
+            .upstream
+            .iter()
+            .map(|u| {
+                format!(
+                    "{}.{} (run {})",
+                    escape(&u.step),
+                    escape(&u.output),
+                    escape(u.run.as_deref().unwrap_or("unknown"))
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "<tr id=\"out-{id}\"><td>{step}.{name}</td><td><code>{uri}</code></td><td>{size}</td><td>{run}</td>\
+             <td><code>{key}</code></td><td>{inputs}</td><td>{ups}</td></tr>",
+            id = escape(&format!("{}.{}", l.step, l.output)),
+            step = escape(&l.step),
+            name = escape(&l.output),
+            uri = escape(&l.uri),
+            size = l.size_bytes.map_or_else(|| "-".into(), bytes),
+            run = escape(l.run.as_deref().unwrap_or("-")),
+            key = escape(short(&l.cache_key)),
+            inputs = if inputs.is_empty() {
+                "-".into()
+            } else {
+                inputs.join("<br>")
+            },
+            ups = if ups.is_empty() {
+                "-".into()
+            } else {
+                ups.join("<br>")
+            },
+        );
+    }
+    out.push_str("</tbody></table></section>\n");
+}
+
+/// The first 12 characters of a key or digest.
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+/// `812 B`, `4.2 KiB`, `1.5 MiB`.
+fn bytes(n: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// The last lines of each step's log.
+fn logs(out: &mut String, run: &RunFacts) {
+    out.push_str("<section id=\"logs\"><h2>Logs</h2>\n<p class=\"muted\">The last lines of each step's log, as stored (secret values masked).</p>\n");
+    for (s, tail) in run.record.steps.iter().zip(&run.tails) {
+        if tail.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "<h3>{} {} ({})</h3>\n<pre>{}</pre>",
+            glyph(s.state),
+            escape(&s.name),
+            s.state.as_str(),
+            escape(&tail.join("\n"))
+        );
+    }
+    out.push_str("</section>\n");
+}
+
+/// The stack the run ran on.
+fn stack(out: &mut String, run: &RunFacts) {
+    let st = &run.graph.stack;
+    let mut rows = vec![
+        ("name", st.name.clone()),
+        ("backend", st.backend.clone()),
+        ("namespace", st.namespace.clone()),
+        ("scheduler", st.scheduler.clone()),
+        ("artifacts", st.artifacts_uri.clone()),
+    ];
+    if let Some(c) = &st.context {
+        rows.push(("context", c.clone()));
+    }
+    if let Some(c) = &run.graph.cost {
+        rows.push(("estimated cost per run", c.clone()));
+    }
+    out.push_str("<section id=\"stack\"><h2>Stack</h2>\n<table><tbody>\n");
+    for (k, v) in rows {
+        let _ = writeln!(out, "<tr><th>{k}</th><td>{}</td></tr>", escape(&v));
+    }
+    out.push_str("</tbody></table></section>\n");
+}
