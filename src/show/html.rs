@@ -24,37 +24,8 @@ const ARC: usize = NODE_H * 3 / 4;
 /// Longest step name shown whole in a box (longer ones are cut, the full name is the title).
 const NAME_CHARS: usize = 26;
 
-/// The stylesheet: screen, then print.
-const CSS: &str = r#"
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;background:#fff;margin:0 auto;max-width:1200px;padding:1em}
-h1{font-size:1.5em;margin:.2em 0}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:1.6em}
-nav a{margin-right:1em}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}
-pre{background:#f7f7f7;border:1px solid #ddd;padding:.5em;overflow:auto;max-height:18em;margin:.3em 0 1em}
-.dag{overflow:auto;border:1px solid #ddd}
-.node rect{stroke-width:2}
-.node text{font:12px system-ui,sans-serif;fill:#1b1b1b}.node text.name{font-weight:bold}
-.edge{fill:none;stroke:#666;stroke-width:1.5}
-.st-done rect{fill:#e6f4ea;stroke:#1e6b34}
-.st-cached rect{fill:#e8f0fe;stroke:#1a4f9c;stroke-dasharray:6 3}
-.st-failed rect{fill:#fde7e7;stroke:#a4161a;stroke-width:4}
-.st-running rect{fill:#fff4e0;stroke:#8a5300;stroke-dasharray:2 2}
-.st-skipped rect,.st-not-run rect,.st-waiting rect{fill:#f2f2f2;stroke:#555;stroke-dasharray:1 3}
-.legend span{margin-right:1.2em}
-.tl{display:grid;grid-template-columns:14em 1fr 12em;gap:2px 8px;align-items:center}
-.track{position:relative;height:1.1em;background:#fafafa;border:1px solid #eee}
-.bar{position:absolute;top:0;bottom:0;min-width:2px}
-.bar.wait{background:repeating-linear-gradient(45deg,#ddd 0 3px,#fafafa 3px 6px)}
-.bar.run{background:#1e6b34}.bar.run.failed{background:#a4161a}.bar.run.running{background:#8a5300}
-.muted{color:#555}td code{word-break:break-all}
-@media print{
-body{max-width:none;font-size:10pt;padding:0}nav{display:none}
-pre{max-height:none;overflow:visible;white-space:pre-wrap;break-inside:avoid}
-.dag{overflow:visible;border:0}.dag svg{max-width:100%;height:auto}
-section{break-inside:avoid-page}.bar.run{print-color-adjust:exact;-webkit-print-color-adjust:exact}
-a{color:inherit;text-decoration:none}}
-"#;
+/// The stylesheet (`report.css`): screen, then print.
+const CSS: &str = include_str!("report.css");
 
 /// The report of a run.
 pub(super) fn report(run: &RunFacts) -> String {
@@ -374,8 +345,9 @@ fn outputs(out: &mut String, lineage: &[Lineage]) {
     out.push_str("</tbody></table></section>\n");
 }
 
-/// The first 12 characters of a key or digest.
+/// The first 12 hex digits of a key or digest (after an `sha256:` prefix).
 fn short(hex: &str) -> &str {
+    let hex = hex.rsplit(':').next().unwrap_or(hex);
     hex.get(..12).unwrap_or(hex)
 }
 

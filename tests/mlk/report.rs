@@ -66,7 +66,7 @@ after = ["a"]
 command = ["true"]
 [steps.d]
 after = ["b", "c"]
-command = ["sh", "-c", "echo tail-line-of-d"]
+command = ["sh", "-c", "echo 'tail-line-of-d <script>alert(1)</script>'"]
 "#,
     );
     let out = p.run(&[]);
@@ -83,7 +83,11 @@ command = ["sh", "-c", "echo tail-line-of-d"]
     assert!(html.contains("@media print"), "no print stylesheet");
     // States in words and glyphs, not colour alone; the log tail; the output's lineage.
     assert!(html.contains("✓ done"), "{html}");
-    assert!(html.contains("tail-line-of-d"), "{html}");
+    // Log lines are text: escaped, never markup.
+    assert!(
+        html.contains("tail-line-of-d &lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
     assert!(html.contains("<tr id=\"out-a.x\">"), "{html}");
     // `mlk report` writes the same bytes again (byte-stable for the same record).
     let again = p.mlk(&["report"]);
