@@ -275,6 +275,7 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
     } else {
         Arc::clone(&progress) as Arc<dyn exec::Events>
     };
+    let events = crate::show::Recorder::wrap(runs.path(), events);
     let cluster = ready.cluster.as_ref();
     let exec_opts = exec::Options {
         jobs: setup.args.jobs.map_or_else(

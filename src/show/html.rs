@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use super::escape;
 use super::layout::layout;
 use super::lineage::{Lineage, RunFacts};
+use super::timeline::Kind;
 use crate::exec::{RunRecord, StepRun, StepState};
 
 /// Box size and gaps of the DAG drawing, in SVG units.
@@ -50,7 +51,7 @@ pub(super) fn report(run: &RunFacts) -> String {
          <a href=\"#outputs\">Outputs and lineage</a><a href=\"#logs\">Logs</a><a href=\"#stack\">Stack</a></nav>\n",
     );
     dag(&mut out, run);
-    timeline(&mut out, r);
+    timeline(&mut out, run);
     steps(&mut out, run);
     outputs(&mut out, &run.lineage);
     logs(&mut out, run);
@@ -209,17 +210,15 @@ fn edge_path(from: (usize, usize), to: (usize, usize), span: usize) -> String {
     format!("M{x1},{y1}C{c1},{top} {c2},{top} {x2},{y2}")
 }
 
-/// One row per step: waiting from the run's start to the step's, then running.
-fn timeline(out: &mut String, r: &RunRecord) {
+/// One row per step: its bars (waiting, each attempt, pending times) on one time axis.
+fn timeline(out: &mut String, run: &RunFacts) {
+    let r = &run.record;
     let start = r.started_unix_ms;
-    let end_of = |s: &StepRun| {
-        s.started_unix_ms
-            .map(|b| b + (s.duration_seconds.unwrap_or(0.0) * 1000.0) as u64)
-    };
-    let end = r
-        .steps
+    let end = run
+        .bars
         .iter()
-        .filter_map(end_of)
+        .flatten()
+        .map(|b| b.to)
         .chain(r.ended_unix_ms)
         .max()
         .unwrap_or(start)
@@ -229,37 +228,48 @@ fn timeline(out: &mut String, r: &RunRecord) {
     let _ = writeln!(
         out,
         "<section id=\"timeline\"><h2>Timeline</h2>\n<p class=\"muted\">From the run's start ({}) to its end ({}): \
-         hatched, waiting for upstream steps or a free slot; solid, running (all attempts).</p>\n<div class=\"tl\">",
+         hatched, waiting for upstream steps or a free slot; solid, an attempt (each retry is a bar of its own; \
+         red with a thick edge, failed); striped on top, pending (hover for why).</p>\n<div class=\"tl\">",
         stamp(start),
         seconds(span / 1000.0)
     );
-    for s in &r.steps {
+    for (s, bars) in r.steps.iter().zip(&run.bars) {
         let _ = write!(
             out,
             "<div>{} {}</div><div class=\"track\">",
             glyph(s.state),
             escape(&s.name)
         );
-        let mut said = s.state.as_str().to_owned();
-        if let (Some(b), Some(e)) = (s.started_unix_ms, end_of(s)) {
-            let (b, e) = (pct(b), pct(e));
+        for b in bars {
+            let class = match b.kind {
+                Kind::Wait => "wait",
+                Kind::Attempt if b.failed => "run failed",
+                Kind::Attempt => "run",
+                Kind::Pending => "pending",
+            };
+            let (from, to) = (pct(b.from), pct(b.to));
             let _ = write!(
                 out,
-                "<span class=\"bar wait\" style=\"left:0;width:{b:.2}%\"></span>\
-                 <span class=\"bar run {}\" style=\"left:{b:.2}%;width:{:.2}%\"></span>",
-                s.state.as_str(),
-                e - b
+                "<span class=\"bar {class}\" style=\"left:{from:.2}%;width:{:.2}%\" title=\"{}\"></span>",
+                to - from,
+                escape(&b.label)
             );
-            if let Some(d) = s.duration_seconds {
-                said = format!("{said}, {}", seconds(d));
-            }
         }
-        if s.attempts > 1 {
-            said = format!("{said}, {} attempts", s.attempts);
-        }
-        let _ = writeln!(out, "</div><div>{}</div>", escape(&said));
+        let _ = writeln!(out, "</div><div>{}</div>", escape(&row_words(s)));
     }
     out.push_str("</div></section>\n");
+}
+
+/// What a timeline row says after its bars: state, duration, attempts.
+fn row_words(s: &StepRun) -> String {
+    let mut said = s.state.as_str().to_owned();
+    if let Some(d) = s.duration_seconds {
+        said = format!("{said}, {}", seconds(d));
+    }
+    if s.attempts > 1 {
+        said = format!("{said}, {} attempts", s.attempts);
+    }
+    said
 }
 
 /// The steps table.

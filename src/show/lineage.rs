@@ -1,6 +1,6 @@
 //! What a report knows about a run, gathered in one place: the graph saved when it started,
-//! its record (with the events of a run that goes on), the tail of each step's log (masked
-//! when it was stored), and the lineage of every output: the step and cache key that made it,
+//! its record (with the events of a run that goes on), its timeline, the tail of each step's
+//! log (masked when it was stored), and the lineage of every output: the step and cache key that made it,
 //! the content digests of the step's local inputs, the upstream outputs it read and the runs
 //! that produced each of them. [`lineage`] is the one function that gathers lineage, so new
 //! facts about outputs (a store address, a size in an object store) have one place to go.
@@ -26,6 +26,8 @@ pub(crate) struct RunFacts {
     pub record: RunRecord,
     /// Per step (plan order): the last lines of its log.
     pub tails: Vec<Vec<String>>,
+    /// Per step: its bars on the timeline.
+    pub bars: Vec<Vec<super::timeline::Bar>>,
     /// Per step: the run whose work its outputs are (this one, or the run a hit came from).
     pub produced_by: Vec<Option<String>>,
     /// Every output of every step, in plan order then by name.
@@ -100,6 +102,7 @@ impl RunFacts {
             .collect::<Vec<_>>();
         let lineage = lineage(&graph, &record, &produced_by);
         Ok(RunFacts {
+            bars: super::timeline::bars(&dir, &record),
             graph,
             record,
             tails,

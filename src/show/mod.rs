@@ -5,16 +5,19 @@
 //!
 //! Everything here is drawn from a [`Graph`]: the facts about a plan that pictures need
 //! (steps, kinds, GPUs, dependencies, cache status, cost, outputs, the key's components).
-//! `mlk run` saves it as `graph.json` in the run's directory when the run starts, so a report
-//! of any run (finished, going on, or killed) needs no pipeline file, no cluster and no
-//! server: the graph, the run record, the step logs and the cache records are enough.
-//! This module prints nothing and writes only `graph.json` and `report.html`.
+//! `mlk run` saves it as `graph.json` in the run's directory when the run starts, and records
+//! the run's timeline (`timeline.jsonl`, see [`Recorder`]) as it goes, so a report of any run
+//! (finished, going on, or killed) needs no pipeline file, no cluster and no server: the
+//! graph, the run record, the timeline, the step logs and the cache records are enough.
+//! This module prints nothing and writes only `graph.json`, `timeline.jsonl` and
+//! `report.html`.
 
 mod dot;
 mod html;
 mod layout;
 pub(crate) mod lineage;
 mod mermaid;
+mod timeline;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -27,6 +30,7 @@ use crate::resolve::{Input, Plan};
 
 pub(crate) use dot::dot;
 pub(crate) use mermaid::mermaid;
+pub(crate) use timeline::Recorder;
 
 /// The graph of a run, in its directory.
 pub(crate) const GRAPH_FILE: &str = "graph.json";

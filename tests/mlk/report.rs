@@ -117,6 +117,34 @@ fn a_cached_step_names_the_run_it_came_from() {
 }
 
 #[test]
+fn the_timeline_draws_each_attempt_as_its_own_bar() {
+    let p = Project::new(
+        r#"
+[steps.a]
+retries = 2
+command = ["sh", "-c", "if [ -f once ]; then exit 0; fi; touch once; exit 1"]
+"#,
+    );
+    assert_eq!(p.run(&[]).code, 0);
+    let html = written_report(&p);
+    let bars: Vec<&str> = html
+        .split("<span class=\"bar ")
+        .skip(1)
+        .map(|b| &b[..b.find('>').unwrap()])
+        .collect();
+    assert_eq!(bars.len(), 3, "{bars:?}");
+    assert!(bars[0].starts_with("wait\""), "{bars:?}");
+    assert!(
+        bars[1].starts_with("run failed\"")
+            && bars[1].contains("title=\"attempt 1: failed (exit code 1)\""),
+        "{bars:?}"
+    );
+    assert!(bars[2].contains("title=\"attempt 2: done\""), "{bars:?}");
+    assert!(html.contains("done, "), "{html}");
+    assert!(html.contains(", 2 attempts</div>"), "{html}");
+}
+
+#[test]
 fn lineage_names_the_step_inputs_upstream_outputs_and_runs() {
     let p = Project::new(
         r#"
