@@ -145,15 +145,17 @@ pub(super) fn bars(dir: &Path, record: &RunRecord) -> Vec<Vec<Bar>> {
         let last = marks.iter().flatten().map(|m| m.t).max();
         last.unwrap_or(record.started_unix_ms)
     });
+    let mut by_step: std::collections::BTreeMap<&str, Vec<&Mark>> = Default::default();
+    for m in marks.iter().flatten() {
+        by_step.entry(m.step.as_str()).or_default().push(m);
+    }
     record
         .steps
         .iter()
-        .map(|s| match &marks {
-            Some(marks) => {
-                let mine: Vec<&Mark> = marks.iter().filter(|m| m.step == s.name).collect();
-                step_bars(&mine, record.started_unix_ms, end)
-            }
-            None => record_bars(s, record.started_unix_ms),
+        .map(|s| match (&marks, by_step.get(s.name.as_str())) {
+            (Some(_), Some(mine)) => step_bars(mine, record.started_unix_ms, end),
+            (Some(_), None) => Vec::new(),
+            (None, _) => record_bars(s, record.started_unix_ms),
         })
         .collect()
 }
