@@ -1,6 +1,6 @@
 //! `mlk plan -o dot`: the DAG in Graphviz DOT (`mlk plan … -o dot | dot -Tsvg`). Each node
 //! says the step's kind, GPUs, cache status and cost in words, and its style says the cache
-//! status too (hit: rounded, off: dashed, miss: plain box).
+//! status too (hit: rounded, off: dashed, unknown: dotted, miss: plain box).
 
 use super::Graph;
 use super::mermaid::lines;
@@ -18,6 +18,7 @@ pub(crate) fn dot(g: &Graph) -> String {
         let style = match s.cache.status.as_str() {
             "hit" => "style=\"rounded,filled\", fillcolor=\"#e6f4ea\"",
             "off" => "style=\"dashed\"",
+            "unknown" => "style=\"dotted\"",
             _ => "style=\"filled\", fillcolor=\"#fff4e0\"",
         };
         out.push_str(&format!(
