@@ -380,18 +380,34 @@ fn bytes(n: u64) -> String {
 /// The last lines of each step's log.
 fn logs(out: &mut String, run: &RunFacts) {
     out.push_str("<section id=\"logs\"><h2>Logs</h2>\n<p class=\"muted\">The last lines of each step's log, as stored (secret values masked).</p>\n");
-    for (s, tail) in run.record.steps.iter().zip(&run.tails) {
+    let mut any = false;
+    for ((s, tail), by) in run
+        .record
+        .steps
+        .iter()
+        .zip(&run.tails)
+        .zip(&run.produced_by)
+    {
         if tail.is_empty() {
             continue;
         }
+        any = true;
+        let whose = match (s.state, by) {
+            (StepState::Cached, Some(by)) => format!("; its log in run {by}"),
+            _ => String::new(),
+        };
         let _ = writeln!(
             out,
-            "<h3>{} {} ({})</h3>\n<pre>{}</pre>",
+            "<h3>{} {} ({}{})</h3>\n<pre>{}</pre>",
             glyph(s.state),
             escape(&s.name),
             s.state.as_str(),
+            escape(&whose),
             escape(&tail.join("\n"))
         );
+    }
+    if !any {
+        out.push_str("<p>No step has a log.</p>\n");
     }
     out.push_str("</section>\n");
 }

@@ -24,7 +24,8 @@ pub(crate) struct RunFacts {
     pub graph: Graph,
     /// The run record.
     pub record: RunRecord,
-    /// Per step (plan order): the last lines of its log.
+    /// Per step (plan order): the last lines of its log (a cached step's: of the run its
+    /// outputs came from).
     pub tails: Vec<Vec<String>>,
     /// Per step: its bars on the timeline.
     pub bars: Vec<Vec<super::timeline::Bar>>,
@@ -84,11 +85,6 @@ impl RunFacts {
         let dir = runs.join(id);
         let graph = Graph::load(&dir)?;
         let record = record::load(runs, id)?;
-        let tails = record
-            .steps
-            .iter()
-            .map(|s| tail(&record::log_path(&dir, &s.name)))
-            .collect();
         let produced_by = record
             .steps
             .iter()
@@ -100,6 +96,16 @@ impl RunFacts {
                 _ => None,
             })
             .collect::<Vec<_>>();
+        // A cached step did not run: its log is the one of the run its outputs came from.
+        let tails = record
+            .steps
+            .iter()
+            .zip(&produced_by)
+            .map(|(s, by)| match (s.state, by) {
+                (StepState::Cached, Some(by)) => tail(&record::log_path(&runs.join(by), &s.name)),
+                _ => tail(&record::log_path(&dir, &s.name)),
+            })
+            .collect();
         let lineage = lineage(&graph, &record, &produced_by);
         Ok(RunFacts {
             bars: super::timeline::bars(&dir, &record),

@@ -102,7 +102,7 @@ command = ["sh", "-c", "echo 'tail-line-of-d <script>alert(1)</script>'"]
 #[test]
 fn a_cached_step_names_the_run_it_came_from() {
     let p = Project::new(
-        "[steps.a]\noutputs = [\"x\"]\ncommand = [\"sh\", \"-c\", \"echo 1 > {{ outputs.x }}\"]\n",
+        "[steps.a]\noutputs = [\"x\"]\ncommand = [\"sh\", \"-c\", \"echo 1 > {{ outputs.x }}; echo made-by-a\"]\n",
     );
     assert_eq!(p.run(&[]).code, 0);
     let first = latest(&p);
@@ -113,6 +113,13 @@ fn a_cached_step_names_the_run_it_came_from() {
     assert!(
         html.contains(&format!("<td>{first}</td>")),
         "the outputs' run is not {first}: {html}"
+    );
+    // The cached step's log is the one of the run that ran it.
+    assert!(
+        html.contains(&format!(
+            "↺ a (cached; its log in run {first})</h3>\n<pre>made-by-a</pre>"
+        )),
+        "{html}"
     );
 }
 
