@@ -214,6 +214,25 @@ fn plan_draws_the_dag_in_mermaid_and_dot() {
     let dot = plan("dot");
     crate::snapshots().bind(|| insta::assert_snapshot!("plan_dot_batch_inference", dot));
     assert_eq!(dot, plan("dot"), "dot output is not byte-stable");
+    // Graphviz reads it, when it is installed: one node per step.
+    if let Ok(mut child) = std::process::Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(dot.as_bytes())
+            .unwrap();
+        let svg = child.wait_with_output().unwrap();
+        assert!(svg.status.success(), "{svg:?}");
+        let svg = String::from_utf8_lossy(&svg.stdout);
+        assert_eq!(svg.matches("class=\"node\"").count(), 6, "{svg}");
+    }
     let mermaid = plan("mermaid");
     assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
     // 6 steps, 8 dependencies (prepare → 4 scorers → merge).
