@@ -348,4 +348,15 @@ fn a_200_step_report_loads_in_headless_chromium() {
     assert!(taken.status.success(), "{taken:?}");
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "no PNG at {}", shot.display());
+    // Chromium prints it (with the print stylesheet) to a PDF.
+    let pdf = shot.with_file_name("report-200.pdf");
+    let profile = tempfile::tempdir().unwrap();
+    let printed = chromium(profile.path())
+        .arg("--no-pdf-header-footer")
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(printed.status.success(), "{printed:?}");
+    assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"), "no PDF");
 }
