@@ -9,8 +9,8 @@
 # into a temporary directory (layers of about √N steps, each after one or two steps of the
 # layer before), runs each once with `mlk run` on the built-in local stack (untimed), then
 # times `mlk report RUN > /dev/null` with bench/timeit.py: process start, reading the run's
-# graph, record, logs and cache records, the layout and the HTML. Prints min / median / max
-# milliseconds and the size of each report.
+# graph, record, timeline, logs and cache records, the layout and the HTML. Prints min /
+# median / max milliseconds, the median CPU time (user + system) and the size of each report.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -61,5 +61,18 @@ for n in "${sizes[@]}"; do
   run=$(ls "$dir/.mlk/runs")
   (cd "$dir" && python3 "$ROOT/bench/timeit.py" --runs "$RUNS" --warmup "$WARMUP" \
     --label report --steps "$n" -- "$MLK" report "$run")
+  # CPU time (user + system) per run: what the report costs on a busy machine too.
+  (cd "$dir" && python3 - "$RUNS" "$MLK" "$run" <<'PY'
+import resource, statistics, subprocess, sys
+runs, cmd = int(sys.argv[1]), sys.argv[2:]
+cpu = []
+for _ in range(runs):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run([cmd[0], "report", cmd[1]], stdout=subprocess.DEVNULL, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+print(f"             cpu (user + sys): median {statistics.median(cpu):.2f} ms")
+PY
+  )
   echo "             report.html: $(wc -c <"$dir/.mlk/runs/$run/report.html") bytes"
 done
