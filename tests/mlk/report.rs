@@ -114,6 +114,17 @@ fn a_cached_step_names_the_run_it_came_from() {
         html.contains(&format!("<td>{first}</td>")),
         "the outputs' run is not {first}: {html}"
     );
+    // A run without graph.json (started by an mlk without reports) has no report.
+    let old_run = p.path().join(format!(".mlk/runs/{first}"));
+    std::fs::remove_file(old_run.join("graph.json")).unwrap();
+    let none = p.mlk(&["report", &first]);
+    assert_eq!(none.code, 2, "{}", none.stderr);
+    assert!(
+        none.stderr
+            .contains("has no graph.json: it was started by an mlk older than reports"),
+        "{}",
+        none.stderr
+    );
     // The cached step's log is the one of the run that ran it.
     assert!(
         html.contains(&format!(
