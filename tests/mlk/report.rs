@@ -3,7 +3,7 @@
 //! `examples/README.md`, and the report loaded in a real browser (headless Chromium) when
 //! one is installed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::root;
 use crate::run::Project;
@@ -291,23 +291,29 @@ fn screenshot_path() -> PathBuf {
     root().join("target/report-browser/report-200.png")
 }
 
-/// Chromium's flags for a headless run that reaches nothing but the file it loads.
-fn chromium(profile: &Path) -> std::process::Command {
-    let mut c = std::process::Command::new("chromium");
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
+/// Headless Chromium with `args`, in a new empty profile, reaching nothing but the file it
+/// loads; panics unless it exits 0.
+fn chromium(args: &[String]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "chromium {args:?}: {out:?}");
+    out
 }
 
 #[test]
@@ -332,12 +338,7 @@ fn a_200_step_report_loads_in_headless_chromium() {
         .path()
         .join(format!(".mlk/runs/{}/report.html", latest(&p)));
     let url = format!("file://{}", report.display());
-    let profile = tempfile::tempdir().unwrap();
-    let dom = chromium(profile.path())
-        .args(["--dump-dom", &url])
-        .output()
-        .unwrap();
-    assert!(dom.status.success(), "{dom:?}");
+    let dom = chromium(&["--dump-dom".into(), url.clone()]);
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     assert_eq!(nodes(&dom_text), 200, "nodes in the loaded DOM");
     assert_eq!(edges(&dom_text), deps, "edges in the loaded DOM");
@@ -349,25 +350,19 @@ fn a_200_step_report_loads_in_headless_chromium() {
     let shot = screenshot_path();
     std::fs::create_dir_all(shot.parent().unwrap()).unwrap();
     let _ = std::fs::remove_file(&shot);
-    let profile = tempfile::tempdir().unwrap();
-    let taken = chromium(profile.path())
-        .arg("--window-size=1280,1600")
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(taken.status.success(), "{taken:?}");
+    chromium(&[
+        "--window-size=1280,1600".into(),
+        format!("--screenshot={}", shot.display()),
+        url.clone(),
+    ]);
     let png = std::fs::read(&shot).unwrap();
     assert!(png.starts_with(b"\x89PNG"), "no PNG at {}", shot.display());
     // Chromium prints it (with the print stylesheet) to a PDF.
     let pdf = shot.with_file_name("report-200.pdf");
-    let profile = tempfile::tempdir().unwrap();
-    let printed = chromium(profile.path())
-        .arg("--no-pdf-header-footer")
-        .arg(format!("--print-to-pdf={}", pdf.display()))
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(printed.status.success(), "{printed:?}");
+    chromium(&[
+        "--no-pdf-header-footer".into(),
+        format!("--print-to-pdf={}", pdf.display()),
+        url,
+    ]);
     assert!(std::fs::read(&pdf).unwrap().starts_with(b"%PDF"), "no PDF");
 }
