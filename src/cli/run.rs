@@ -303,8 +303,7 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
         Err(e) => return exec_error(reporter, &e),
     };
     progress.finish(&summary.record);
-    let runs_root = setup.cwd.join(".mlk/runs");
-    if let Err(e) = crate::show::write_report(&runs_root, &setup.run_id, ready.store.as_deref()) {
+    if let Err(e) = crate::show::write_report(runs.path(), ready.store.as_deref()) {
         reporter.status(&format!("warning: cannot write the run's report: {e}"));
     }
     outcome(setup, &summary, &runs, cluster, reporter)

@@ -263,14 +263,16 @@ pub(crate) fn report(
     Ok(html::report(&run))
 }
 
-/// Writes `report.html` into the directory of run `id` under `runs` (see [`report`]).
+/// Writes `report.html` into the run directory `dir` (`<runs>/<id>`; see [`report`]).
 pub(crate) fn write_report(
-    runs: &Path,
-    id: &str,
+    dir: &Path,
     store: Option<&dyn crate::cache::store::Store>,
 ) -> std::io::Result<()> {
+    let (Some(runs), Some(id)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str())) else {
+        return Err(std::io::Error::other("not a run directory"));
+    };
     let text = report(runs, id, store)?;
-    write_atomic(&runs.join(id).join(REPORT_FILE), text.as_bytes())
+    write_atomic(&dir.join(REPORT_FILE), text.as_bytes())
 }
 
 /// `text` with `&`, `<`, `>`, `"` and `'` escaped for HTML and SVG (text and attributes).
