@@ -17,6 +17,7 @@ mod html;
 mod layout;
 pub(crate) mod lineage;
 mod mermaid;
+mod svg;
 mod timeline;
 
 use std::collections::BTreeMap;
