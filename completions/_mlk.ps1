@@ -42,6 +42,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a run''s steps from its local record (latest by default), or from the cluster')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Stop a run going on here, and delete a cluster run''s objects (by label)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails')
+            [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Show where an output of a run came from: step, cache key, inputs, upstream runs')
             [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write manual pages (roff): the top page to stdout, or every page into DIR')
@@ -289,6 +291,42 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'mlk;report' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Write the report to FILE instead of stdout')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Write the report to FILE instead of stdout')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'mlk;lineage' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'mlk;stack' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
@@ -433,6 +471,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show a run''s steps from its local record (latest by default), or from the cluster')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Stop a run going on here, and delete a cluster run''s objects (by label)')
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails')
+            [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Show where an output of a run came from: step, cache key, inputs, upstream runs')
             [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write manual pages (roff): the top page to stdout, or every page into DIR')
@@ -475,6 +515,12 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             break
         }
         'mlk;help;logs' {
+            break
+        }
+        'mlk;help;report' {
+            break
+        }
+        'mlk;help;lineage' {
             break
         }
         'mlk;help;stack' {

@@ -34,6 +34,9 @@ _mlk() {
             mlk,init)
                 cmd="mlk__subcmd__init"
                 ;;
+            mlk,lineage)
+                cmd="mlk__subcmd__lineage"
+                ;;
             mlk,logs)
                 cmd="mlk__subcmd__logs"
                 ;;
@@ -45,6 +48,9 @@ _mlk() {
                 ;;
             mlk,render)
                 cmd="mlk__subcmd__render"
+                ;;
+            mlk,report)
+                cmd="mlk__subcmd__report"
                 ;;
             mlk,run)
                 cmd="mlk__subcmd__run"
@@ -100,6 +106,9 @@ _mlk() {
             mlk__subcmd__help,init)
                 cmd="mlk__subcmd__help__subcmd__init"
                 ;;
+            mlk__subcmd__help,lineage)
+                cmd="mlk__subcmd__help__subcmd__lineage"
+                ;;
             mlk__subcmd__help,logs)
                 cmd="mlk__subcmd__help__subcmd__logs"
                 ;;
@@ -111,6 +120,9 @@ _mlk() {
                 ;;
             mlk__subcmd__help,render)
                 cmd="mlk__subcmd__help__subcmd__render"
+                ;;
+            mlk__subcmd__help,report)
+                cmd="mlk__subcmd__help__subcmd__report"
                 ;;
             mlk__subcmd__help,run)
                 cmd="mlk__subcmd__help__subcmd__run"
@@ -164,7 +176,7 @@ _mlk() {
 
     case "${cmd}" in
         mlk)
-            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render plan check cache run status delete logs stack init man schema completions help"
+            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render plan check cache run status delete logs report lineage stack init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,7 +558,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__help)
-            opts="render plan check cache run status delete logs stack init man schema completions help"
+            opts="render plan check cache run status delete logs report lineage stack init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -685,6 +697,20 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__help__subcmd__lineage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__help__subcmd__logs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -728,6 +754,20 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__help__subcmd__render)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -863,6 +903,48 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__lineage)
+            opts="-o -n -q -v -h -V --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__logs)
             opts="-f -n -q -v -h -V --follow --cluster --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -955,11 +1037,11 @@ _mlk() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json mermaid dot" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json mermaid dot" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1013,6 +1095,48 @@ _mlk() {
                     return 0
                     ;;
                 --output-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__report)
+            opts="-o -n -q -v -h -V --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

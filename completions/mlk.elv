@@ -39,6 +39,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand status 'Show a run''s steps from its local record (latest by default), or from the cluster'
             cand delete 'Stop a run going on here, and delete a cluster run''s objects (by label)'
             cand logs 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster'
+            cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
+            cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
@@ -269,6 +271,40 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'mlk;report'= {
+            cand -o 'Write the report to FILE instead of stdout'
+            cand --output 'Write the report to FILE instead of stdout'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;lineage'= {
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mlk;stack'= {
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
             cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
@@ -402,6 +438,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand status 'Show a run''s steps from its local record (latest by default), or from the cluster'
             cand delete 'Stop a run going on here, and delete a cluster run''s objects (by label)'
             cand logs 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster'
+            cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
+            cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
@@ -433,6 +471,10 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;help;delete'= {
         }
         &'mlk;help;logs'= {
+        }
+        &'mlk;help;report'= {
+        }
+        &'mlk;help;lineage'= {
         }
         &'mlk;help;stack'= {
             cand render 'Print (or write into DIR) the stack''s admin objects, for the cluster admin to apply'

@@ -42,6 +42,8 @@ complete -c mlk -n "__fish_mlk_needs_command" -f -a "run" -d 'Run a pipeline: in
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "status" -d 'Show a run\'s steps from its local record (latest by default), or from the cluster'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "delete" -d 'Stop a run going on here, and delete a cluster run\'s objects (by label)'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "logs" -d 'Print the logs of a run: stored ones of a local run, or its pods\' in the cluster'
+complete -c mlk -n "__fish_mlk_needs_command" -f -a "report" -d 'Write a run\'s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
+complete -c mlk -n "__fish_mlk_needs_command" -f -a "lineage" -d 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "init" -d 'Create a pipeline and its stacks to start from'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
@@ -65,7 +67,9 @@ complete -c mlk -n "__fish_mlk_using_subcommand render" -s V -l version -d 'Prin
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "table\t'An aligned table'
-json\t'The whole plan as JSON (stable field names; see the README)'"
+json\t'The whole plan as JSON (stable field names; see the README)'
+mermaid\t'The DAG as a Mermaid flowchart (GitHub and GitLab render it in Markdown)'
+dot\t'The DAG in Graphviz DOT (`| dot -Tsvg`)'"
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -194,6 +198,29 @@ complete -c mlk -n "__fish_mlk_using_subcommand logs" -s q -l quiet -d 'Print on
 complete -c mlk -n "__fish_mlk_using_subcommand logs" -s v -l verbose -d 'Print more about what mlk does'
 complete -c mlk -n "__fish_mlk_using_subcommand logs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_using_subcommand logs" -s V -l version -d 'Print version'
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s o -l output -d 'Write the report to FILE instead of stdout' -r -F
+complete -c mlk -n "__fish_mlk_using_subcommand report" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mlk -n "__fish_mlk_using_subcommand report" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
+complete -c mlk -n "__fish_mlk_using_subcommand report" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stderr is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s q -l quiet -d 'Print only errors'
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s v -l verbose -d 'Print more about what mlk does'
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mlk -n "__fish_mlk_using_subcommand report" -s V -l version -d 'Print version'
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s o -l output -d 'Output format' -r -f -a "text\t'Lines of text'
+json\t'One JSON object (stable field names)'"
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stderr is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s q -l quiet -d 'Print only errors'
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s v -l verbose -d 'Print more about what mlk does'
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mlk -n "__fish_mlk_using_subcommand lineage" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and not __fish_seen_subcommand_from render check help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and not __fish_seen_subcommand_from render check help" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and not __fish_seen_subcommand_from render check help" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -275,20 +302,22 @@ complete -c mlk -n "__fish_mlk_using_subcommand completions" -s q -l quiet -d 'P
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s v -l verbose -d 'Print more about what mlk does'
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "render" -d 'Render Kubernetes manifests for a pipeline on a stack'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "plan" -d 'Show what would run: every step\'s kind, resources, GPUs, queue and object name'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "check" -d 'Validate a pipeline against a stack without writing anything'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "cache" -d 'List, explain and clear cache records'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "run" -d 'Run a pipeline: independent steps in parallel, cached steps skipped'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "status" -d 'Show a run\'s steps from its local record (latest by default), or from the cluster'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "delete" -d 'Stop a run going on here, and delete a cluster run\'s objects (by label)'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "logs" -d 'Print the logs of a run: stored ones of a local run, or its pods\' in the cluster'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "init" -d 'Create a pipeline and its stacks to start from'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "schema" -d 'Print the JSON Schema of pipeline or stack files, for editors'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs stack init man schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "render" -d 'Render Kubernetes manifests for a pipeline on a stack'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "plan" -d 'Show what would run: every step\'s kind, resources, GPUs, queue and object name'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "check" -d 'Validate a pipeline against a stack without writing anything'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "cache" -d 'List, explain and clear cache records'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "run" -d 'Run a pipeline: independent steps in parallel, cached steps skipped'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "status" -d 'Show a run\'s steps from its local record (latest by default), or from the cluster'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "delete" -d 'Stop a run going on here, and delete a cluster run\'s objects (by label)'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "logs" -d 'Print the logs of a run: stored ones of a local run, or its pods\' in the cluster'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "report" -d 'Write a run\'s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "lineage" -d 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "init" -d 'Create a pipeline and its stacks to start from'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "schema" -d 'Print the JSON Schema of pipeline or stack files, for editors'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run, outputs'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "explain" -d 'Print every component of a step\'s cache key with its digest, and the step\'s status'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clear" -d 'Remove records of the local cache store: all of them, or one step\'s'

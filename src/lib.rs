@@ -9,6 +9,8 @@
 //! - `compile`: the stages every command shares, in order (find the stack, load, hash
 //!   inputs, resolve; render);
 //! - `exec`: plan → a run on a backend (`local`: local processes; `cluster`: Kubernetes);
+//! - `show`: plan or run → pictures and reports as files (Mermaid, DOT, the HTML run report,
+//!   lineage);
 //! - [`cli`]: the command line, the only code that prints.
 //!
 //! Shared leaf modules: `domain` (the closed sets of values both files and the plan name),
@@ -31,4 +33,5 @@ pub(crate) mod names;
 pub(crate) mod quantity;
 pub(crate) mod render;
 pub mod resolve;
+pub(crate) mod show;
 pub(crate) mod threads;

@@ -11,12 +11,14 @@ mod detach;
 mod hash_progress;
 mod init;
 mod lifecycle;
+mod lineage;
 mod logs;
 mod man;
 mod output;
 mod plan;
 mod render;
 mod report;
+mod report_cmd;
 mod run;
 mod run_cluster;
 mod run_progress;
@@ -157,7 +159,7 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Show what would run: every step's kind, resources, GPUs, queue and object name.
     #[command(
-        after_help = "Examples:\n  mlk plan pipeline.toml --stack prod\n  mlk plan pipeline.toml --stack prod -o json | jq '.steps[].object_name'"
+        after_help = "Examples:\n  mlk plan pipeline.toml --stack prod\n  mlk plan pipeline.toml --stack prod -o json | jq '.steps[].object_name'\n  mlk plan pipeline.toml -o mermaid    # the DAG, for a README or a pull request\n  mlk plan pipeline.toml -o dot | dot -Tsvg > dag.svg"
     )]
     Plan(plan::PlanArgs),
     /// Validate a pipeline against a stack without writing anything.
@@ -190,6 +192,16 @@ pub enum Command {
         after_help = "Examples:\n  mlk logs latest\n  mlk logs 20261121-084500-1a2b train\n  mlk logs 20261121-084500-1a2b -f             # follow it until it ends\n  mlk logs 20261121-084500-1a2b -f -n ml-dev   # a cluster run started elsewhere"
     )]
     Logs(logs::LogsArgs),
+    /// Write a run's HTML report: DAG, timeline, cache, outputs, lineage, log tails.
+    #[command(
+        after_help = "Examples:\n  mlk report -o report.html\n  mlk report 20261121-084500-1a2b -o report.html\n\nEvery `mlk run` also writes it to .mlk/runs/RUN/report.html when it ends."
+    )]
+    Report(report_cmd::ReportArgs),
+    /// Show where an output of a run came from: step, cache key, inputs, upstream runs.
+    #[command(
+        after_help = "Examples:\n  mlk lineage latest train.model\n  mlk lineage 20261121-084500-1a2b evaluate.metrics -o json"
+    )]
+    Lineage(lineage::LineageArgs),
     /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
     #[command(
         subcommand,
@@ -336,6 +348,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::Status(args) => status::status(&args, &reporter),
         Command::Delete(args) => lifecycle::delete(&args, &cli.global, &reporter),
         Command::Logs(args) => logs::logs(&args, &cli.global, &reporter),
+        Command::Report(args) => report_cmd::run(&args, &reporter),
+        Command::Lineage(args) => lineage::run(&args, &reporter),
         Command::Stack(cmd) => stack::run(&cmd, &reporter),
         Command::Init(args) => init::run(&args, &reporter),
         Command::Man(args) => man::run(&args, &reporter),

@@ -1,6 +1,7 @@
-//! `mlk plan`: what would run, as a table or as JSON for CI; on a local stack, also the
-//! machine's GPUs and the steps that may wait for them (the table only), after the
-//! plan-time GPU check ([`local_gpus`], which `mlk run` shares).
+//! `mlk plan`: what would run, as a table, as JSON for CI, or as a picture of the DAG
+//! (Mermaid or Graphviz DOT, drawn by `crate::show`); on a local stack, also the machine's
+//! GPUs and the steps that may wait for them (the table only), after the plan-time GPU check
+//! ([`local_gpus`], which `mlk run` shares).
 
 use clap::{Args, ValueEnum};
 
@@ -30,6 +31,10 @@ pub enum Format {
     Table,
     /// The whole plan as JSON (stable field names; see the README).
     Json,
+    /// The DAG as a Mermaid flowchart (GitHub and GitLab render it in Markdown).
+    Mermaid,
+    /// The DAG in Graphviz DOT (`| dot -Tsvg`).
+    Dot,
 }
 
 /// The format version of the `mlk plan -o json` document.
@@ -63,7 +68,14 @@ pub(super) fn run(args: &PlanArgs, global: &Global, reporter: &Reporter) -> Exit
             }
             write_stdout(text.as_bytes())
         }
+        Format::Mermaid => write_stdout(crate::show::mermaid(&graph(plan, lookups)).as_bytes()),
+        Format::Dot => write_stdout(crate::show::dot(&graph(plan, lookups)).as_bytes()),
     }
+}
+
+/// The picture's view of the plan, with each step's cache status.
+fn graph(plan: &Plan, lookups: &[Lookup]) -> crate::show::Graph {
+    crate::show::Graph::new(plan, lookups.iter().map(crate::show::Cache::of).collect())
 }
 
 /// The GPUs of this machine that a local stack's steps may use, after the plan-time check
@@ -222,13 +234,7 @@ pub(super) fn table(plan: &Plan, lookups: &[Lookup], note: Option<&str>) -> Stri
 /// What the COST column shows: the step's estimate (`~12.30`), `?/h` rates for steps
 /// without a duration, or `-` without prices.
 fn cost_cell(plan: &Plan, step: &str) -> String {
-    match plan.cost.as_ref().and_then(|c| c.steps.get(step)) {
-        Some(c) => match c.total {
-            Some(t) => format!("~{t:.2}"),
-            None => format!("{:.2}/h", c.hourly),
-        },
-        None => "-".into(),
-    }
+    crate::show::cost_cell(plan, step).unwrap_or_else(|| "-".into())
 }
 
 /// The run's estimated cost under the table, when the stack has prices.

@@ -264,6 +264,9 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
         Ok(r) => r,
         Err(e) => return exec_error(reporter, &e),
     };
+    if let Err(e) = crate::show::begin(runs.path(), plan, &ready.initial) {
+        reporter.status(&format!("warning: no report for this run: {e}"));
+    }
     if let Err(e) = watch_signals(Arc::clone(&setup.cancel)) {
         reporter.status(&format!("warning: Ctrl-C handling is off: {e}"));
     }
@@ -275,6 +278,7 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
     } else {
         Arc::clone(&progress) as Arc<dyn exec::Events>
     };
+    let events = crate::show::Recorder::wrap(runs.path(), events);
     let cluster = ready.cluster.as_ref();
     let exec_opts = exec::Options {
         jobs: setup.args.jobs.map_or_else(
@@ -302,6 +306,9 @@ fn execute(setup: &Setup<'_>, ready: Ready, detached: bool, reporter: &Reporter)
         Err(e) => return exec_error(reporter, &e),
     };
     progress.finish(&summary.record);
+    if let Err(e) = crate::show::write_report(runs.path(), ready.store.as_deref()) {
+        reporter.status(&format!("warning: cannot write the run's report: {e}"));
+    }
     outcome(setup, &summary, &runs, cluster, reporter)
 }
 

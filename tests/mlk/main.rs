@@ -25,6 +25,7 @@ mod init;
 mod local_gpu;
 mod man;
 mod output_dir;
+mod report;
 mod roundtrip;
 mod run;
 mod schema;
@@ -133,6 +134,11 @@ impl Pair {
     /// empty directory, so cache records a developer made with `mlk run` in the repository
     /// (`.mlk/cache/`) cannot turn a `miss` of the snapshot into a `hit`.
     pub fn plan_json(&self) -> String {
+        self.plan("json")
+    }
+    /// `mlk plan -o FORMAT` of this pair, in an empty directory (see [`Pair::plan_json`]);
+    /// panics with stderr unless it exits 0.
+    pub fn plan(&self, format: &str) -> String {
         let empty = tempfile::tempdir().unwrap();
         let out = run(command().current_dir(empty.path()).args([
             "plan",
@@ -140,7 +146,7 @@ impl Pair {
             "--stack",
             root().join(self.stack_path()).to_str().unwrap(),
             "-o",
-            "json",
+            format,
         ]));
         assert_eq!(out.code, 0, "plan of {self:?} failed:\n{}", out.stderr);
         out.stdout

@@ -52,6 +52,15 @@ command = ["sh", "-c", "echo \"token=$TOKEN\"; printf 'again %s' \"${TOKEN%-42}\
     );
     let again = p.mlk(&["logs"]);
     assert!(!again.stdout.contains(SECRET), "{}", again.stdout);
+    // The run's report shows the log's tail, masked (every file was checked above).
+    let report = p.mlk(&["report"]);
+    assert!(report.stdout.contains("token=***"), "{}", report.stdout);
+    assert!(!report.stdout.contains(SECRET));
+    assert!(
+        files
+            .iter()
+            .any(|(path, text)| path.ends_with("report.html") && text.contains("err ***"))
+    );
 }
 
 /// A pipeline with `env` (TOML) on its one step and a `token` parameter.
