@@ -43,6 +43,9 @@ pub(super) fn run(args: &StoreCpArgs, reporter: &Reporter) -> Exit {
                 t.bytes,
                 started.elapsed().as_secs_f64()
             ));
+            if let Some(kib) = peak_rss_kib() {
+                reporter.verbose(&format!("peak memory (VmHWM): {kib} KiB"));
+            }
             Exit::Ok
         }
         Err(e) => {
@@ -89,6 +92,13 @@ fn copy(args: &StoreCpArgs) -> Result<(&'static str, crate::store::Transfer), St
     } else {
         Store::block_on(store.download(uri, &local)).map(|t| ("downloaded", t))
     }
+}
+
+/// This process's peak resident set size, from /proc/self/status (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Whether `s` is a URI (`scheme://…`) rather than a local path.

@@ -26,6 +26,7 @@ mod man;
 mod output_dir;
 mod roundtrip;
 mod run;
+mod s3;
 mod schema;
 mod secrets;
 mod stack;
