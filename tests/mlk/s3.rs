@@ -314,29 +314,36 @@ fn a_closed_port_is_exit_3_cannot_reach() {
     assert_no_secret(&out);
 }
 
-#[test]
-fn a_server_that_never_answers_is_given_up_on_in_bounded_time() {
-    let endpoint = fake_server(None, "");
+/// Uploads a small file to `uri`, then downloads `uri`, through `endpoint` with `extra`
+/// arguments: each operation as messages name it, what mlk did, and how long it took.
+fn up_and_down(endpoint: &str, uri: &str, extra: &[&str]) -> Vec<(&'static str, Run, Duration)> {
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("f.txt");
     write(&f, b"x");
     let f = f.display().to_string();
     let dst = tmp.path().join("d").display().to_string();
-    for (src, dst, op) in [
-        (f.as_str(), "s3://b/k", "upload to"),
-        ("s3://b/k", dst.as_str(), "download"),
-    ] {
+    [
+        (f.as_str(), uri, "upload to"),
+        (uri, dst.as_str(), "download"),
+    ]
+    .into_iter()
+    .map(|(src, dst, op)| {
         let started = Instant::now();
-        let out = crate::run(crate::command().envs(credentials()).args([
-            "store-cp",
-            src,
-            dst,
-            "--timeout",
-            "1",
-            "--endpoint",
-            &endpoint,
-        ]));
-        let took = started.elapsed();
+        let out = crate::run(
+            crate::command()
+                .envs(credentials())
+                .args(["store-cp", src, dst, "--endpoint", endpoint])
+                .args(extra),
+        );
+        (op, out, started.elapsed())
+    })
+    .collect()
+}
+
+#[test]
+fn a_server_that_never_answers_is_given_up_on_in_bounded_time() {
+    let endpoint = fake_server(None, "");
+    for (op, out, took) in up_and_down(&endpoint, "s3://b/k", &["--timeout", "1"]) {
         assert_eq!(out.code, 3, "{}", out.stderr);
         assert_eq!(
             out.stderr,
@@ -358,22 +365,7 @@ fn denied_access_is_exit_3_and_echoes_no_credential() {
         "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Access Denied for \
          mlk-test-secret-Zq8rT1</Message><StringToSign>AWS4-HMAC-SHA256 Signature=abc</StringToSign></Error>",
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let f = tmp.path().join("f.txt");
-    write(&f, b"x");
-    let f = f.display().to_string();
-    let dst = tmp.path().join("d").display().to_string();
-    for (src, dst, op) in [
-        (f.as_str(), "s3://b/p/k", "upload to"),
-        ("s3://b/p/k", dst.as_str(), "download"),
-    ] {
-        let out = crate::run(crate::command().envs(credentials()).args([
-            "store-cp",
-            src,
-            dst,
-            "--endpoint",
-            &endpoint,
-        ]));
+    for (op, out, _) in up_and_down(&endpoint, "s3://b/p/k", &[]) {
         assert_eq!(out.code, 3, "{}", out.stderr);
         // A HEAD's answer has no body, so a download may not know the S3 error code.
         let said = format!("error: cannot {op} s3://b/p/k: access denied");
