@@ -96,6 +96,8 @@ pub(crate) enum Reason {
     },
     /// Any other answer of the store (status and S3 error code when known).
     Answer(String),
+    /// No CA certificates to check HTTPS servers with (an image without a CA bundle).
+    NoRoots,
     /// A local file or directory could not be read, written or used.
     Local {
         /// The local path.
@@ -185,12 +187,28 @@ impl fmt::Display for StoreError {
                 retried.as_secs_f64()
             ),
             Reason::Answer(a) => f.write_str(a),
+            Reason::NoRoots => f.write_str(
+                "no CA certificates to check HTTPS servers with (none in /etc/ssl/certs, \
+                 SSL_CERT_FILE or SSL_CERT_DIR): install the ca-certificates package in the \
+                 image, or set SSL_CERT_FILE to a PEM bundle",
+            ),
             Reason::Local { path, what } => write!(f, "{path}: {what}"),
         }
     }
 }
 
 impl std::error::Error for StoreError {}
+
+/// Why a store's client could not be built (`Store::open`): no CA certificates on this
+/// system (exit 3), or a setting object_store refused (exit 2, its message redacted).
+pub(super) fn open_failure(uri: &str, err: &object_store::Error) -> StoreError {
+    let reason = if chain_text(err).contains("No CA certificates") {
+        Reason::NoRoots
+    } else {
+        Reason::Malformed(redact(first_line(&err.to_string())))
+    };
+    StoreError::new(Op::Open, uri, reason)
+}
 
 /// What [`classify`] needs to know about the store an error came from.
 pub(super) struct Context<'a> {
@@ -221,7 +239,9 @@ fn reason_of(ctx: &Context<'_>, err: &object_store::Error) -> Reason {
     }
     let text = chain_text(err);
     let code = s3_code(&text);
-    if let (Some("NoSuchBucket" | "ContainerNotFound"), Some(b)) = (code.as_deref(), ctx.bucket) {
+    let no_bucket = matches!(code.as_deref(), Some("NoSuchBucket" | "ContainerNotFound"))
+        || text.contains("bucket does not exist"); // Google Cloud Storage's JSON errors
+    if let (true, Some(b)) = (no_bucket, ctx.bucket) {
         return Reason::NoBucket(b.to_owned());
     }
     match err {

@@ -44,7 +44,7 @@ pub(crate) struct StoreSpec {
 }
 
 /// An open store: a client and its root. Cheap to clone; share one per store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Store {
     inner: Arc<dyn ObjectStore>,
     /// The object path of the root (the URI's prefix; for a local store, the directory).
@@ -55,6 +55,13 @@ pub(crate) struct Store {
     bucket: Option<String>,
     endpoint: String,
     timeouts: Timeouts,
+}
+
+/// Shows the root only: the client's configuration holds credentials.
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("root", &self.root).finish()
+    }
 }
 
 /// What a transfer moved.

@@ -18,10 +18,9 @@ use super::error::{Op, Reason, StoreError};
 pub(crate) struct Timeouts {
     /// Connecting to the endpoint.
     pub connect: Duration,
-    /// The longest a request may go without receiving a byte.
+    /// The longest a request may go without receiving a byte. There is no bound on a whole
+    /// request: a large object streams for as long as bytes keep coming.
     pub stall: Duration,
-    /// The longest one request may take in all (one part or one small object).
-    pub request: Duration,
     /// Retries of one request.
     pub retries: usize,
     /// The time after which a request is not retried any more.
@@ -33,7 +32,6 @@ impl Default for Timeouts {
         Timeouts {
             connect: Duration::from_secs(5),
             stall: Duration::from_secs(30),
-            request: Duration::from_secs(300),
             retries: 5,
             retry_for: Duration::from_secs(60),
         }
@@ -137,33 +135,11 @@ pub(super) fn open(spec: &StoreSpec, t: &Timeouts) -> Result<Opened, StoreError>
         retry_timeout: t.retry_for,
     };
     let built = |r: object_store::Result<Arc<dyn ObjectStore>>| {
-        r.map_err(|e| bad(super::error::redact(&e.to_string())))
+        r.map_err(|e| super::error::open_failure(uri, &e))
     };
     let (inner, bucket, prefix, endpoint) = match location {
         Location::S3 { bucket, prefix } => {
-            let mut b = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(&bucket)
-                .with_retry(retry);
-            let mut client = client_options(t);
-            if let Some(ep) = &spec.endpoint {
-                if !(ep.starts_with("http://") || ep.starts_with("https://")) {
-                    return Err(bad(format!(
-                        "endpoint \"{ep}\" is not an http:// or https:// URL"
-                    )));
-                }
-                b = b
-                    .with_endpoint(ep.trim_end_matches('/'))
-                    .with_virtual_hosted_style_request(false);
-                client = client.with_allow_http(true);
-            }
-            if let Some(r) = &spec.region {
-                b = b.with_region(r);
-            }
-            let endpoint = spec
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| format!("the S3 endpoint of bucket \"{bucket}\""));
-            let store = built(b.with_client_options(client).build().map(arc))?;
+            let (store, endpoint) = s3(spec, &bucket, t, retry)?;
             (store, Some(bucket), prefix, endpoint)
         }
         Location::Gcs { bucket, prefix } => {
@@ -207,6 +183,46 @@ pub(super) fn open(spec: &StoreSpec, t: &Timeouts) -> Result<Opened, StoreError>
     })
 }
 
+/// The S3 client of `bucket`, and its endpoint as messages show it.
+fn s3(
+    spec: &StoreSpec,
+    bucket: &str,
+    t: &Timeouts,
+    retry: RetryConfig,
+) -> Result<(Arc<dyn ObjectStore>, String), StoreError> {
+    let uri = spec.uri.as_str();
+    let mut b = object_store::aws::AmazonS3Builder::from_env()
+        .with_bucket_name(bucket)
+        .with_retry(retry);
+    let mut client = client_options(t);
+    if let Some(ep) = &spec.endpoint {
+        if !(ep.starts_with("http://") || ep.starts_with("https://")) {
+            let m = format!("endpoint \"{ep}\" is not an http:// or https:// URL");
+            return Err(StoreError::new(Op::Open, uri, Reason::Malformed(m)));
+        }
+        b = b
+            .with_endpoint(ep.trim_end_matches('/'))
+            .with_virtual_hosted_style_request(false);
+        // Plain HTTP needs no CA certificates: without the system's, an image with no CA
+        // bundle can still reach an in-cluster endpoint (and HTTPS fails closed).
+        client = client
+            .with_allow_http(true)
+            .with_no_system_certificates(ep.starts_with("http://"));
+    }
+    if let Some(r) = &spec.region {
+        b = b.with_region(r);
+    }
+    let endpoint = spec
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| format!("the S3 endpoint of bucket \"{bucket}\""));
+    let store = b
+        .with_client_options(client)
+        .build()
+        .map_err(|e| super::error::open_failure(uri, &e))?;
+    Ok((Arc::new(store), endpoint))
+}
+
 fn arc<S: ObjectStore>(s: S) -> Arc<dyn ObjectStore> {
     Arc::new(s)
 }
@@ -215,7 +231,7 @@ fn client_options(t: &Timeouts) -> ClientOptions {
     ClientOptions::new()
         .with_connect_timeout(t.connect)
         .with_read_timeout(t.stall)
-        .with_timeout(t.request)
+        .with_timeout_disabled()
 }
 
 /// `a/b/c` → the object path with those segments; empty, `.` and `..` segments are refused.

@@ -376,6 +376,49 @@ fn denied_access_is_exit_3_and_echoes_no_credential() {
 }
 
 #[test]
+fn no_ca_certificates_is_said_for_https_and_no_matter_for_http() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("f.txt");
+    write(&f, b"x");
+    let f = f.display().to_string();
+    // SSL_CERT_FILE replaces the system's bundle: a missing one leaves no CA certificate, as
+    // in an image without ca-certificates.
+    let no_roots = |endpoint: &str| {
+        let mut c = crate::command();
+        c.envs(credentials())
+            .env("SSL_CERT_FILE", tmp.path().join("no-such-bundle.pem"))
+            .env_remove("SSL_CERT_DIR")
+            .args([
+                "store-cp",
+                &f,
+                "s3://b/k",
+                "--timeout",
+                "1",
+                "--endpoint",
+                endpoint,
+            ]);
+        crate::run(&mut c)
+    };
+    let https = no_roots("https://127.0.0.1:9");
+    assert_eq!(https.code, 3, "{}", https.stderr);
+    assert!(
+        https.stderr.starts_with(
+            "error: cannot open the store s3://b: no CA certificates to check HTTPS servers with"
+        ),
+        "{}",
+        https.stderr
+    );
+    let port = free_port();
+    let http = no_roots(&format!("http://127.0.0.1:{port}"));
+    assert_eq!(http.code, 3, "{}", http.stderr);
+    assert!(
+        http.stderr.contains("(connection refused)"),
+        "{}",
+        http.stderr
+    );
+}
+
+#[test]
 fn what_the_user_wrote_wrong_is_exit_2() {
     let out = crate::mlk(&["store-cp", "README.md", "ftp://host/x"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
