@@ -16,7 +16,8 @@
 //! Shared leaf modules: `domain` (the closed sets of values both files and the plan name),
 //! `labels` (every label and annotation key), `diag` (diagnostics tied to user files),
 //! `quantity`, `duration`, `names`, [`cache`] (cache keys, input digests, record
-//! stores and the hit rule) and `threads` (independent work split across CPUs).
+//! stores and the hit rule), `threads` (independent work split across CPUs) and `store` (bytes
+//! moved between local paths and the artifact store: S3, GCS, Azure, local directories).
 
 pub mod cache;
 pub mod cli;
@@ -34,4 +35,5 @@ pub(crate) mod quantity;
 pub(crate) mod render;
 pub mod resolve;
 pub(crate) mod show;
+pub(crate) mod store;
 pub(crate) mod threads;

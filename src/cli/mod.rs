@@ -25,6 +25,7 @@ mod run_progress;
 mod schema;
 mod stack;
 mod status;
+mod store_cp;
 mod table;
 
 use std::io::Write;
@@ -229,6 +230,9 @@ pub enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Copy a file or directory to or from an artifact store (for developers and benchmarks).
+    #[command(name = "store-cp", hide = true)]
+    StoreCp(store_cp::StoreCpArgs),
 }
 
 /// Pipeline and stack selection shared by render, plan and check.
@@ -359,12 +363,33 @@ pub fn run(cli: Cli) -> Exit {
             completions(shell, &mut buf);
             write_stdout(&buf)
         }
+        Command::StoreCp(args) => store_cp::run(&args, &reporter),
     }
 }
 
-/// Writes the completion script for `shell`.
+/// Writes the completion script for `shell`, without the hidden developer commands.
 pub fn completions(shell: clap_complete::Shell, out: &mut Vec<u8>) {
-    clap_complete::generate(shell, &mut Cli::command(), "mlk", out);
+    clap_complete::generate(shell, &mut without_hidden(Cli::command()), "mlk", out);
+}
+
+/// `cmd` without its hidden subcommands (clap_complete lists them; clap cannot remove one, so
+/// the top command is built again with the same settings and arguments).
+fn without_hidden(cmd: clap::Command) -> clap::Command {
+    let shown: Vec<clap::Command> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .cloned()
+        .collect();
+    let mut top = clap::Command::new("mlk")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about(cmd.get_about().cloned().unwrap_or_default())
+        .propagate_version(true)
+        .subcommand_required(cmd.is_subcommand_required_set())
+        .subcommands(shown);
+    for arg in cmd.get_arguments() {
+        top = top.arg(arg.clone());
+    }
+    top
 }
 
 /// Writes data to stdout; a closed pipe (`mlk render | head`) is not an error.

@@ -28,6 +28,7 @@ mod output_dir;
 mod report;
 mod roundtrip;
 mod run;
+mod s3;
 mod schema;
 mod secrets;
 mod stack;
