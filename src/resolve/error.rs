@@ -623,6 +623,38 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A share of a GPU under `sharing = "dra"` with no strategy, on a type without MIG.
+    #[error("{}", match gpu_type { Some(t) => format!("GPU type `{t}` has no MIG profiles, and the stack's [gpu] sets no DRA sharing strategy"), None => "this request needs a GPU type with MIG profiles, or a DRA sharing strategy".to_owned() })]
+    #[diagnostic(
+        code(mlk::resolve::dra_strategy),
+        help(
+            "set [gpu] strategy = \"time-slicing\" or \"mps\" to share whole GPUs through the DRA driver's GpuConfig, or give the type memory = \"80Gi\" or mig = \"h100-80gb\" for MIG devices"
+        )
+    )]
+    DraStrategy {
+        /// The type, if there is one.
+        gpu_type: Option<String>,
+        /// The request.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A DRA claim on a TrainJob, whose runtime patches cannot carry one.
+    #[error("step `{step}` needs a DRA resource claim, but a TrainJob cannot carry one")]
+    #[diagnostic(
+        code(mlk::resolve::dra_trainjob),
+        help(
+            "Trainer v2.3's runtime patches have no resourceClaims: use [training] api = \"pytorchjob\" on this stack, put the claim in the TrainingRuntime itself, or use a stack without sharing = \"dra\""
+        )
+    )]
+    DraTrainJob {
+        /// The step.
+        step: String,
+        /// The GPU request.
+        #[label("this request becomes a ResourceClaimTemplate")]
+        at: SourceSpan,
+    },
+
     /// No MIG profile of the GPU type has the memory asked for.
     #[error("no MIG profile of GPU type `{gpu_type}` has {request} of memory")]
     #[diagnostic(

@@ -208,7 +208,7 @@ fn flavors(stack: &StackFile) -> Vec<Flavor> {
                     per_device.insert(r.get_ref().clone(), 1);
                 }
             }
-            GpuSharing::None | GpuSharing::Kai => {}
+            GpuSharing::None | GpuSharing::Kai | GpuSharing::Dra => {}
         }
         flavors.push(Flavor {
             name: name.clone(),

@@ -75,7 +75,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         });
     }
     let mut shape = kind::shape(cx, def, kind, &set, &stack);
-    let placed = gpu::place(cx, &set, &name);
+    let placed = gpu::place(cx, &set, &name, kind);
     policy::check_gpus(cx, &set, &placed.gpu, shape.max_pods, &name);
     let queue = queue::queue(cx, &set, &name);
     let priority = queue::priority(cx, &set);

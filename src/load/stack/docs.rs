@@ -78,7 +78,11 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ("gpu", "GPU sharing and types."),
     (
         "gpu.sharing",
-        "How fractional GPU requests compile: none, kai, mig or time-slicing.",
+        "How GPU requests compile: none, kai, mig, time-slicing, or dra (ResourceClaimTemplates for NVIDIA's DRA driver, resource.k8s.io/v1, Kubernetes 1.34+).",
+    ),
+    (
+        "gpu.strategy",
+        "dra only: how fraction and memory requests share a GPU: mig (a mig.nvidia.com device), time-slicing or mps (a shared gpu.nvidia.com device with the driver's GpuConfig). Unset: MIG on types with MIG profiles, else an error.",
     ),
     (
         "gpu.default_type",
@@ -109,6 +113,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     (
         "types.*.mig",
         "Which built-in MIG profile table applies (else chosen by memory).",
+    ),
+    (
+        "types.*.product",
+        "dra only: the DRA driver's productName of these devices (e.g. NVIDIA H100 80GB HBM3); claims select it by CEL.",
     ),
     ("defaults", "Defaults of every step and object."),
     (
