@@ -639,6 +639,20 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// `[gpu] strategy` on a stack that does not claim GPUs through DRA.
+    #[error("[gpu] strategy applies only to sharing = \"dra\"")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_strategy),
+        help(
+            "set sharing = \"dra\" for NVIDIA's DRA driver, or delete strategy (the device plugin's modes: sharing = \"mig\" or \"time-slicing\")"
+        )
+    )]
+    GpuStrategy {
+        /// `strategy`.
+        #[label("ignored by this sharing mode")]
+        at: SourceSpan,
+    },
+
     /// A DRA claim on a TrainJob, whose runtime patches cannot carry one.
     #[error("step `{step}` needs a DRA resource claim, but a TrainJob cannot carry one")]
     #[diagnostic(

@@ -34,7 +34,7 @@ mod settings;
 mod stack;
 mod step;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
