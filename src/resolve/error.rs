@@ -574,13 +574,13 @@ pub enum ResolveError {
 
     /// Kueue does not manage PyTorchJobs unless the cluster enables that integration.
     #[error(
-        "Kueue 0.19 and later manage PyTorchJobs only when the `kubeflow.org/pytorchjob` integration is enabled"
+        "Kueue no longer manages PyTorchJobs by default: its `kubeflow.org/pytorchjob` integration is off unless the cluster enables it, and is to be removed"
     )]
     #[diagnostic(
         code(mlk::resolve::kueue_pytorchjob),
-        severity(Advice),
+        severity(Warning),
         help(
-            "ask the cluster admin to enable it, or set [training] api = \"trainjob\" in the stack"
+            "set [training] api = \"trainjob\" in the stack (Kubeflow Trainer v2, which Kueue manages by default); the training operator v1 behind PyTorchJobs lives on only as a release branch"
         )
     )]
     KueuePytorchJob,
