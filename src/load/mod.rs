@@ -27,8 +27,9 @@ pub use pipeline::{
 pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
-    ArtifactsDef, CacheDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES, PolicyDef,
-    PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile, TrainingDef,
+    ArtifactsDef, CacheDef, CapacityDef, CostDef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES,
+    PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
+    TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};

@@ -367,6 +367,19 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A capacity the stack does not define.
+    #[error("unknown capacity `{name}`")]
+    #[diagnostic(code(mlk::resolve::capacity), help("{help}"))]
+    UnknownCapacity {
+        /// The capacity.
+        name: String,
+        /// Known capacities.
+        help: String,
+        /// Where it is named.
+        #[label("not in the stack's [capacity]")]
+        at: SourceSpan,
+    },
+
     /// A queue the stack does not define.
     #[error("unknown queue `{name}`")]
     #[diagnostic(code(mlk::resolve::queue), help("{help}"))]

@@ -12,6 +12,7 @@
 //! problem that several steps inherit from one `[defaults]` value once.
 
 mod advice;
+mod capacity;
 mod cost;
 mod dag;
 mod error;

@@ -86,6 +86,9 @@ pub struct StackInfo {
 pub struct Step {
     /// Step name.
     pub name: String,
+    /// The stack's `[capacity.NAME]` the step runs on (e.g. `spot`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<String>,
     /// Workload kind.
     pub kind: StepKind,
     /// Name of the Kubernetes object.

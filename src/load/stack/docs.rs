@@ -118,6 +118,23 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "types.*.product",
         "dra only: the DRA driver's productName of these devices (e.g. NVIDIA H100 80GB HBM3); claims select it by CEL.",
     ),
+    (
+        "capacity",
+        "Kinds of node capacity steps may ask for (capacity = \"spot\"), by name.",
+    ),
+    (
+        "capacity.*.node_selector",
+        "Node labels that select nodes of this capacity, e.g. karpenter.sh/capacity-type = spot.",
+    ),
+    (
+        "capacity.*.tolerations",
+        "Tolerations for those nodes' taints.",
+    ),
+    (
+        "capacity.*.gpu_hourly_cost",
+        "Price of one GPU for one hour on this capacity, for cost estimates (instead of the GPU type's hourly_cost).",
+    ),
+    ("defaults.capacity", "The capacity of steps that name none."),
     ("defaults", "Defaults of every step and object."),
     (
         "defaults.resources",
