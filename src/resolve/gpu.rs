@@ -258,7 +258,7 @@ fn shared(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, step: &str) -> Option<
             }),
         },
         GpuSharing::Mig => mig_instance(cx, r, t, device_bytes),
-        GpuSharing::Dra => dra_shared(cx, r, t, device_bytes, share_of_device),
+        GpuSharing::Dra => dra_shared(cx, r, t, device_bytes),
         GpuSharing::TimeSlicing => Some(Gpu::TimeSliced {
             resource: cx
                 .l
@@ -282,12 +282,15 @@ fn product(t: &Type<'_>) -> Option<String> {
 
 /// A fraction or memory request under `sharing = "dra"`: a MIG device (strategy `mig`, or no
 /// strategy on a type with MIG profiles), else one GPU shared by the driver's `GpuConfig`.
+///
+/// Each pod's claim from a ResourceClaimTemplate is allocated a device of its own, so a
+/// time-sliced or MPS GPU is shared by the processes of that pod, not with other pods: it
+/// counts as a whole device for quotas and cost. A MIG device counts as its slices.
 fn dra_shared(
     cx: &mut Cx<'_>,
     r: &Request<'_>,
     t: &Type<'_>,
     device_bytes: Option<u128>,
-    share: f64,
 ) -> Option<Gpu> {
     let has_mig = t.def.is_some_and(|d| {
         let name = t.name.as_deref().unwrap_or_default();
@@ -328,7 +331,7 @@ fn dra_shared(
         product: product(t),
         profile: None,
         sharing: Some(sharing.into()),
-        share,
+        share: 1.0,
         gpu_type: t.name.clone(),
     })
 }
@@ -673,8 +676,8 @@ memory = "80Gi"
             for r in ["{ gpu = 0.25 }", "{ gpu_memory = \"20Gi\" }"] {
                 let g = dra(&stack, H100_DRA, &format!("resources = {r}"));
                 assert!(
-                    matches!(&g, Gpu::Dra { device_class, sharing: Some(s), profile: None, count: 1, .. }
-                        if device_class == DRA_GPU_CLASS && s == config),
+                    matches!(&g, Gpu::Dra { device_class, sharing: Some(s), profile: None, count: 1, share, .. }
+                        if device_class == DRA_GPU_CLASS && s == config && *share == 1.0),
                     "{strategy} {r}: {g:?}"
                 );
             }
