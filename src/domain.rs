@@ -94,6 +94,20 @@ pub enum GpuSharing {
     Mig,
     /// Device-plugin time-slicing.
     TimeSlicing,
+    /// Dynamic resource allocation through NVIDIA's DRA driver (ResourceClaimTemplates).
+    Dra,
+}
+
+/// How `sharing = "dra"` shares one GPU among fraction and memory requests (`[gpu] strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DraStrategy {
+    /// A MIG device of DeviceClass `mig.nvidia.com`.
+    Mig,
+    /// A shared GPU with the driver's `GpuConfig` sharing strategy `TimeSlicing`.
+    TimeSlicing,
+    /// A shared GPU with the driver's `GpuConfig` sharing strategy `MPS`.
+    Mps,
 }
 
 /// Where cache records are kept.

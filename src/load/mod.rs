@@ -27,7 +27,8 @@ pub use pipeline::{
 pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
-    ArtifactsDef, CacheDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML, MIG_TABLES,
+    ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
+    MIG_TABLES,
     PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
     TrainingDef,
 };

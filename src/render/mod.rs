@@ -9,6 +9,7 @@
 
 pub(crate) mod admin;
 mod block_json;
+mod dra;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
@@ -45,6 +46,10 @@ pub(crate) const BUILTIN_TEMPLATES: &[(&str, &str)] = &[
     (
         "trainjob.yaml",
         include_str!("../../templates/trainjob.yaml"),
+    ),
+    (
+        "resourceclaimtemplate.yaml",
+        include_str!("../../templates/resourceclaimtemplate.yaml"),
     ),
 ];
 
@@ -177,6 +182,7 @@ pub(crate) fn kind_rank(kind: &str) -> u32 {
         "LocalQueue" => 6,
         "ConfigMap" => 7,
         "NetworkPolicy" => 8,
+        "ResourceClaimTemplate" => 9,
         "Job" => 10,
         "PyTorchJob" => 11,
         "TrainJob" => 12,
@@ -261,17 +267,18 @@ fn render_step(
     let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
     let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
     parse_step_documents(&text, name, t, &step.name, out)?;
+    if let Some(devices) = dra::devices(step) {
+        let name = "resourceclaimtemplate.yaml";
+        let mut meta = support_meta(plan, step, run_id);
+        meta["name"] = dra::template_name(step).into();
+        let ctx = context! { step => Serde(step), meta => Serde(meta), devices => Serde(devices) };
+        let tmpl = t.env.get_template(name).map_err(|e| t.error(name, &e))?;
+        let text = tmpl.render(ctx).map_err(|e| t.error(name, &e))?;
+        parse_step_documents(&text, name, t, &step.name, out)?;
+    }
     if step.kind == StepKind::Pytorch && plan.stack.network_isolation {
         let name = "networkpolicy.yaml";
-        let mut meta = pod::object_meta(plan, step, run_id);
-        // Queue and priority labels belong to workloads; a NetworkPolicy is not one.
-        if let Some(labels) = meta.get_mut("labels").and_then(|l| l.as_object_mut()) {
-            labels.retain(|k, _| {
-                !k.starts_with("kueue.x-k8s.io/")
-                    && !k.starts_with("kai.scheduler/")
-                    && k != "priorityClassName"
-            });
-        }
+        let meta = support_meta(plan, step, run_id);
         let selector = pod::selector(plan, step);
         let ctx =
             context! { step => Serde(step), meta => Serde(meta), selector => Serde(selector) };
@@ -280,6 +287,20 @@ fn render_step(
         parse_step_documents(&text, name, t, &step.name, out)?;
     }
     Ok(())
+}
+
+/// `metadata` of an object that supports a step's workload: the workload's, without the
+/// queue and priority labels, which belong to workloads only.
+fn support_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> serde_json::Value {
+    let mut meta = pod::object_meta(plan, step, run_id);
+    if let Some(labels) = meta.get_mut("labels").and_then(|l| l.as_object_mut()) {
+        labels.retain(|k, _| {
+            !k.starts_with("kueue.x-k8s.io/")
+                && !k.starts_with("kai.scheduler/")
+                && k != "priorityClassName"
+        });
+    }
+    meta
 }
 
 /// Parses rendered text back and stores each document canonically.

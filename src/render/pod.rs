@@ -1,7 +1,8 @@
 //! Pod templates and object metadata of a step, as JSON values for the templates.
 //!
 //! Everything mlk puts on an object is decided here (labels, annotations, security context,
-//! resources, volumes, scheduler wiring); the templates only lay it out.
+//! resources, volumes, scheduler wiring; DRA claim references come from [`super::dra`]); the
+//! templates only lay it out.
 
 use std::collections::BTreeMap;
 
@@ -122,6 +123,9 @@ fn resources(step: &Step) -> Value {
     if !step.resources.limits.is_empty() {
         r.insert("limits".into(), json!(step.resources.limits));
     }
+    if let Some(claims) = super::dra::container_claims(step) {
+        r.insert("claims".into(), claims);
+    }
     Value::Object(r)
 }
 
@@ -192,6 +196,9 @@ fn pod_fields(plan: &Plan, step: &Step) -> serde_json::Map<String, Value> {
     }
     if !step.tolerations.is_empty() {
         s.insert("tolerations".into(), json!(step.tolerations));
+    }
+    if let Some(claims) = super::dra::pod_claims(step) {
+        s.insert("resourceClaims".into(), claims);
     }
     match plan.stack.scheduler {
         SchedulerKind::Default => {

@@ -1,5 +1,6 @@
-//! Cost estimates (SPEC §2): with `hourly_cost` on GPU types (and optionally the stack's
-//! `[cost] cpu_hourly` / `memory_gib_hourly`), each step's cost is
+//! Cost estimates (SPEC §2): with `hourly_cost` on GPU types or `gpu_hourly_cost` on the
+//! step's `[capacity.NAME]` (which wins: a spot price), and optionally the stack's
+//! `[cost] cpu_hourly` / `memory_gib_hourly`, each step's cost is
 //! pods × (GPU share × GPU price + cores × CPU price + GiB × memory price) × hours, where hours
 //! come from `expected_duration`, else `timeout`. Serve steps run until replaced: not estimated.
 
@@ -38,15 +39,25 @@ pub struct StepCost {
 
 /// The estimate, or `None` when the stack sets no price at all.
 pub(super) fn estimate(stack: &StackFile, steps: &[Step]) -> Option<CostEstimate> {
-    let gpu_price = |t: Option<&str>| {
-        t.and_then(|t| stack.gpu.types.get(t))
-            .and_then(|t| t.get_ref().hourly_cost)
+    // The capacity's GPU price (a spot price, say), else the GPU type's.
+    let gpu_price = |step: &Step| {
+        let capacity = step.capacity.as_ref().and_then(|c| stack.capacity.get(c));
+        capacity
+            .and_then(|c| c.get_ref().gpu_hourly_cost)
+            .or_else(|| {
+                let t = step.gpu.gpu_type()?;
+                stack.gpu.types.get(t)?.get_ref().hourly_cost
+            })
     };
     let priced = stack
         .gpu
         .types
         .values()
         .any(|t| t.get_ref().hourly_cost.is_some())
+        || stack
+            .capacity
+            .values()
+            .any(|c| c.get_ref().gpu_hourly_cost.is_some())
         || stack.cost.cpu_hourly.is_some()
         || stack.cost.memory_gib_hourly.is_some();
     if !priced {
@@ -66,7 +77,7 @@ pub(super) fn estimate(stack: &StackFile, steps: &[Step]) -> Option<CostEstimate
         unestimated: Vec::new(),
     };
     for step in steps.iter().filter(|s| s.kind != StepKind::Serve) {
-        let per_pod = step.gpu.per_pod() * gpu_price(step.gpu.gpu_type()).unwrap_or(0.0)
+        let per_pod = step.gpu.per_pod() * gpu_price(step).unwrap_or(0.0)
             + amount(step, "cpu", 1.0) * stack.cost.cpu_hourly.unwrap_or(0.0)
             + amount(step, "memory", f64::from(1u32 << 30))
                 * stack.cost.memory_gib_hourly.unwrap_or(0.0);

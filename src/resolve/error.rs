@@ -384,6 +384,19 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A capacity the stack does not define.
+    #[error("unknown capacity `{name}`")]
+    #[diagnostic(code(mlk::resolve::capacity), help("{help}"))]
+    UnknownCapacity {
+        /// The capacity.
+        name: String,
+        /// Known capacities.
+        help: String,
+        /// Where it is named.
+        #[label("not in the stack's [capacity]")]
+        at: SourceSpan,
+    },
+
     /// A queue the stack does not define.
     #[error("unknown queue `{name}`")]
     #[diagnostic(code(mlk::resolve::queue), help("{help}"))]
@@ -591,13 +604,13 @@ pub enum ResolveError {
 
     /// Kueue does not manage PyTorchJobs unless the cluster enables that integration.
     #[error(
-        "Kueue 0.19 and later manage PyTorchJobs only when the `kubeflow.org/pytorchjob` integration is enabled"
+        "Kueue no longer manages PyTorchJobs by default: its `kubeflow.org/pytorchjob` integration is off unless the cluster enables it, and is to be removed"
     )]
     #[diagnostic(
         code(mlk::resolve::kueue_pytorchjob),
-        severity(Advice),
+        severity(Warning),
         help(
-            "ask the cluster admin to enable it, or set [training] api = \"trainjob\" in the stack"
+            "set [training] api = \"trainjob\" in the stack (Kubeflow Trainer v2, which Kueue manages by default); the training operator v1 behind PyTorchJobs lives on only as a release branch"
         )
     )]
     KueuePytorchJob,
@@ -637,6 +650,52 @@ pub enum ResolveError {
         why: String,
         /// The request or the type.
         #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// A share of a GPU under `sharing = "dra"` with no strategy, on a type without MIG.
+    #[error("{}", match gpu_type { Some(t) => format!("GPU type `{t}` has no MIG profiles, and the stack's [gpu] sets no DRA sharing strategy"), None => "this request needs a GPU type with MIG profiles, or a DRA sharing strategy".to_owned() })]
+    #[diagnostic(
+        code(mlk::resolve::dra_strategy),
+        help(
+            "set [gpu] strategy = \"time-slicing\" or \"mps\" to share whole GPUs through the DRA driver's GpuConfig, or give the type memory = \"80Gi\" or mig = \"h100-80gb\" for MIG devices"
+        )
+    )]
+    DraStrategy {
+        /// The type, if there is one.
+        gpu_type: Option<String>,
+        /// The request.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
+    /// `[gpu] strategy` on a stack that does not claim GPUs through DRA.
+    #[error("[gpu] strategy applies only to sharing = \"dra\"")]
+    #[diagnostic(
+        code(mlk::resolve::gpu_strategy),
+        help(
+            "set sharing = \"dra\" for NVIDIA's DRA driver, or delete strategy (the device plugin's modes: sharing = \"mig\" or \"time-slicing\")"
+        )
+    )]
+    GpuStrategy {
+        /// `strategy`.
+        #[label("ignored by this sharing mode")]
+        at: SourceSpan,
+    },
+
+    /// A DRA claim on a TrainJob, whose runtime patches cannot carry one.
+    #[error("step `{step}` needs a DRA resource claim, but a TrainJob cannot carry one")]
+    #[diagnostic(
+        code(mlk::resolve::dra_trainjob),
+        help(
+            "Trainer v2.3's runtime patches have no resourceClaims: use [training] api = \"pytorchjob\" on this stack, put the claim in the TrainingRuntime itself, or use a stack without sharing = \"dra\""
+        )
+    )]
+    DraTrainJob {
+        /// The step.
+        step: String,
+        /// The GPU request.
+        #[label("this request becomes a ResourceClaimTemplate")]
         at: SourceSpan,
     },
 

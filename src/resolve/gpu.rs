@@ -1,6 +1,7 @@
 //! GPU placement: a step's merged GPU request compiled for the stack's `[gpu] sharing` mode
-//! (SPEC §2's table): whole devices, KAI fractions and GPU memory, MIG profiles, or
-//! time-sliced devices; and the GPU type's node selector and tolerations.
+//! (SPEC §2's table): whole devices, KAI fractions and GPU memory, MIG profiles,
+//! time-sliced devices, or DRA device claims (and where a claim cannot go); and the GPU
+//! type's node selector and tolerations.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -13,12 +14,18 @@ use super::plan::Gpu;
 use super::settings::{self, Settings};
 use super::{Cx, ResolveError, hint};
 use crate::diag::FileId;
-use crate::domain::{GpuSharing, StepKind, Toleration};
+use crate::domain::{DraStrategy, GpuSharing, StepKind, Toleration, TrainingApi};
 use crate::load::{GpuAmount, GpuTypeDef, Loaded};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.
 pub(super) const NVIDIA_GPU: &str = "nvidia.com/gpu";
+
+/// The DRA driver's DeviceClass of whole (or shared) GPUs.
+pub(crate) const DRA_GPU_CLASS: &str = "gpu.nvidia.com";
+
+/// The DRA driver's DeviceClass of MIG devices.
+pub(crate) const DRA_MIG_CLASS: &str = "mig.nvidia.com";
 
 /// What a shared request asks for.
 enum Share<'a> {
@@ -66,7 +73,28 @@ struct Type<'a> {
 }
 
 /// Compiles a step's merged GPU request for the stack's sharing mode.
-pub(super) fn place(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Placed {
+pub(super) fn place(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str, kind: StepKind) -> Placed {
+    let placed = place_request(cx, set, step);
+    if matches!(placed.gpu, Gpu::Dra { .. })
+        && kind == StepKind::Pytorch
+        && cx.l.stack.training.api == TrainingApi::Trainjob
+    {
+        let (file, span) = match (&set.gpu.amount, &set.gpu.memory) {
+            (Some(a), _) => (a.file, a.span.clone()),
+            (None, Some(m)) => (m.file, m.span.clone()),
+            (None, None) => return Placed::default(),
+        };
+        let e = ResolveError::DraTrainJob {
+            step: step.to_owned(),
+            at: span.into(),
+        };
+        cx.at(file, e);
+        return Placed::default();
+    }
+    placed
+}
+
+fn place_request(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Placed {
     let req = &set.gpu;
     let amount = req
         .amount
@@ -94,6 +122,17 @@ pub(super) fn place(cx: &mut Cx<'_>, set: &Settings<'_>, step: &str) -> Placed {
     };
     let request = match (amount, &req.memory) {
         (Some(a), None) => match *a.value {
+            GpuAmount::Whole(count) if cx.l.stack.gpu.sharing == GpuSharing::Dra => {
+                return placed(Gpu::Dra {
+                    device_class: DRA_GPU_CLASS.into(),
+                    count,
+                    product: product(&t),
+                    profile: None,
+                    sharing: None,
+                    share: f64::from(count),
+                    gpu_type: t.name,
+                });
+            }
             GpuAmount::Whole(count) => {
                 return placed(Gpu::Whole {
                     count,
@@ -235,6 +274,7 @@ fn shared(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, step: &str) -> Option<
             }),
         },
         GpuSharing::Mig => mig_instance(cx, r, t, device_bytes),
+        GpuSharing::Dra => dra_shared(cx, r, t, device_bytes),
         GpuSharing::TimeSlicing => Some(Gpu::TimeSliced {
             resource: cx
                 .l
@@ -247,6 +287,69 @@ fn shared(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, step: &str) -> Option<
             gpu_type,
         }),
     }
+}
+
+/// The DRA driver's `productName` of the type's devices, if the stack names it.
+fn product(t: &Type<'_>) -> Option<String> {
+    t.def
+        .and_then(|d| d.get_ref().product.as_ref())
+        .map(|p| p.get_ref().clone())
+}
+
+/// A fraction or memory request under `sharing = "dra"`: a MIG device (strategy `mig`, or no
+/// strategy on a type with MIG profiles), else one GPU shared by the driver's `GpuConfig`.
+///
+/// Each pod's claim from a ResourceClaimTemplate is allocated a device of its own, so a
+/// time-sliced or MPS GPU is shared by the processes of that pod, not with other pods: it
+/// counts as a whole device for quotas and cost. A MIG device counts as its slices.
+fn dra_shared(
+    cx: &mut Cx<'_>,
+    r: &Request<'_>,
+    t: &Type<'_>,
+    device_bytes: Option<u128>,
+) -> Option<Gpu> {
+    let has_mig = t.def.is_some_and(|d| {
+        let name = t.name.as_deref().unwrap_or_default();
+        !mig::profiles_of(name, d, &mut |_| {}).is_empty()
+    });
+    let strategy = match cx.l.stack.gpu.strategy.as_ref().map(|s| *s.get_ref()) {
+        Some(s) => s,
+        None if has_mig => DraStrategy::Mig,
+        None => {
+            r.report(cx, |at| ResolveError::DraStrategy {
+                gpu_type: t.name.clone(),
+                at,
+            });
+            return None;
+        }
+    };
+    let sharing = match strategy {
+        DraStrategy::Mig => {
+            let Gpu::Mig { profile, share, .. } = mig_instance(cx, r, t, device_bytes)? else {
+                return None;
+            };
+            return Some(Gpu::Dra {
+                device_class: DRA_MIG_CLASS.into(),
+                count: 1,
+                product: product(t),
+                profile: Some(profile),
+                sharing: None,
+                share,
+                gpu_type: t.name.clone(),
+            });
+        }
+        DraStrategy::TimeSlicing => "TimeSlicing",
+        DraStrategy::Mps => "MPS",
+    };
+    Some(Gpu::Dra {
+        device_class: DRA_GPU_CLASS.into(),
+        count: 1,
+        product: product(t),
+        profile: None,
+        sharing: Some(sharing.into()),
+        share: 1.0,
+        gpu_type: t.name.clone(),
+    })
 }
 
 fn needs_memory(cx: &mut Cx<'_>, r: &Request<'_>, t: &Type<'_>, why: &str) {
@@ -517,6 +620,130 @@ memory = "80Gi"
             e.contains(&"mlk::resolve::gpu_fraction_replicas".to_owned()),
             "{e:?}"
         );
+    }
+
+    /// The DRA claim of a request on a `sharing = "dra"` stack.
+    fn dra(gpu: &str, types: &str, step: &str) -> Gpu {
+        let (gpu, limits) = compile_step(gpu, types, step).unwrap();
+        assert!(
+            !limits.keys().any(|k| k.starts_with("nvidia.com/")),
+            "a claim replaces extended resources: {limits:?}"
+        );
+        gpu
+    }
+
+    const H100_DRA: &str =
+        "[gpu.types.h100]\nmemory = \"80Gi\"\nproduct = \"NVIDIA H100 80GB HBM3\"\n";
+
+    #[test]
+    fn dra_whole_and_typed_requests_claim_gpu_devices() {
+        let g = dra("sharing = \"dra\"", H100_DRA, "resources = { gpu = 4 }");
+        assert_eq!(
+            g,
+            Gpu::Dra {
+                device_class: DRA_GPU_CLASS.into(),
+                count: 4,
+                product: Some("NVIDIA H100 80GB HBM3".into()),
+                profile: None,
+                sharing: None,
+                share: 4.0,
+                gpu_type: Some("h100".into()),
+            }
+        );
+        // A type without `product` claims any GPU of the class (its node selector still
+        // applies).
+        let g = dra("sharing = \"dra\"", H100, "resources = { gpu = 1 }");
+        assert!(
+            matches!(
+                g,
+                Gpu::Dra {
+                    count: 1,
+                    product: None,
+                    ..
+                }
+            ),
+            "{g:?}"
+        );
+        // Multi-replica PyTorchJobs: one claim per pod, from the same template.
+        let step = "kind = \"pytorch\"\nreplicas = 2\nresources = { gpu = 8 }";
+        let g = dra("sharing = \"dra\"", H100_DRA, step);
+        assert!(matches!(g, Gpu::Dra { count: 8, .. }), "{g:?}");
+    }
+
+    #[test]
+    fn dra_shares_take_mig_devices_by_default_on_types_with_profiles() {
+        for (r, profile) in [
+            ("{ gpu = 0.25 }", "1g.20gb"),
+            ("{ gpu_memory = \"30Gi\" }", "3g.40gb"),
+        ] {
+            let g = dra("sharing = \"dra\"", H100_DRA, &format!("resources = {r}"));
+            assert!(
+                matches!(&g, Gpu::Dra { device_class, profile: Some(p), count: 1, sharing: None, .. }
+                    if device_class == DRA_MIG_CLASS && p == profile),
+                "{r}: {g:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dra_strategies_share_one_gpu_with_the_driver_config() {
+        for (strategy, config) in [("time-slicing", "TimeSlicing"), ("mps", "MPS")] {
+            let stack = format!("sharing = \"dra\"\nstrategy = \"{strategy}\"");
+            for r in ["{ gpu = 0.25 }", "{ gpu_memory = \"20Gi\" }"] {
+                let g = dra(&stack, H100_DRA, &format!("resources = {r}"));
+                assert!(
+                    matches!(&g, Gpu::Dra { device_class, sharing: Some(s), profile: None, count: 1, share, .. }
+                        if device_class == DRA_GPU_CLASS && s == config && *share == 1.0),
+                    "{strategy} {r}: {g:?}"
+                );
+            }
+        }
+        // strategy = "mig" forces MIG devices.
+        let g = dra(
+            "sharing = \"dra\"\nstrategy = \"mig\"",
+            H100_DRA,
+            "resources = { gpu = 0.5 }",
+        );
+        assert!(matches!(g, Gpu::Dra { profile: Some(ref p), .. } if p == "3g.40gb"));
+    }
+
+    #[test]
+    fn dra_impossible_combinations_are_errors() {
+        let trainjob = format!("{H100_DRA}[training]\napi = \"trainjob\"\n");
+        let cases = [
+            // No strategy, and a type without MIG profiles (an unknown memory size).
+            (
+                "sharing = \"dra\"",
+                "[gpu.types.h100]\nmemory = \"24Gi\"\n",
+                "resources = { gpu = 0.5 }",
+                "mlk::resolve::dra_strategy",
+            ),
+            // MIG devices need a profile that fits.
+            (
+                "sharing = \"dra\"\nstrategy = \"mig\"",
+                H100_DRA,
+                "resources = { gpu_memory = \"81Gi\" }",
+                "mlk::resolve::gpu_too_large",
+            ),
+            // A TrainJob's runtime patches cannot carry a claim.
+            (
+                "sharing = \"dra\"",
+                &trainjob,
+                "kind = \"pytorch\"\nreplicas = 2\nresources = { gpu = 2 }",
+                "mlk::resolve::dra_trainjob",
+            ),
+            // Fractions stay one-pod only.
+            (
+                "sharing = \"dra\"",
+                H100_DRA,
+                "kind = \"pytorch\"\nreplicas = 2\nresources = { gpu = 0.5 }",
+                "mlk::resolve::gpu_fraction_replicas",
+            ),
+        ];
+        for (gpu, types, step, code) in cases {
+            let e = compile_step(gpu, types, step).unwrap_err();
+            assert!(e.contains(&code.to_owned()), "{step}: {e:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! problem that several steps inherit from one `[defaults]` value once.
 
 mod advice;
+mod capacity;
 mod cost;
 mod dag;
 pub mod data;
@@ -35,7 +36,7 @@ mod settings;
 mod stack;
 mod step;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};

@@ -97,6 +97,9 @@ pub struct StackInfo {
 pub struct Step {
     /// Step name.
     pub name: String,
+    /// The stack's `[capacity.NAME]` the step runs on (e.g. `spot`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<String>,
     /// Workload kind.
     pub kind: StepKind,
     /// Name of the Kubernetes object.
@@ -215,6 +218,23 @@ pub enum Gpu {
         /// GPU type.
         gpu_type: Option<String>,
     },
+    /// Devices claimed through NVIDIA's DRA driver: a ResourceClaimTemplate the pod references.
+    Dra {
+        /// `gpu.nvidia.com` (whole or shared GPUs) or `mig.nvidia.com` (MIG devices).
+        device_class: String,
+        /// Devices per pod.
+        count: u32,
+        /// The devices' `productName` (the GPU type's `product`), selected by CEL.
+        product: Option<String>,
+        /// The MIG profile of a `mig.nvidia.com` device, selected by CEL.
+        profile: Option<String>,
+        /// The driver's `GpuConfig` sharing strategy (`TimeSlicing`, `MPS`) of a shared GPU.
+        sharing: Option<String>,
+        /// Devices per pod for quotas and cost (a share for shared GPUs and MIG devices).
+        share: f64,
+        /// GPU type.
+        gpu_type: Option<String>,
+    },
 }
 
 impl Gpu {
@@ -226,7 +246,8 @@ impl Gpu {
             Gpu::KaiFraction { fraction, .. } => *fraction,
             Gpu::KaiMemory { share, .. }
             | Gpu::Mig { share, .. }
-            | Gpu::TimeSliced { share, .. } => *share,
+            | Gpu::TimeSliced { share, .. }
+            | Gpu::Dra { share, .. } => *share,
         }
     }
 
@@ -238,7 +259,8 @@ impl Gpu {
             | Gpu::KaiFraction { gpu_type, .. }
             | Gpu::KaiMemory { gpu_type, .. }
             | Gpu::Mig { gpu_type, .. }
-            | Gpu::TimeSliced { gpu_type, .. } => gpu_type.as_deref(),
+            | Gpu::TimeSliced { gpu_type, .. }
+            | Gpu::Dra { gpu_type, .. } => gpu_type.as_deref(),
         }
     }
 
@@ -286,6 +308,17 @@ impl Gpu {
             }
             Gpu::Mig { profile, .. } => format!("mig {profile}"),
             Gpu::TimeSliced { resource, .. } => format!("1 {resource} (shared)"),
+            Gpu::Dra {
+                count,
+                profile,
+                sharing,
+                gpu_type,
+                ..
+            } => match (profile, sharing) {
+                (Some(p), _) => format!("mig {p} (dra)"),
+                (None, Some(s)) => format!("{} (dra {s})", typed("1 shared".into(), gpu_type)),
+                (None, None) => format!("{} (dra)", typed(count.to_string(), gpu_type)),
+            },
         }
     }
 }

@@ -129,6 +129,8 @@ pub(crate) struct Settings<'a> {
     pub queue: Option<Set<'a, String>>,
     /// Priority name, else the stack's `[scheduler] priority`.
     pub priority: Option<Set<'a, String>>,
+    /// Capacity name, else the stack's `[defaults] capacity`.
+    pub capacity: Option<Set<'a, String>>,
 }
 
 /// The first layer, in priority order, that sets a value.
@@ -231,6 +233,11 @@ pub(crate) fn merge<'a>(l: &'a Loaded, def: &'a StepDef, kind: StepKind) -> Sett
             (pf, step.priority.as_ref()),
             (pf, pipe.priority.as_ref()),
             (sf, l.stack.scheduler.priority.as_ref()),
+        ]),
+        capacity: first([
+            (pf, step.capacity.as_ref()),
+            (pf, pipe.capacity.as_ref()),
+            (sf, stack.capacity.as_ref()),
         ]),
     }
 }

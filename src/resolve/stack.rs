@@ -100,6 +100,11 @@ pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
             at: stack.gpu.sharing_span.clone().into(),
         });
     }
+    if let (Some(s), false) = (&stack.gpu.strategy, stack.gpu.sharing == GpuSharing::Dra) {
+        report(ResolveError::GpuStrategy {
+            at: s.span().into(),
+        });
+    }
     for (name, t) in &stack.gpu.types {
         if !names::is_dns1123_label(name) {
             report(ResolveError::GpuTypeName {
@@ -208,7 +213,7 @@ fn flavors(stack: &StackFile) -> Vec<Flavor> {
                     per_device.insert(r.get_ref().clone(), 1);
                 }
             }
-            GpuSharing::None | GpuSharing::Kai => {}
+            GpuSharing::None | GpuSharing::Kai | GpuSharing::Dra => {}
         }
         flavors.push(Flavor {
             name: name.clone(),

@@ -9,7 +9,7 @@ use super::gpu::Placed;
 use super::plan::{CacheInfo, Resources, StackInfo, Step};
 use super::settings::Settings;
 use super::{Cx, InputDigests, Options, ResolveError, Templated};
-use super::{gpu, key, kind, object, outputs, policy, queue, settings};
+use super::{capacity, gpu, key, kind, object, outputs, policy, queue, settings};
 use crate::domain::{CacheStore, LimitsMode, StepKind};
 use crate::load::{Loaded, StepDef};
 
@@ -83,7 +83,8 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         });
     }
     let mut shape = kind::shape(cx, def, kind, &set, &stack);
-    let placed = gpu::place(cx, &set, &name);
+    let mut placed = gpu::place(cx, &set, &name, kind);
+    let capacity = capacity::capacity(cx, &set, &mut placed);
     policy::check_gpus(cx, &set, &placed.gpu, shape.max_pods, &name);
     let queue = queue::queue(cx, &set, &name);
     let priority = queue::priority(cx, &set);
@@ -104,6 +105,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     depends_on.sort();
     let mut step = Step {
         name,
+        capacity,
         kind,
         object_name: String::new(),
         depends_on,

@@ -85,7 +85,7 @@ fn warnings_and_advice_say_their_severity_in_words() {
     assert!(
         out.stderr
             .lines()
-            .any(|l| l == "advice: mlk::resolve::kueue_pytorchjob"),
+            .any(|l| l == "warning: mlk::resolve::kueue_pytorchjob"),
         "{}",
         out.stderr
     );

@@ -59,7 +59,11 @@ fn schemas_list_the_keys_the_loader_reads() {
     let sharing = &s["properties"]["gpu"]["properties"]["sharing"]["enum"];
     assert_eq!(
         *sharing,
-        serde_json::json!(["none", "kai", "mig", "time-slicing"])
+        serde_json::json!(["none", "kai", "mig", "time-slicing", "dra"])
+    );
+    assert_eq!(
+        s["properties"]["gpu"]["properties"]["strategy"]["enum"],
+        serde_json::json!(["mig", "time-slicing", "mps"])
     );
     assert!(s["properties"]["gpu"]["properties"]["types"]["additionalProperties"]["properties"]["memory"].is_object());
 }

@@ -127,4 +127,8 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ("cache_ttl", "Cache records older than this are misses."),
     ("priority", "A priority name from the stack's [priorities]."),
     ("queue", "A queue name from the stack."),
+    (
+        "capacity",
+        "A capacity name from the stack's [capacity.NAME] (e.g. spot): its node selector and tolerations apply.",
+    ),
 ];

@@ -47,6 +47,8 @@ pub struct StepSettings {
     pub priority: Option<Sp<String>>,
     /// A queue name from the stack.
     pub queue: Option<Sp<String>>,
+    /// A capacity name from the stack's `[capacity.*]` (e.g. `spot`).
+    pub capacity: Option<Sp<String>>,
 }
 
 /// `resources = { … }` as written.
@@ -231,6 +233,7 @@ pub(super) fn settings(t: &mut Table<'_, '_>, cx: &mut Cx) -> StepSettings {
             .unwrap_or_default(),
         priority: t.opt("priority", cx),
         queue: t.opt("queue", cx),
+        capacity: t.opt("capacity", cx),
     };
     if let Some(image) = &s.image
         && (image.get_ref().trim().is_empty() || image.get_ref().chars().any(char::is_whitespace))

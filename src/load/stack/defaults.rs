@@ -36,6 +36,8 @@ pub struct StackDefaults {
     pub node_selector: BTreeMap<String, String>,
     /// Tolerations for every pod.
     pub tolerations: Vec<Toleration>,
+    /// Capacity of every step that names none (a `[capacity.NAME]`).
+    pub capacity: Option<Sp<String>>,
 }
 
 /// `[policy]`.
@@ -95,6 +97,7 @@ pub(super) fn defaults(root: &mut Table<'_, '_>, cx: &mut Cx) -> StackDefaults {
                     .and_then(|v| string_map(v, "node selector", true, cx))
                     .unwrap_or_default(),
                 tolerations: d.opt("tolerations", cx).unwrap_or_default(),
+                capacity: d.opt("capacity", cx),
             };
             d.finish(cx);
             out

@@ -87,7 +87,11 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ("gpu", "GPU sharing and types."),
     (
         "gpu.sharing",
-        "How fractional GPU requests compile: none, kai, mig or time-slicing.",
+        "How GPU requests compile: none, kai, mig, time-slicing, or dra (ResourceClaimTemplates for NVIDIA's DRA driver, resource.k8s.io/v1, Kubernetes 1.34+).",
+    ),
+    (
+        "gpu.strategy",
+        "dra only: how fraction and memory requests share a GPU: mig (a mig.nvidia.com device), time-slicing or mps (a shared gpu.nvidia.com device with the driver's GpuConfig). Unset: MIG on types with MIG profiles, else an error.",
     ),
     (
         "gpu.default_type",
@@ -123,6 +127,27 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "types.*.mig",
         "Which built-in MIG profile table applies (else chosen by memory).",
     ),
+    (
+        "types.*.product",
+        "dra only: the DRA driver's productName of these devices (e.g. NVIDIA H100 80GB HBM3); claims select it by CEL.",
+    ),
+    (
+        "capacity",
+        "Kinds of node capacity steps may ask for (capacity = \"spot\"), by name.",
+    ),
+    (
+        "capacity.*.node_selector",
+        "Node labels that select nodes of this capacity, e.g. karpenter.sh/capacity-type = spot.",
+    ),
+    (
+        "capacity.*.tolerations",
+        "Tolerations for those nodes' taints.",
+    ),
+    (
+        "capacity.*.gpu_hourly_cost",
+        "Price of one GPU for one hour on this capacity, for cost estimates (instead of the GPU type's hourly_cost).",
+    ),
+    ("defaults.capacity", "The capacity of steps that name none."),
     ("defaults", "Defaults of every step and object."),
     (
         "defaults.resources",

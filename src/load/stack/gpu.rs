@@ -8,7 +8,7 @@ use toml::Spanned;
 use serde_json::{Value, json};
 use toml::de::DeValue;
 
-use crate::domain::{GpuSharing, Toleration};
+use crate::domain::{DraStrategy, GpuSharing, Toleration};
 use crate::load::error::LoadError;
 use crate::load::toml::{Cx, Decode, Sp, Table};
 use crate::load::values::{choice, string_map};
@@ -25,6 +25,9 @@ pub struct GpuDef {
     pub shared_resource: Option<Sp<String>>,
     /// Where `sharing` is written (empty when defaulted).
     pub sharing_span: std::ops::Range<usize>,
+    /// `sharing = "dra"`: how fraction and memory requests share a GPU (else MIG where the
+    /// type has MIG profiles).
+    pub strategy: Option<Sp<DraStrategy>>,
     /// `[gpu.types.*]`.
     pub types: BTreeMap<String, Sp<GpuTypeDef>>,
     /// Local stacks: the only devices mlk hands out (else every device of the machine).
@@ -86,6 +89,8 @@ pub struct GpuTypeDef {
     pub mig_profiles: Option<Vec<Sp<String>>>,
     /// Which built-in MIG profile table applies (else chosen by `memory`).
     pub mig: Option<Sp<&'static str>>,
+    /// The DRA driver's `productName` attribute of this type's devices (`sharing = "dra"`).
+    pub product: Option<Sp<String>>,
 }
 
 /// The built-in MIG profile tables a `[gpu.types.X] mig` key may name.
@@ -103,13 +108,23 @@ pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
         Some(mut g) => {
             let sharing = g
                 .raw("sharing")
-                .and_then(|s| choice(s, &["none", "kai", "mig", "time-slicing"], cx));
+                .and_then(|s| choice(s, &["none", "kai", "mig", "time-slicing", "dra"], cx));
             let sharing_span = sharing.as_ref().map(|s| s.span()).unwrap_or(0..0);
             let sharing = sharing.map(|s| match *s.get_ref() {
                 "kai" => GpuSharing::Kai,
                 "mig" => GpuSharing::Mig,
                 "time-slicing" => GpuSharing::TimeSlicing,
+                "dra" => GpuSharing::Dra,
                 _ => GpuSharing::None,
+            });
+            let strategy = g.raw("strategy").and_then(|s| {
+                let c = choice(s, &["mig", "time-slicing", "mps"], cx)?;
+                let strategy = match *c.get_ref() {
+                    "mig" => DraStrategy::Mig,
+                    "time-slicing" => DraStrategy::TimeSlicing,
+                    _ => DraStrategy::Mps,
+                };
+                Some(Spanned::new(c.span(), strategy))
             });
             let default_type = g.opt("default_type", cx);
             let shared_resource = g.opt("shared_resource", cx);
@@ -128,6 +143,7 @@ pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
                     hourly_cost: t.opt("hourly_cost", cx),
                     mig_profiles: t.opt("mig_profiles", cx),
                     mig: t.raw("mig").and_then(|m| choice(m, MIG_TABLES, cx)),
+                    product: t.opt("product", cx),
                 };
                 t.finish(cx);
                 types.insert(k.into_inner(), Spanned::new(v.span(), def));
@@ -139,6 +155,7 @@ pub(super) fn gpu(root: &mut Table<'_, '_>, cx: &mut Cx) -> GpuDef {
                 default_type,
                 shared_resource,
                 sharing_span,
+                strategy,
                 types,
                 devices,
             }

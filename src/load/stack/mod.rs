@@ -2,8 +2,9 @@
 //!
 //! This module owns the file as a whole and its `[stack]` table; each other table is read by
 //! the module named after its concern (`storage`, `scheduling`, `workloads`, `gpu`,
-//! `defaults`), and `docs` describes the keys in the file's JSON Schema.
+//! `capacity`, `defaults`), and `docs` describes the keys in the file's JSON Schema.
 
+mod capacity;
 mod defaults;
 mod docs;
 mod gpu;
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+pub use capacity::CapacityDef;
 pub use defaults::{CostDef, PolicyDef, StackDefaults};
 pub(super) use docs::SCHEMA_DOCS;
 pub use gpu::{DeviceRef, GpuDef, GpuTypeDef, MIG_TABLES};
@@ -87,6 +89,8 @@ pub struct StackFile {
     pub queues: BTreeMap<String, Sp<QueueDef>>,
     /// `[cost]`.
     pub cost: CostDef,
+    /// `[capacity.*]`.
+    pub capacity: BTreeMap<String, Sp<CapacityDef>>,
 }
 
 /// Decodes a stack file's text; `dir` is the stack file's directory (None for built-ins).
@@ -156,6 +160,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     let policy = defaults::policy(&mut root, cx);
     let queues = scheduling::queues(&mut root, cx);
     let cost = defaults::cost(&mut root, cx);
+    let capacity = capacity::capacity(&mut root, cx);
     root.mark_required("stack");
     root.finish(cx);
 
@@ -178,6 +183,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         policy,
         queues,
         cost,
+        capacity,
     });
     (stack, std::mem::take(cx))
 }

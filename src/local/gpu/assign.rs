@@ -58,7 +58,13 @@ impl Ask {
             Gpu::KaiFraction { fraction: s, .. } | Gpu::TimeSliced { share: s, .. } => {
                 Need::Share(*s)
             }
-            Gpu::Mig { profile, .. } => Need::Mig(profile.clone()),
+            Gpu::Mig { profile, .. }
+            | Gpu::Dra {
+                profile: Some(profile),
+                ..
+            } => Need::Mig(profile.clone()),
+            // A claim on a DRA stack: whole devices locally, as the claim gives the pod.
+            Gpu::Dra { count, .. } => Need::Whole(*count),
         };
         Ask {
             need,
