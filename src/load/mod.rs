@@ -28,8 +28,7 @@ pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
-    MIG_TABLES,
-    PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
+    MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
     TrainingDef,
 };
 
