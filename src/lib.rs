@@ -35,5 +35,7 @@ pub(crate) mod quantity;
 pub(crate) mod render;
 pub mod resolve;
 pub(crate) mod show;
+pub(crate) mod artifacts;
+pub(crate) mod launch;
 pub(crate) mod store;
 pub(crate) mod threads;

@@ -52,9 +52,24 @@ pub struct Lookup {
     pub record: Option<Record>,
 }
 
+/// Asks the artifact store whether an object exists (a step's manifest); `None` when the
+/// store cannot be asked (then outputs in it are taken as present).
+#[derive(Clone, Copy)]
+pub struct Presence<'a>(pub &'a (dyn Fn(&str) -> bool + Sync));
+
+impl std::fmt::Debug for Presence<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Presence")
+    }
+}
+
 /// What a step's lookup needs to know.
 #[derive(Debug, Clone, Copy)]
 pub struct Query<'a> {
+    /// The step's manifest in the artifact store (its outputs are complete when it is there).
+    pub manifest: Option<&'a str>,
+    /// How to ask the artifact store about it.
+    pub presence: Option<Presence<'a>>,
     /// Pipeline name.
     pub pipeline: &'a str,
     /// Step name.
@@ -77,7 +92,8 @@ pub fn now_unix() -> u64 {
 }
 
 /// Whether the outputs a record names are still there: a local path (absolute, as a run
-/// writes them) must exist; an address in a remote store is taken as present.
+/// writes them) must exist. Outputs in an artifact store are checked by their step's manifest
+/// ([`Query::manifest`]).
 pub fn outputs_present(outputs: &BTreeMap<String, String>) -> bool {
     outputs
         .values()
@@ -108,7 +124,12 @@ fn find(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Found, StoreE
     };
     Ok(if is_expired(&r, q.ttl_seconds, now_unix) {
         Found::Stale(EXPIRED)
-    } else if !outputs_present(&r.outputs) {
+    } else if !outputs_present(&r.outputs)
+        || q
+            .manifest
+            .zip(q.presence)
+            .is_some_and(|(m, p)| !(p.0)(m))
+    {
         Found::Stale(OUTPUTS_MISSING)
     } else {
         Found::Usable(Box::new(r))

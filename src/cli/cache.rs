@@ -129,7 +129,14 @@ pub(crate) fn plan_status(
 ) -> PlanStatus {
     let choice = StoreChoice::of(l, plan, global, reporter);
     let note = matches!(choice, StoreChoice::Cluster(None)).then_some(CLUSTER_NOTE);
-    let lookups = match exec::cache_status(plan, choice.store(), now_unix()) {
+    // Outputs in an object store are there when their step's manifest is; a store that
+    // cannot be opened here leaves them unchecked (taken as present).
+    let artifacts = crate::artifacts::Artifacts::open(&plan.stack).ok().flatten();
+    let exists = artifacts.as_ref().map(|a| move |m: &str| a.exists(m));
+    let presence = exists
+        .as_ref()
+        .map(|f| crate::cache::status::Presence(f as &(dyn Fn(&str) -> bool + Sync)));
+    let lookups = match exec::cache_status(plan, choice.store(), presence, now_unix()) {
         Ok(l) => l,
         Err(e) => {
             reporter.status(&format!(

@@ -26,6 +26,7 @@ mod schema;
 mod stack;
 mod status;
 mod store_cp;
+mod launch;
 mod table;
 
 use std::io::Write;
@@ -233,6 +234,9 @@ pub enum Command {
     /// Copy a file or directory to or from an artifact store (for developers and benchmarks).
     #[command(name = "store-cp", hide = true)]
     StoreCp(store_cp::StoreCpArgs),
+    /// Move a step's inputs and outputs around its command (the launcher, inside pods).
+    #[command(hide = true)]
+    Launch(launch::LaunchArgs),
 }
 
 /// Pipeline and stack selection shared by render, plan and check.
@@ -297,6 +301,10 @@ pub fn main() -> ExitCode {
             return code.into();
         }
     };
+    if let Command::Launch(args) = cli.command {
+        // The command's own exit status, not one of mlk's.
+        return launch::run(args);
+    }
     run(cli).into()
 }
 
@@ -364,6 +372,7 @@ pub fn run(cli: Cli) -> Exit {
             write_stdout(&buf)
         }
         Command::StoreCp(args) => store_cp::run(&args, &reporter),
+        Command::Launch(_) => Exit::Invalid,
     }
 }
 

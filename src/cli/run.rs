@@ -93,6 +93,8 @@ struct Setup<'a> {
     selection: Selection,
     site: StoreSite,
     cancel: Arc<Cancel>,
+    /// The stack's object store, when its artifacts are in one.
+    artifacts: Option<crate::artifacts::Artifacts>,
 }
 
 impl Setup<'_> {
@@ -106,10 +108,15 @@ impl Setup<'_> {
         backend: &dyn exec::Backend,
         store: Option<&dyn Store>,
     ) -> Result<Vec<Initial>, ExecError> {
+        let exists = self.artifacts.as_ref().map(|a| move |m: &str| a.exists(m));
+        let presence = exists
+            .as_ref()
+            .map(|f| crate::cache::status::Presence(f as &(dyn Fn(&str) -> bool + Sync)));
         exec::prepare(
             self.plan(),
             backend,
             store,
+            presence,
             &self.selection,
             self.args.no_cache,
             now_unix(),
@@ -174,15 +181,72 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
             _ => Selection::All,
         },
         cancel: Arc::new(Cancel::new()),
+        artifacts: match open_artifacts(plan, reporter) {
+            Ok(a) => a,
+            Err(code) => return code,
+        },
     };
     let ready = if plan.stack.backend == StackBackend::Local {
         local(&setup, reporter)
     } else {
         cluster(&setup, global, reporter)
     };
-    match ready {
+    match ready.and_then(|r| push_inputs(&setup, &r, reporter).map(|()| r)) {
         Ok(ready) => execute(&setup, ready, driver.is_some(), reporter),
         Err(code) => code,
+    }
+}
+
+/// The stack's object store, when its artifacts are in one; a store mlk cannot open is an
+/// error before anything runs.
+fn open_artifacts(
+    plan: &Plan,
+    reporter: &Reporter,
+) -> Result<Option<crate::artifacts::Artifacts>, Exit> {
+    crate::artifacts::Artifacts::open(&plan.stack).map_err(|e| {
+        reporter.status(&format!("error: {e}"));
+        if e.exit_code() == 2 {
+            Exit::Invalid
+        } else {
+            Exit::Io
+        }
+    })
+}
+
+/// Stores by content the local inputs that the steps about to run read through the store.
+fn push_inputs(setup: &Setup<'_>, ready: &Ready, reporter: &Reporter) -> Result<(), Exit> {
+    let Some(a) = &setup.artifacts else {
+        return Ok(());
+    };
+    let plan = setup.plan();
+    let to_run = plan
+        .steps
+        .iter()
+        .zip(&ready.initial)
+        .filter(|(_, i)| i.state == StepState::Waiting)
+        .map(|(s, _)| s);
+    let dir = setup.cwd.join(&setup.compiled.loaded.pipeline.dir);
+    match a.push(&dir, to_run) {
+        Ok(p) => {
+            if p.uploaded > 0 {
+                reporter.status(&format!(
+                    "stored {} local input{} ({} bytes) in {}",
+                    p.uploaded,
+                    if p.uploaded == 1 { "" } else { "s" },
+                    p.moved.bytes,
+                    plan.stack.artifacts_uri
+                ));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            reporter.status(&format!("error: {e}"));
+            Err(if e.exit_code() == 2 {
+                Exit::Invalid
+            } else {
+                Exit::Io
+            })
+        }
     }
 }
 
@@ -211,7 +275,15 @@ fn local(setup: &Setup<'_>, reporter: &Reporter) -> Result<Ready, Exit> {
             .map(|(s, _)| s)
     };
     let machine = super::plan::local_gpus(setup.compiled, to_run(), reporter)?;
-    let backend = backend.with_gpus(machine);
+    let mut backend = backend.with_gpus(machine);
+    if plan.steps.iter().any(|s| s.data.launcher) {
+        backend = backend
+            .with_launcher(&plan.stack)
+            .map_err(|e| {
+                reporter.status(&format!("error: cannot find the mlk binary (the launcher): {e}"));
+                Exit::Io
+            })?;
+    }
     let missing = backend.missing_env(to_run());
     if !missing.is_empty() {
         for m in &missing {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Backend;
-use crate::cache::status::{self, Lookup, Query, lookup};
+use crate::cache::status::{self, Lookup, Presence, Query, lookup};
 use crate::cache::store::{Record, Store, StoreError};
 use crate::resolve::{Plan, Step};
 
@@ -131,8 +131,14 @@ impl ExecError {
 }
 
 /// The cache question of one step of `plan`.
-pub(crate) fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
+pub(crate) fn cache_query<'a>(
+    plan: &'a Plan,
+    step: &'a Step,
+    presence: Option<Presence<'a>>,
+) -> Query<'a> {
     Query {
+        manifest: step.data.manifest.as_deref(),
+        presence,
         pipeline: &plan.pipeline,
         step: &step.name,
         enabled: step.cache.enabled,
@@ -147,11 +153,12 @@ pub(crate) fn cache_query<'a>(plan: &'a Plan, step: &'a Step) -> Query<'a> {
 pub(crate) fn cache_status(
     plan: &Plan,
     store: Option<&dyn Store>,
+    presence: Option<Presence<'_>>,
     now_unix: u64,
 ) -> Result<Vec<Lookup>, StoreError> {
     plan.steps
         .iter()
-        .map(|s| lookup(store, &cache_query(plan, s), now_unix))
+        .map(|s| lookup(store, &cache_query(plan, s, presence), now_unix))
         .collect()
 }
 
@@ -160,10 +167,11 @@ fn hit(
     plan: &Plan,
     step: &Step,
     store: Option<&dyn Store>,
+    presence: Option<Presence<'_>>,
     now_unix: u64,
 ) -> Result<Option<Record>, StoreError> {
     match store {
-        Some(store) => status::hit(store, &cache_query(plan, step), now_unix),
+        Some(store) => status::hit(store, &cache_query(plan, step, presence), now_unix),
         None => Ok(None),
     }
 }
@@ -247,6 +255,7 @@ pub(crate) fn prepare(
     plan: &Plan,
     backend: &dyn Backend,
     store: Option<&dyn Store>,
+    presence: Option<Presence<'_>>,
     selection: &Selection,
     no_cache: bool,
     now_unix: u64,
@@ -259,7 +268,7 @@ pub(crate) fn prepare(
         let (state, note) = if let Some(reason) = backend.skip_reason(step) {
             (StepState::Skipped, Some(reason))
         } else if !selected[i] {
-            match hit(plan, step, store, now_unix)? {
+            match hit(plan, step, store, presence, now_unix)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None if required[i] => {
                     missing.push(step.name.clone());
@@ -268,7 +277,7 @@ pub(crate) fn prepare(
                 None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
             }
         } else if selection.start().is_none() && !no_cache {
-            match hit(plan, step, store, now_unix)? {
+            match hit(plan, step, store, presence, now_unix)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None => (StepState::Waiting, None),
             }

@@ -101,7 +101,7 @@ fn go(
     dir: &std::path::Path,
     jobs: usize,
 ) -> Summary {
-    let initial = prepare(plan, backend, Some(store), &Selection::All, false, 0).unwrap();
+    let initial = prepare(plan, backend, Some(store), None, &Selection::All, false, 0).unwrap();
     let runs = RunDir::create(&dir.join("runs"), &format!("run-{}", record::entropy())).unwrap();
     let opts = Options {
         jobs,

@@ -52,6 +52,9 @@ pub(crate) struct LocalBackend {
     lookup: Lookup,
     /// The machine's GPUs and who holds them; `None`: GPUs are not looked at.
     gpus: Option<Arc<Gpus>>,
+    /// `mlk launch --store …`: what wraps the command of a step whose bytes the launcher
+    /// moves (a stack whose artifacts are in an object store); `None` on a local store.
+    launcher: Option<Vec<String>>,
 }
 
 impl LocalBackend {
@@ -63,7 +66,21 @@ impl LocalBackend {
             run_id: run_id.into(),
             lookup,
             gpus: None,
+            launcher: None,
         }
+    }
+
+    /// Wraps the commands of steps whose bytes move through `stack`'s object store in this
+    /// binary's launcher (`mlk launch`), as pods do.
+    pub(crate) fn with_launcher(
+        mut self,
+        stack: &crate::resolve::StackInfo,
+    ) -> std::io::Result<Self> {
+        let exe = std::env::current_exe()?;
+        let mut l = vec![exe.to_string_lossy().into_owned(), "launch".to_owned()];
+        l.extend(crate::launch::store_args(stack, None));
+        self.launcher = Some(l);
+        Ok(self)
     }
 
     /// Hands out `machine`'s GPUs to steps (see [`gpu`]).
@@ -169,7 +186,14 @@ impl LocalBackend {
         logs: &LogSink,
         group: &mut LocalProcess,
     ) -> Result<(), String> {
-        let command = staging.rewrite_all(&step.command);
+        let mut command = staging.rewrite_all(&step.command);
+        if let (true, Some(launcher)) = (step.data.launcher, &self.launcher) {
+            let mut wrapped = launcher.clone();
+            wrapped.extend(crate::launch::step_args(step));
+            wrapped.push("--".into());
+            wrapped.append(&mut command);
+            command = wrapped;
+        }
         let Some((program, args)) = command.split_first() else {
             return Err("the step has no command".into());
         };

@@ -54,47 +54,11 @@ pub(super) fn command(plan: &Plan, step: &Step) -> Vec<String> {
         return step.command.clone();
     }
     let mut c = vec![binary(plan, step), "launch".into()];
-    c.extend(launch_args(plan, step, &POD_STORE.into()));
+    c.extend(crate::launch::store_args(&plan.stack, Some(POD_STORE)));
+    c.extend(crate::launch::step_args(step));
     c.push("--".into());
     c.extend(step.command.iter().cloned());
     c
-}
-
-/// The arguments of `mlk launch` (before `--`) for `step`; `mount` is where a `pvc://` store's
-/// claim is.
-pub(crate) fn launch_args(plan: &Plan, step: &Step, mount: &String) -> Vec<String> {
-    let s = &plan.stack;
-    let mut a = vec!["--store".to_owned(), s.artifacts_uri.clone()];
-    let mut opt = |flag: &str, v: Option<&String>| {
-        if let Some(v) = v {
-            a.push(flag.into());
-            a.push(v.clone());
-        }
-    };
-    opt("--endpoint", s.artifacts_endpoint.as_ref());
-    opt("--region", s.artifacts_region.as_ref());
-    if matches!(s.artifacts_kind, StoreKind::Pvc { .. }) {
-        opt("--mount", Some(mount));
-    }
-    for f in &step.data.fetch {
-        a.extend(["--get".into(), f.uri.clone(), f.path.clone()]);
-    }
-    for p in &step.data.publish {
-        match &p.path {
-            Some(path) => {
-                a.extend(["--put".into(), path.clone(), p.uri.clone()]);
-            }
-            None => {
-                a.push("--check".into());
-                a.push(p.uri.clone());
-            }
-        }
-    }
-    if let Some(m) = &step.data.manifest {
-        a.push("--manifest".into());
-        a.push(m.clone());
-    }
-    a
 }
 
 /// The main container's volume mounts for the launcher and the store.

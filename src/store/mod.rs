@@ -189,6 +189,21 @@ impl Store {
         }
     }
 
+    /// Whether `uri` holds anything: one object exactly there, or at least one under `uri/`
+    /// (a directory tree).
+    pub(crate) async fn present(&self, uri: &str) -> Result<bool, StoreError> {
+        if self.exists(uri).await? {
+            return Ok(true);
+        }
+        let at = self.address(Op::Check, uri)?;
+        let mut listing = self.inner.list(Some(&at));
+        match futures::StreamExt::next(&mut listing).await {
+            Some(Ok(_)) => Ok(true),
+            Some(Err(e)) => Err(self.fail(Op::Check, uri, &e)),
+            None => Ok(false),
+        }
+    }
+
     /// Writes `bytes` as the object at `uri`, replacing any.
     pub(crate) async fn put_bytes(&self, uri: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
         let at = self.address(Op::Write, uri)?;

@@ -1,0 +1,161 @@
+//! What mlk itself does with a stack's artifact store, around a run (the launcher does the
+//! rest inside each step): store local inputs by content before steps read them ([`push`]),
+//! ask whether a step's manifest is there (the cache hit rule's outputs check), and, for a step
+//! that wrote its outputs by address without a launcher, check them and write its manifest
+//! after it succeeded ([`Artifacts::finish`]).
+//!
+//! A local input is stored once under its content address (`{uri}/.mlk/inputs/sha256/<hex>`,
+//! an object for a file, a tree of objects for a directory), and a marker object
+//! (`<address>.stored`) is written after it: a later run asks for the marker only, so an
+//! unchanged input costs one request and uploads nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::domain::StoreKind;
+use crate::resolve::{Plan, StackInfo, Step};
+use crate::store::{Store, StoreError, StoreSpec, Transfer};
+
+/// An open artifact store and a runtime to drive it from synchronous code.
+pub(crate) struct Artifacts {
+    store: Store,
+    rt: tokio::runtime::Runtime,
+}
+
+/// What [`Artifacts::push`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pushed {
+    /// Inputs uploaded now.
+    pub uploaded: u64,
+    /// Inputs already in the store.
+    pub present: u64,
+    /// Files and bytes uploaded.
+    pub moved: Transfer,
+}
+
+/// How many inputs are checked or uploaded at once.
+const PARALLEL: usize = 16;
+
+impl Artifacts {
+    /// The stack's object store, or `None` when its artifacts are on this machine's disk or in
+    /// a claim this machine cannot reach (a `pvc://` store).
+    pub(crate) fn open(stack: &StackInfo) -> Result<Option<Artifacts>, StoreError> {
+        if !matches!(stack.artifacts_kind, StoreKind::Object { .. }) {
+            return Ok(None);
+        }
+        let store = Store::open(&StoreSpec {
+            uri: stack.artifacts_uri.clone(),
+            endpoint: stack.artifacts_endpoint.clone(),
+            region: stack.artifacts_region.clone(),
+            mount: None,
+        })?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                StoreError::new(
+                    crate::store::Op::Open,
+                    stack.artifacts_uri.clone(),
+                    crate::store::Reason::Answer(format!("cannot start the I/O runtime: {e}")),
+                )
+            })?;
+        Ok(Some(Artifacts { store, rt }))
+    }
+
+    /// Runs `fut` to completion on this store's runtime, from any thread (also one that is
+    /// inside another runtime).
+    fn block<T: Send>(&self, fut: impl Future<Output = T> + Send) -> T {
+        std::thread::scope(|s| {
+            s.spawn(|| self.rt.block_on(fut))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    }
+
+    /// Whether the object at `uri` exists; a store that cannot answer says no (the step runs
+    /// again rather than read what may not be there).
+    pub(crate) fn exists(&self, uri: &str) -> bool {
+        self.block(self.store.exists(uri)).unwrap_or(false)
+    }
+
+    /// Stores the local inputs the plan's `steps` read (paths relative to `dir`) by content,
+    /// skipping those already stored.
+    pub(crate) fn push<'a>(
+        &self,
+        dir: &Path,
+        steps: impl IntoIterator<Item = &'a Step>,
+    ) -> Result<Pushed, StoreError> {
+        let mut wanted: BTreeMap<&str, PathBuf> = BTreeMap::new();
+        for p in steps.into_iter().flat_map(|s| &s.data.push) {
+            wanted.insert(&p.uri, dir.join(&p.path));
+        }
+        let wanted: Vec<(&str, PathBuf)> = wanted.into_iter().collect();
+        self.block(async {
+            let mut pushed = Pushed::default();
+            for chunk in wanted.chunks(PARALLEL) {
+                let jobs = chunk.iter().map(|(uri, path)| self.push_one(uri, path));
+                for r in futures::future::try_join_all(jobs).await? {
+                    match r {
+                        Some(t) => {
+                            pushed.uploaded += 1;
+                            pushed.moved.files += t.files;
+                            pushed.moved.bytes += t.bytes;
+                        }
+                        None => pushed.present += 1,
+                    }
+                }
+            }
+            Ok(pushed)
+        })
+    }
+
+    /// Stores one input unless its marker says it is there; what was uploaded.
+    async fn push_one(&self, uri: &str, path: &Path) -> Result<Option<Transfer>, StoreError> {
+        let marker = format!("{uri}.stored");
+        if self.store.exists(&marker).await? {
+            return Ok(None);
+        }
+        let t = self.store.upload(path, uri).await?;
+        let text = format!("{{\"files\":{},\"bytes\":{}}}\n", t.files, t.bytes);
+        self.store.put_bytes(&marker, text.into_bytes()).await?;
+        Ok(Some(t))
+    }
+
+    /// After a step without a launcher succeeded: every output it wrote by address must be in
+    /// the store; then its manifest is written. An error says which output is missing.
+    pub(crate) fn finish(&self, step: &Step) -> Result<(), String> {
+        let Some(manifest) = &step.data.manifest else {
+            return Ok(());
+        };
+        if step.data.launcher {
+            return Ok(());
+        }
+        self.block(async {
+            let mut outputs = BTreeMap::new();
+            for p in &step.data.publish {
+                match self.store.present(&p.uri).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(format!(
+                            "the step succeeded but output `{}` is not in the store at {}",
+                            p.output, p.uri
+                        ));
+                    }
+                    Err(e) => return Err(e.to_string()),
+                }
+                outputs.insert(p.output.clone(), p.uri.clone());
+            }
+            let text = crate::launch::manifest(outputs.into_iter().map(|(k, u)| (k, u, None)));
+            self.store
+                .put_bytes(manifest, text)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// The steps of `plan` that read local inputs through the store.
+pub(crate) fn pushes(plan: &Plan) -> impl Iterator<Item = &Step> {
+    plan.steps.iter().filter(|s| !s.data.push.is_empty())
+}

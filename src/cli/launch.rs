@@ -1,0 +1,95 @@
+//! `mlk launch` (hidden): the launcher's command line (see [`crate::launch`]). In a pod's
+//! init container, `mlk launch --install PATH` copies the binary into the pod's volume; in
+//! the main container, `mlk launch --store … --get URI PATH … -- COMMAND` wraps the step.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::launch::{self, Spec};
+use crate::store::StoreSpec;
+
+/// `mlk launch` arguments.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
+    /// Copy this binary to PATH and exit (what the init container does).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["store", "command"])]
+    pub install: Option<PathBuf>,
+    /// The artifact store every address is in.
+    #[arg(long, value_name = "URI", required_unless_present = "install")]
+    pub store: Option<String>,
+    /// S3-compatible endpoint of the store.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// Region of the store.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Where a pvc:// store's claim is mounted.
+    #[arg(long, value_name = "DIR")]
+    pub mount: Option<PathBuf>,
+    /// Fetch an address to a local path before the command.
+    #[arg(long, num_args = 2, value_names = ["URI", "PATH"])]
+    pub get: Vec<String>,
+    /// Publish a local path to an address after the command succeeds.
+    #[arg(long, num_args = 2, value_names = ["PATH", "URI"])]
+    pub put: Vec<String>,
+    /// After the command succeeds, check that it wrote this address itself.
+    #[arg(long, value_name = "URI")]
+    pub check: Vec<String>,
+    /// Write the manifest here after every output.
+    #[arg(long, value_name = "URI")]
+    pub manifest: Option<String>,
+    /// Skip the command when the manifest is already in the store (a cached step).
+    #[arg(long, requires = "manifest")]
+    pub skip_if_cached: bool,
+    /// The command and its arguments.
+    #[arg(last = true, value_name = "COMMAND", required_unless_present = "install")]
+    pub command: Vec<String>,
+}
+
+/// Runs `mlk launch`: the command's exit status, 3 when the store failed.
+pub(super) fn run(args: LaunchArgs) -> ExitCode {
+    let say = |m: &str| eprintln!("{m}");
+    if let Some(dest) = &args.install {
+        return match launch::install(dest) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                say(&format!("mlk launch: cannot install to {}: {e}", dest.display()));
+                ExitCode::from(3)
+            }
+        };
+    }
+    let pairs = |v: &[String]| -> Vec<(String, String)> {
+        v.chunks(2)
+            .filter_map(|c| Some((c.first()?.clone(), c.get(1)?.clone())))
+            .collect()
+    };
+    let spec = Spec {
+        store: StoreSpec {
+            uri: args.store.unwrap_or_default(),
+            endpoint: args.endpoint,
+            region: args.region,
+            mount: args.mount,
+        },
+        get: pairs(&args.get)
+            .into_iter()
+            .map(|(u, p)| (u, PathBuf::from(p)))
+            .collect(),
+        put: pairs(&args.put)
+            .into_iter()
+            .map(|(p, u)| (PathBuf::from(p), u))
+            .collect(),
+        check: args.check,
+        manifest: args.manifest,
+        skip_if_cached: args.skip_if_cached,
+        command: args.command,
+    };
+    match launch::launch(&spec, &say) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            say(&format!("mlk launch: {e}"));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
