@@ -31,7 +31,9 @@
 #   many   down  aws      5.92    5.58    7.13     169       79.3     79.6
 #
 # The 1 GiB upload is moto-bound (it hashes and stores every part in Python): both tools vary
-# from 9 to 15 s. aws's 1 GiB download is slow because it fetches 8 MiB ranges and moto reads
+# from 9 to 15 s under that load. Again at load average 2.3, three alternating uploads each
+# (same script's measuring): mlk 6.43 / 6.71 / 8.06 s (median 6.71, 35 MiB), aws 6.62 / 6.91 /
+# 9.46 s (median 6.91, 93 MiB). aws's 1 GiB download is slow because it fetches 8 MiB ranges and moto reads
 # the whole object for each; mlk streams one GET per object.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -269,22 +269,38 @@ fn connection_reason(ctx: &Context<'_>, http: &HttpError) -> Reason {
             retried: ctx.retry_for,
         },
         kind => {
+            let text = chain_text(http);
             let io = find::<std::io::Error>(http);
             let why = match io.map(std::io::Error::kind) {
                 Some(std::io::ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
                 Some(std::io::ErrorKind::ConnectionReset) => "connection reset".to_owned(),
                 Some(std::io::ErrorKind::TimedOut) => "connection timed out".to_owned(),
-                _ if chain_text(http).contains("dns error")
-                    || chain_text(http).contains("lookup address") =>
-                {
+                _ if text.contains("dns error") || text.contains("lookup address") => {
                     "host name not resolved".to_owned()
                 }
-                _ if kind == HttpErrorKind::Connect => "connection failed".to_owned(),
-                _ => "the connection broke".to_owned(),
+                _ => tls_refusal(&text).unwrap_or_else(|| {
+                    if kind == HttpErrorKind::Connect {
+                        "connection failed".to_owned()
+                    } else {
+                        "the connection broke".to_owned()
+                    }
+                }),
             };
             Reason::Unreachable { endpoint, why }
         }
     }
+}
+
+/// Why TLS refused the server, from rustls's "invalid peer certificate: UnknownIssuer".
+fn tls_refusal(text: &str) -> Option<String> {
+    let at = text.find("invalid peer certificate: ")? + "invalid peer certificate: ".len();
+    let word: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    Some(format!(
+        "its TLS certificate is not trusted: {word}; for a private CA set SSL_CERT_FILE"
+    ))
 }
 
 /// "the store answered HTTP 500 (InternalError)", from the status and error code only.

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::transfer::{EMPTY_DIR_MARKER, PART};
+use super::transfer::{EMPTY_DIR_MARKER, PART, small_at_once};
 use super::{Reason, Store, StoreSpec, Transfer};
 
 fn spec(uri: &str) -> StoreSpec {
@@ -79,7 +79,7 @@ fn a_nested_tree_with_empty_and_large_files_round_trips() {
     write(&src.join("empty"), b"");
     write(&src.join("x/y/z.txt"), b"deep");
     std::fs::create_dir_all(src.join("x/nothing-here")).unwrap();
-    // Larger than one part: a multipart upload and ranged downloads.
+    // Larger than one part: a multipart upload.
     let big: Vec<u8> = (0..(PART * 2 + 12345)).map(|i| (i % 251) as u8).collect();
     write(&src.join("x/big.bin"), &big);
     let t = Store::block_on(store.upload(&src, &format!("{uri}/run/out"))).unwrap();
@@ -257,4 +257,12 @@ fn secrets_are_redacted_from_shown_strings() {
     let shown =
         super::error::redact("GET https://user:pw@host/b/k?X-Amz-Signature=abc&sig=def failed");
     assert_eq!(shown, "GET https://…@host/b/k?… failed");
+}
+
+#[test]
+fn small_files_in_flight_fit_the_memory_budget() {
+    assert_eq!(small_at_once(0), 8);
+    assert_eq!(small_at_once(1 << 20), 8);
+    assert_eq!(small_at_once(PART as u64), 4);
+    assert_eq!(small_at_once(5 << 20), 6);
 }

@@ -1,10 +1,11 @@
 //! Streaming transfers between local paths and objects.
 //!
 //! Memory stays bounded whatever the sizes. Uploads: a file of at most [`PART`] bytes goes in
-//! one request (up to [`FILES_IN_FLIGHT`] such files at once); a larger one goes alone, as a
-//! multipart upload of [`PART`]-byte parts with [`PARTS_IN_FLIGHT`] in flight. Downloads: every
-//! object is streamed by one GET into a temporary file, [`WRITE_BATCH`] bytes at a time, with
-//! the same bounds on concurrent files. One transfer holds at most about 40 MiB of file data.
+//! one request, several such files at once, as many as fit in [`SMALL_BUDGET`] (at most
+//! [`FILES_IN_FLIGHT`]); a larger one goes alone, as a multipart upload of [`PART`]-byte parts
+//! with [`PARTS_IN_FLIGHT`] in flight. Downloads: every object is streamed by one GET into a
+//! temporary file, [`WRITE_BATCH`] bytes at a time, with the same bounds on concurrent files.
+//! One transfer holds at most about 32 MiB of file data.
 //!
 //! Object stores have no directories: an uploaded directory keeps its files and loses its empty
 //! subdirectories (as `aws s3 sync` does). A directory with no file at all uploads one empty
@@ -24,15 +25,16 @@ use object_store::{GetOptions, ObjectMeta, ObjectStoreExt, PutPayload, WriteMult
 use super::walk::{self, Source, Tree};
 use super::{Op, Reason, Store, StoreError, Transfer};
 
-/// The part size of multipart uploads and ranged downloads, and the largest file moved in one
-/// request.
+/// The part size of multipart uploads, and the largest file uploaded in one request.
 pub(super) const PART: usize = 8 << 20;
 /// Parts of one large file in flight at once.
 const PARTS_IN_FLIGHT: usize = 3;
 /// How much of a download is gathered before it is written.
 const WRITE_BATCH: usize = 1 << 20;
-/// Small files in flight at once.
+/// Small files in flight at once, at most.
 const FILES_IN_FLIGHT: usize = 8;
+/// The bytes of small files in flight at once: 8 files of 1 MiB, or 4 of 8 MiB.
+const SMALL_BUDGET: u64 = 32 << 20;
 /// The object an empty directory uploads, inside the directory's address.
 pub(crate) const EMPTY_DIR_MARKER: &str = ".mlk-empty-dir";
 
@@ -76,9 +78,9 @@ fn child_path(base: &ObjectPath, rel: &str) -> ObjectPath {
     rel.split('/').fold(base.clone(), |p, seg| p.join(seg))
 }
 
-/// Runs `f` on every job: small ones [`FILES_IN_FLIGHT`] at a time, then large ones one after
-/// the other (each of those already has [`PARTS_IN_FLIGHT`] parts in flight). Stops at the
-/// first error.
+/// Runs `f` on every job: small ones several at a time (as many of the largest as fit in
+/// [`SMALL_BUDGET`], at most [`FILES_IN_FLIGHT`]), then large ones one after the other (each of
+/// those already has [`PARTS_IN_FLIGHT`] parts in flight). Stops at the first error.
 async fn each_bounded<J, F, Fut>(
     jobs: impl Iterator<Item = (u64, J)>,
     f: F,
@@ -93,8 +95,9 @@ where
         total.files += 1;
         total.bytes += bytes;
     };
-    let mut running = futures::stream::iter(small.into_iter().map(|(_, j)| f(j)))
-        .buffer_unordered(FILES_IN_FLIGHT);
+    let at_once = small_at_once(small.iter().map(|(size, _)| *size).max().unwrap_or(0));
+    let mut running =
+        futures::stream::iter(small.into_iter().map(|(_, j)| f(j))).buffer_unordered(at_once);
     while let Some(done) = running.next().await {
         count(done?);
     }
@@ -103,6 +106,13 @@ where
         count(f(job).await?);
     }
     Ok(total)
+}
+
+/// How many small files go at once when the largest has `largest` bytes.
+pub(super) fn small_at_once(largest: u64) -> usize {
+    usize::try_from(SMALL_BUDGET / largest.max(1))
+        .unwrap_or(FILES_IN_FLIGHT)
+        .clamp(1, FILES_IN_FLIGHT)
 }
 
 /// Uploads one regular file; returns the bytes sent.

@@ -189,9 +189,8 @@ impl Ca {
         self.issuer.pem()
     }
 
-    /// A TLS server configuration (ring, TLS 1.2 and 1.3, HTTP/1.1) with a certificate for
-    /// 127.0.0.1 and localhost signed by this CA.
-    fn server_config(&self) -> ServerConfig {
+    /// A server certificate for 127.0.0.1 and localhost signed by this CA, and its key.
+    fn leaf(&self) -> (rcgen::Certificate, KeyPair) {
         let key = KeyPair::generate().unwrap();
         let mut params =
             CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
@@ -200,6 +199,20 @@ impl Ca {
             .push(DnType::CommonName, "kube-apiserver");
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &*self.issuer).unwrap();
+        (cert, key)
+    }
+
+    /// [`Ca::leaf`] as the contents of PEM files, (certificate chain, key), for servers that
+    /// read files (the moto S3 server of `s3.rs`).
+    pub(crate) fn server_pem(&self) -> (String, String) {
+        let (cert, key) = self.leaf();
+        (format!("{}{}", cert.pem(), self.pem()), key.serialize_pem())
+    }
+
+    /// A TLS server configuration (ring, TLS 1.2 and 1.3, HTTP/1.1) with a certificate for
+    /// 127.0.0.1 and localhost signed by this CA.
+    fn server_config(&self) -> ServerConfig {
+        let (cert, key) = self.leaf();
         let chain = vec![cert.der().clone(), self.issuer.der().clone()];
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
         // mlk's client uses ring too (kube's `ring` feature); a loopback test server has no use

@@ -37,12 +37,29 @@ pub(crate) fn credentials() -> [(&'static str, &'static str); 3] {
 pub(crate) struct S3Server {
     child: Child,
     port: u16,
+    /// With TLS: the directory of its certificate and key files.
+    tls: Option<tempfile::TempDir>,
 }
 
 impl S3Server {
     /// Starts a server on a free port and waits until it answers. None (after a notice on
     /// stderr) when `moto_server` is not installed, unless `MLK_REQUIRE_S3=1`: then it panics.
     pub(crate) fn start() -> Option<S3Server> {
+        S3Server::start_with(None)
+    }
+
+    /// [`S3Server::start`] serving HTTPS with a certificate for localhost signed by `ca`
+    /// (its `endpoint` is then `https://localhost:PORT`). Answers are not awaited: moto speaks
+    /// TLS, the harness does not, so it waits until the port accepts connections.
+    pub(crate) fn start_tls(ca: &crate::fake_api::Ca) -> Option<S3Server> {
+        let dir = tempfile::tempdir().unwrap();
+        let (chain, key) = ca.server_pem();
+        std::fs::write(dir.path().join("cert.pem"), chain).unwrap();
+        std::fs::write(dir.path().join("key.pem"), key).unwrap();
+        S3Server::start_with(Some(dir))
+    }
+
+    fn start_with(tls: Option<tempfile::TempDir>) -> Option<S3Server> {
         let Some(program) = moto_server() else {
             assert!(
                 !required(),
@@ -56,39 +73,60 @@ impl S3Server {
             return None;
         };
         // A port picked free can be taken before moto binds it: try a few.
+        let mut tls = tls;
         for _ in 0..3 {
-            if let Some(server) = S3Server::start_on(&program, free_port()) {
-                return Some(server);
+            match S3Server::start_on(&program, free_port(), tls) {
+                Ok(server) => return Some(server),
+                Err(back) => tls = back,
             }
         }
         panic!("{} did not start on 127.0.0.1", program.display());
     }
 
-    fn start_on(program: &Path, port: u16) -> Option<S3Server> {
-        let child = Command::new(program)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+    fn start_on(
+        program: &Path,
+        port: u16,
+        tls: Option<tempfile::TempDir>,
+    ) -> Result<S3Server, Option<tempfile::TempDir>> {
+        let mut command = Command::new(program);
+        command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some(dir) = &tls {
+            command
+                .arg("-c")
+                .arg(dir.path().join("cert.pem"))
+                .arg("-k")
+                .arg(dir.path().join("key.pem"));
+        }
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", program.display()));
-        let mut server = S3Server { child, port };
+        let mut server = S3Server { child, port, tls };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if server.child.try_wait().ok().flatten().is_some() {
-                return None;
+                break;
             }
-            if server.request("GET", "/").is_some() {
-                return Some(server);
+            let ready = match server.tls {
+                Some(_) => TcpStream::connect(("127.0.0.1", port)).is_ok(),
+                None => server.request("GET", "/").is_some(),
+            };
+            if ready {
+                return Ok(server);
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        None
+        Err(server.tls.take())
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://localhost:PORT` with TLS.
     pub(crate) fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("https://localhost:{}", self.port),
+            None => format!("http://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Creates the bucket `name` (moto takes unsigned requests).
@@ -415,6 +453,40 @@ fn no_ca_certificates_is_said_for_https_and_no_matter_for_http() {
         http.stderr.contains("(connection refused)"),
         "{}",
         http.stderr
+    );
+}
+
+#[test]
+fn https_needs_the_servers_ca_and_says_so_without_it() {
+    let ca = crate::fake_api::Ca::new("mlk test store CA");
+    let Some(s3) = S3Server::start_tls(&ca) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("f.txt");
+    write(&f, b"x");
+    let f = f.display().to_string();
+    let endpoint = s3.endpoint();
+    let untrusted = s3.store_cp(&f, "s3://tls/k");
+    assert_eq!(untrusted.code, 3, "{}", untrusted.stderr);
+    assert_eq!(
+        untrusted.stderr,
+        format!(
+            "error: cannot upload to s3://tls/k: cannot reach {endpoint} (its TLS certificate is \
+             not trusted: UnknownIssuer; for a private CA set SSL_CERT_FILE)\n"
+        )
+    );
+    // With the CA, TLS is through and moto answers (there is no bucket `tls`).
+    let bundle = tmp.path().join("ca.pem");
+    std::fs::write(&bundle, ca.pem()).unwrap();
+    let mut c = s3.mlk();
+    c.env("SSL_CERT_FILE", &bundle)
+        .args(["store-cp", &f, "s3://tls/k", "--endpoint", &endpoint]);
+    let trusted = crate::run(&mut c);
+    assert_eq!(trusted.code, 3, "{}", trusted.stderr);
+    assert_eq!(
+        trusted.stderr,
+        "error: cannot upload to s3://tls/k: bucket \"tls\" does not exist\n"
     );
 }
 
