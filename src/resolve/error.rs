@@ -305,13 +305,16 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
-    /// A canary rollout on a stack whose KServe mode has none.
-    #[error("canary rollouts need KServe's knative mode; the stack's [serving] mode is standard")]
-    #[diagnostic(
-        code(mlk::resolve::canary_mode),
-        help("remove `canary`, or use a stack with [serving] mode = \"knative\"")
-    )]
+    /// A canary rollout on a stack whose KServe mode and version cannot carry it.
+    #[error("a standard-mode canary is not possible with KServe {version}: {why}")]
+    #[diagnostic(code(mlk::resolve::canary_mode), help("{help}"))]
     CanaryMode {
+        /// The stack's declared KServe version.
+        version: &'static str,
+        /// Why not, for this version.
+        why: &'static str,
+        /// What to do instead.
+        help: &'static str,
         /// The canary setting.
         #[label("here")]
         at: SourceSpan,

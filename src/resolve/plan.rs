@@ -63,6 +63,9 @@ pub struct StackInfo {
     pub scheduler: SchedulerKind,
     /// KServe deployment mode.
     pub serving_mode: ServingMode,
+    /// The KServe version the stack declares.
+    #[serde(skip)]
+    pub kserve_version: &'static str,
     /// Training API for distributed steps.
     pub training_api: TrainingApi,
     /// TrainJob runtime name.

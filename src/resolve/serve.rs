@@ -1,6 +1,7 @@
 //! Serve steps against the stack's KServe deployment mode: what a serve step may not have
 //! (a command, outputs), its model, its replica range, the autoscaling metric and target each
-//! mode accepts, and the canary rule (canary rollouts need knative mode).
+//! mode accepts, and the canary rule (a one-model canary needs knative mode, whatever the
+//! declared KServe version; see `canary_error`).
 
 use super::plan::{ServeSpec, StackInfo};
 use super::{Cx, ResolveError};
@@ -43,9 +44,7 @@ pub(super) fn serve_spec(cx: &mut Cx<'_>, def: &StepDef, stack: &StackInfo) -> O
         None => (None, None),
     };
     if let (Some(c), ServingMode::Standard) = (&def.canary, mode) {
-        cx.pipeline(ResolveError::CanaryMode {
-            at: c.span().into(),
-        });
+        cx.pipeline(canary_error(stack.kserve_version, c.span()));
     }
     let m = model.get_ref();
     Some(ServeSpec {
@@ -58,6 +57,34 @@ pub(super) fn serve_spec(cx: &mut Cx<'_>, def: &StepDef, stack: &StackInfo) -> O
         target,
         canary: def.canary.as_ref().map(|c| *c.get_ref()),
     })
+}
+
+/// The error for `canary` in standard mode. Before KServe 0.20 standard mode has no canary at
+/// all; 0.20 added `spec.canary[]` (kserve PR #5672), whose entries each carry a *named* canary
+/// predictor next to the stable `spec.predictor`. A step's `canary = N` names one model and
+/// leans on knative remembering the last good revision, so it cannot fill that form: the
+/// stable model is not in the pipeline. mlk rejects it with the reason for the declared version.
+fn canary_error(version: &'static str, at: std::ops::Range<usize>) -> ResolveError {
+    let (why, help) = if version < "0.20" {
+        (
+            "standard mode has no canary before KServe 0.20",
+            "remove `canary`, use a stack with [serving] mode = \"knative\", or declare \
+             [serving] kserve = \"0.20\" if the cluster runs it",
+        )
+    } else {
+        (
+            "its spec.canary[] needs the stable model next to the canary one, and `canary` \
+             names only the step's model",
+            "remove `canary`, or use a stack with [serving] mode = \"knative\", where KServe \
+             keeps the last good revision as the stable one",
+        )
+    };
+    ResolveError::CanaryMode {
+        version,
+        why,
+        help,
+        at: at.into(),
+    }
 }
 
 /// Standard mode scales on cpu or memory utilisation (HPA, percent); knative mode on

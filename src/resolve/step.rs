@@ -35,6 +35,7 @@ pub(super) fn stack_info(l: &Loaded) -> StackInfo {
         context: s.context.clone(),
         scheduler: s.scheduler.kind,
         serving_mode: s.serving,
+        kserve_version: s.kserve,
         training_api: s.training.api,
         training_runtime: s
             .training

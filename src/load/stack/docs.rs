@@ -65,6 +65,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "serving.mode",
         "KServe deployment mode; decides which serve settings are legal.",
     ),
+    (
+        "serving.kserve",
+        "The KServe version the cluster runs (default the newest, 0.20).",
+    ),
     ("training", "Distributed training settings."),
     (
         "training.api",

@@ -75,6 +75,8 @@ pub struct StackFile {
     pub scheduler: SchedulerDef,
     /// `[serving] mode`.
     pub serving: ServingMode,
+    /// `[serving] kserve`: the declared KServe version (default the newest known).
+    pub kserve: &'static str,
     /// `[training]`.
     pub training: TrainingDef,
     /// `[priorities]`.
@@ -152,7 +154,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     let artifacts = storage::artifacts(&mut root, cx);
     let cache = storage::cache(&mut root, backend, cx);
     let scheduler = scheduling::scheduler(&mut root, cx);
-    let serving = workloads::serving(&mut root, cx);
+    let (serving, kserve) = workloads::serving(&mut root, cx);
     let training = workloads::training(&mut root, cx);
     let priorities = scheduling::priorities(&mut root, cx);
     let gpu = gpu::gpu(&mut root, cx);
@@ -176,6 +178,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         cache,
         scheduler,
         serving,
+        kserve,
         training,
         priorities,
         gpu,

@@ -1,4 +1,5 @@
-//! `[serving]` and `[training]`: which APIs serve and distributed steps compile to.
+//! `[serving]` and `[training]`: which APIs serve and distributed steps compile to, and the
+//! KServe version the stack declares (it decides whether a standard-mode canary is possible).
 
 use crate::domain::{ServingMode, TrainingApi};
 use crate::load::toml::{Cx, Table};
@@ -15,22 +16,26 @@ pub struct TrainingDef {
     pub api_span: std::ops::Range<usize>,
 }
 
-/// Reads `[serving]`.
-pub(super) fn serving(root: &mut Table<'_, '_>, cx: &mut Cx) -> ServingMode {
-    match root.table("serving", cx) {
-        Some(mut s) => {
-            let mode = s
-                .raw("mode")
-                .and_then(|m| choice(m, &["standard", "knative"], cx));
-            s.finish(cx);
-            if mode.is_some_and(|m| *m.get_ref() == "knative") {
-                ServingMode::Knative
-            } else {
-                ServingMode::Standard
-            }
-        }
-        None => ServingMode::Standard,
-    }
+/// The KServe versions `[serving] kserve` may name, oldest first; the last is the default.
+const KSERVE_VERSIONS: &[&str] = &["0.15", "0.16", "0.17", "0.18", "0.19", "0.20"];
+
+/// Reads `[serving]`: the deployment mode and the declared KServe version.
+pub(super) fn serving(root: &mut Table<'_, '_>, cx: &mut Cx) -> (ServingMode, &'static str) {
+    let newest = KSERVE_VERSIONS[KSERVE_VERSIONS.len() - 1];
+    let Some(mut s) = root.table("serving", cx) else {
+        return (ServingMode::Standard, newest);
+    };
+    let mode = s
+        .raw("mode")
+        .and_then(|m| choice(m, &["standard", "knative"], cx));
+    let kserve = s.raw("kserve").and_then(|v| choice(v, KSERVE_VERSIONS, cx));
+    s.finish(cx);
+    let mode = if mode.is_some_and(|m| *m.get_ref() == "knative") {
+        ServingMode::Knative
+    } else {
+        ServingMode::Standard
+    };
+    (mode, kserve.map_or(newest, |v| *v.get_ref()))
 }
 
 /// Reads `[training]`.
