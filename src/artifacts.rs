@@ -11,9 +11,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::domain::StoreKind;
-use crate::resolve::{Plan, StackInfo, Step};
+use crate::exec::{Backend, Claim, Exited, Lease, LogSink, Process, Stop};
+use crate::resolve::{StackInfo, Step};
 use crate::store::{Store, StoreError, StoreSpec, Transfer};
 
 /// An open artifact store and a runtime to drive it from synchronous code.
@@ -155,7 +158,63 @@ impl Artifacts {
     }
 }
 
-/// The steps of `plan` that read local inputs through the store.
-pub(crate) fn pushes(plan: &Plan) -> impl Iterator<Item = &Step> {
-    plan.steps.iter().filter(|s| !s.data.push.is_empty())
+/// A backend whose steps' outputs, written by address without a launcher, are checked and
+/// given a manifest by mlk after the step succeeded ([`Artifacts::finish`]).
+pub(crate) struct Finishing {
+    /// The backend that runs the steps.
+    pub inner: Box<dyn Backend>,
+    /// The store the outputs are in.
+    pub artifacts: Arc<Artifacts>,
+}
+
+impl Backend for Finishing {
+    fn skip_reason(&self, step: &Step) -> Option<String> {
+        self.inner.skip_reason(step)
+    }
+    fn secrets(&self, step: &Step) -> Vec<String> {
+        self.inner.secrets(step)
+    }
+    fn claim(&self, step: &Step) -> std::io::Result<Option<Claim>> {
+        self.inner.claim(step)
+    }
+    fn reserve(&self, step: &Step) -> Result<Lease, String> {
+        self.inner.reserve(step)
+    }
+    fn start(&self, step: &Step, attempt: u32, logs: LogSink) -> Result<Box<dyn Process>, String> {
+        let inner = self.inner.start(step, attempt, logs)?;
+        if step.data.launcher || step.data.manifest.is_none() {
+            return Ok(inner);
+        }
+        Ok(Box::new(FinishingProcess {
+            inner,
+            artifacts: Arc::clone(&self.artifacts),
+            step: step.clone(),
+        }))
+    }
+}
+
+/// One attempt of a step whose outputs mlk checks after it succeeded.
+struct FinishingProcess {
+    inner: Box<dyn Process>,
+    artifacts: Arc<Artifacts>,
+    step: Step,
+}
+
+impl Process for FinishingProcess {
+    fn try_wait(&mut self) -> std::io::Result<Option<Exited>> {
+        self.inner.try_wait()
+    }
+    fn stop(&mut self, how: Stop) -> std::io::Result<()> {
+        self.inner.stop(how)
+    }
+    fn drain(&mut self, limit: Duration) {
+        self.inner.drain(limit);
+    }
+    fn pending(&self) -> Option<String> {
+        self.inner.pending()
+    }
+    fn publish(&mut self) -> Result<(), String> {
+        self.inner.publish()?;
+        self.artifacts.finish(&self.step)
+    }
 }

@@ -305,7 +305,9 @@ async fn publish(stores: &Stores, spec: &Spec) -> Result<(), LaunchError> {
 }
 
 /// The manifest of outputs `(name, address, what was uploaded)`, as the launcher writes it.
-pub(crate) fn manifest(outputs: impl IntoIterator<Item = (String, String, Option<Transfer>)>) -> Vec<u8> {
+pub(crate) fn manifest(
+    outputs: impl IntoIterator<Item = (String, String, Option<Transfer>)>,
+) -> Vec<u8> {
     let outputs = outputs
         .into_iter()
         .map(|(name, uri, t)| {
@@ -333,13 +335,14 @@ fn run(command: &[String]) -> Result<u8, LaunchError> {
         signal_hook::consts::SIGHUP,
     ])
     .map_err(|e| LaunchError::Io(format!("cannot handle signals: {e}")))?;
-    let mut child = Command::new(program)
-        .args(args)
-        .spawn()
-        .map_err(|error| LaunchError::Start {
-            program: program.clone(),
-            error,
-        })?;
+    let mut child =
+        Command::new(program)
+            .args(args)
+            .spawn()
+            .map_err(|error| LaunchError::Start {
+                program: program.clone(),
+                error,
+            })?;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     let handle = signals.handle();
     let forward = std::thread::spawn(move || {
@@ -352,7 +355,8 @@ fn run(command: &[String]) -> Result<u8, LaunchError> {
     let status = child.wait();
     handle.close();
     let _ = forward.join();
-    let status = status.map_err(|e| LaunchError::Io(format!("cannot wait for `{program}`: {e}")))?;
+    let status =
+        status.map_err(|e| LaunchError::Io(format!("cannot wait for `{program}`: {e}")))?;
     Ok(match (status.code(), status.signal()) {
         (Some(c), _) => u8::try_from(c).unwrap_or(1),
         (None, Some(s)) => u8::try_from(128 + s).unwrap_or(255),

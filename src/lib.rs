@@ -19,6 +19,7 @@
 //! stores and the hit rule), `threads` (independent work split across CPUs) and `store` (bytes
 //! moved between local paths and the artifact store: S3, GCS, Azure, local directories).
 
+pub(crate) mod artifacts;
 pub mod cache;
 pub mod cli;
 pub(crate) mod cluster;
@@ -28,6 +29,7 @@ pub(crate) mod domain;
 pub(crate) mod duration;
 pub(crate) mod exec;
 pub(crate) mod labels;
+pub(crate) mod launch;
 pub mod load;
 pub(crate) mod local;
 pub(crate) mod names;
@@ -35,7 +37,5 @@ pub(crate) mod quantity;
 pub(crate) mod render;
 pub mod resolve;
 pub(crate) mod show;
-pub(crate) mod artifacts;
-pub(crate) mod launch;
 pub(crate) mod store;
 pub(crate) mod threads;

@@ -125,10 +125,7 @@ fn find(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Found, StoreE
     Ok(if is_expired(&r, q.ttl_seconds, now_unix) {
         Found::Stale(EXPIRED)
     } else if !outputs_present(&r.outputs)
-        || q
-            .manifest
-            .zip(q.presence)
-            .is_some_and(|(m, p)| !(p.0)(m))
+        || q.manifest.zip(q.presence).is_some_and(|(m, p)| !(p.0)(m))
     {
         Found::Stale(OUTPUTS_MISSING)
     } else {
@@ -291,6 +288,8 @@ mod tests {
 
     fn query<'a>(c: &'a KeyComponents, key: &'a str, ttl: Option<u64>) -> Query<'a> {
         Query {
+            manifest: None,
+            presence: None,
             pipeline: "p",
             step: "s",
             enabled: true,
@@ -328,6 +327,28 @@ mod tests {
             lookup(None, &query(&c, &key, None), 0).unwrap().status,
             Status::Unknown
         );
+    }
+
+    #[test]
+    fn a_record_whose_manifest_is_not_in_the_artifact_store_is_a_miss() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(dir.path());
+        let c = components();
+        let key = c.key();
+        store.put(&record(&c, 100)).unwrap();
+        let there = |uri: &str| uri == "s3://b/p/s/k/.manifest.json";
+        let gone = |_: &str| false;
+        let mut q = query(&c, &key, None);
+        q.manifest = Some("s3://b/p/s/k/.manifest.json");
+        q.presence = Some(Presence(&there));
+        assert_eq!(lookup(Some(&store), &q, 100).unwrap().status, Status::Hit);
+        q.presence = Some(Presence(&gone));
+        let l = lookup(Some(&store), &q, 100).unwrap();
+        assert_eq!(
+            (l.status, l.changed),
+            (Status::Miss, vec![OUTPUTS_MISSING.into()])
+        );
+        assert!(hit(&store, &q, 100).unwrap().is_none());
     }
 
     #[test]

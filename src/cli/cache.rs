@@ -131,7 +131,9 @@ pub(crate) fn plan_status(
     let note = matches!(choice, StoreChoice::Cluster(None)).then_some(CLUSTER_NOTE);
     // Outputs in an object store are there when their step's manifest is; a store that
     // cannot be opened here leaves them unchecked (taken as present).
-    let artifacts = crate::artifacts::Artifacts::open(&plan.stack).ok().flatten();
+    let artifacts = crate::artifacts::Artifacts::open(&plan.stack)
+        .ok()
+        .flatten();
     let exists = artifacts.as_ref().map(|a| move |m: &str| a.exists(m));
     let presence = exists
         .as_ref()

@@ -44,7 +44,11 @@ pub struct LaunchArgs {
     #[arg(long, requires = "manifest")]
     pub skip_if_cached: bool,
     /// The command and its arguments.
-    #[arg(last = true, value_name = "COMMAND", required_unless_present = "install")]
+    #[arg(
+        last = true,
+        value_name = "COMMAND",
+        required_unless_present = "install"
+    )]
     pub command: Vec<String>,
 }
 
@@ -55,7 +59,10 @@ pub(super) fn run(args: LaunchArgs) -> ExitCode {
         return match launch::install(dest) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                say(&format!("mlk launch: cannot install to {}: {e}", dest.display()));
+                say(&format!(
+                    "mlk launch: cannot install to {}: {e}",
+                    dest.display()
+                ));
                 ExitCode::from(3)
             }
         };

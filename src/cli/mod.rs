@@ -10,6 +10,7 @@ mod compile;
 mod detach;
 mod hash_progress;
 mod init;
+mod launch;
 mod lifecycle;
 mod lineage;
 mod logs;
@@ -26,7 +27,6 @@ mod schema;
 mod stack;
 mod status;
 mod store_cp;
-mod launch;
 mod table;
 
 use std::io::Write;

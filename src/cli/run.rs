@@ -94,7 +94,7 @@ struct Setup<'a> {
     site: StoreSite,
     cancel: Arc<Cancel>,
     /// The stack's object store, when its artifacts are in one.
-    artifacts: Option<crate::artifacts::Artifacts>,
+    artifacts: Option<Arc<crate::artifacts::Artifacts>>,
 }
 
 impl Setup<'_> {
@@ -202,15 +202,16 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
 fn open_artifacts(
     plan: &Plan,
     reporter: &Reporter,
-) -> Result<Option<crate::artifacts::Artifacts>, Exit> {
-    crate::artifacts::Artifacts::open(&plan.stack).map_err(|e| {
+) -> Result<Option<Arc<crate::artifacts::Artifacts>>, Exit> {
+    let opened = crate::artifacts::Artifacts::open(&plan.stack).map_err(|e| {
         reporter.status(&format!("error: {e}"));
         if e.exit_code() == 2 {
             Exit::Invalid
         } else {
             Exit::Io
         }
-    })
+    })?;
+    Ok(opened.map(Arc::new))
 }
 
 /// Stores by content the local inputs that the steps about to run read through the store.
@@ -277,12 +278,12 @@ fn local(setup: &Setup<'_>, reporter: &Reporter) -> Result<Ready, Exit> {
     let machine = super::plan::local_gpus(setup.compiled, to_run(), reporter)?;
     let mut backend = backend.with_gpus(machine);
     if plan.steps.iter().any(|s| s.data.launcher) {
-        backend = backend
-            .with_launcher(&plan.stack)
-            .map_err(|e| {
-                reporter.status(&format!("error: cannot find the mlk binary (the launcher): {e}"));
-                Exit::Io
-            })?;
+        backend = backend.with_launcher(&plan.stack).map_err(|e| {
+            reporter.status(&format!(
+                "error: cannot find the mlk binary (the launcher): {e}"
+            ));
+            Exit::Io
+        })?;
     }
     let missing = backend.missing_env(to_run());
     if !missing.is_empty() {
@@ -323,7 +324,13 @@ fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Re
     }
     Ok(Ready {
         cluster: Some(kube.cluster()),
-        backend: Box::new(kube),
+        backend: match &setup.artifacts {
+            Some(a) => Box::new(crate::artifacts::Finishing {
+                inner: Box::new(kube),
+                artifacts: Arc::clone(a),
+            }),
+            None => Box::new(kube),
+        },
         store,
         initial,
     })
