@@ -58,7 +58,11 @@ pub(super) fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Rep
     let mut refused = 0;
     for r in &reports {
         match &r.result {
-            Ok(()) => out.push_str(&format!("{:<width$}  accepted\n", r.object)),
+            Ok(false) => out.push_str(&format!("{:<width$}  accepted\n", r.object)),
+            Ok(true) => out.push_str(&format!(
+                "{:<width$}  would replace: an earlier run's object of this name is deleted and created again\n",
+                r.object
+            )),
             Err(why) => {
                 refused += 1;
                 out.push_str(&format!("{:<width$}  refused: {why}\n", r.object));

@@ -630,6 +630,20 @@ impl FakeApi {
                 Some(o) => (200, o.clone()),
                 None => not_found(plural),
             },
+            // A dry run is asked in the query or in the body's DeleteOptions (as kube-rs does).
+            ("DELETE", Some(_))
+                if query.get("dryRun").map(String::as_str) == Some("All")
+                    || serde_json::from_slice::<Value>(body)
+                        .is_ok_and(|o| o.get("dryRun") == Some(&json!(["All"]))) =>
+            {
+                match st.objects.get(path) {
+                    Some(_) => (
+                        200,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200}),
+                    ),
+                    None => not_found(plural),
+                }
+            }
             ("DELETE", Some(_)) => match st.remove(path) {
                 Some(_) => (
                     200,
@@ -664,6 +678,9 @@ impl FakeApi {
                             "Invalid",
                         ),
                     );
+                }
+                if let Some(refusal) = immutable(res.2, n, st.objects.get(path), &obj) {
+                    return (422, refusal);
                 }
                 obj["metadata"]["resourceVersion"] = json!((st.rv + 1).to_string());
                 obj["metadata"]["uid"] = json!(format!("uid-{n}"));
@@ -1023,6 +1040,21 @@ fn matches(obj: &Value, selector: &str) -> bool {
             .and_then(Value::as_str)
             == Some(v)
     })
+}
+
+/// As kube-apiserver refuses a change to a Job's pod template (dry run or not): 422 Invalid,
+/// with the field in `details.causes`.
+fn immutable(kind: &str, name: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
+    let old = old?;
+    if kind != "Job" || old.pointer("/spec/template") == new.pointer("/spec/template") {
+        return None;
+    }
+    let message = format!(
+        "Job.batch \"{name}\" is invalid: spec.template: Invalid value: core.PodTemplateSpec{{...}}: field is immutable"
+    );
+    let mut refusal = status(422, &message, "Invalid");
+    refusal["details"] = json!({"name": name, "group": "batch", "kind": "Job", "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: core.PodTemplateSpec{...}: field is immutable", "field": "spec.template"}]});
+    Some(refusal)
 }
 
 fn status(code: u16, message: &str, reason: &str) -> Value {

@@ -81,6 +81,27 @@ fn dry_run_server_applies_nothing_and_reports_per_object() {
 }
 
 #[test]
+fn a_server_dry_run_after_a_run_previews_the_replacement() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The Jobs of the run stay; the same run again would replace them (their pod template
+    // carries the run id, and a Job's pod template is immutable: a dry-run apply is refused).
+    let out = c.run(&["--dry-run=server", "--no-cache"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(lines(&out.stdout, "would replace"), 3, "{}", out.stdout);
+    assert!(!out.stdout.contains("immutable"), "{}", out.stdout);
+    assert_eq!(
+        c.api.objects("jobs").len(),
+        3,
+        "the replacement is previewed with a dry-run delete: nothing was deleted"
+    );
+    // The real run still replaces them.
+    let again = c.run(&["--no-cache"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+#[test]
 fn a_missing_crd_names_the_operator_before_anything_is_created() {
     let pipeline = format!(
         "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
