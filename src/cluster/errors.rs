@@ -116,6 +116,20 @@ pub(crate) enum ClusterError {
         /// Namespace.
         namespace: String,
     },
+    /// `mlk logs` read no line, and the log of some container could not be read.
+    #[error("no log of run {run} could be read: {failures}")]
+    #[diagnostic(
+        code(mlk::cluster::logs),
+        help(
+            "the API server reads logs from the kubelet of each pod's node: check that the nodes are Ready (`kubectl get nodes`) and that you may get pods/log"
+        )
+    )]
+    LogsUnread {
+        /// The run.
+        run: String,
+        /// `pod P (container C): why`, for each log that could not be read.
+        failures: String,
+    },
     /// The namespace does not exist.
     #[error("namespace `{namespace}` does not exist on {server}")]
     #[diagnostic(

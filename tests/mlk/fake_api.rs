@@ -129,6 +129,8 @@ struct State {
     expire_watches: usize,
     /// Connections are accepted and never answered.
     silent: bool,
+    /// Pods' nodes have no kubelet that answers: log requests answer 204 with no body.
+    no_kubelet: bool,
 }
 
 impl State {
@@ -397,6 +399,12 @@ impl FakeApi {
     /// The next followed log stream of a pod whose name contains `pod` ends after `n` lines.
     pub(crate) fn drop_next_log_after(&self, pod: &str, n: usize) {
         self.state().drop_log_after = Some((pod.into(), n));
+    }
+
+    /// From now on log requests answer 204 No Content with an empty body, as kube-apiserver
+    /// does for a pod bound to a node whose kubelet does not answer.
+    pub(crate) fn no_kubelet(&self) {
+        self.state().no_kubelet = true;
     }
 
     /// Stops serving `kind` (as if its CRD were not installed).
@@ -940,6 +948,10 @@ impl FakeApi {
                 "HTTP/1.1 404 X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
                 text.len()
             );
+            return;
+        }
+        if self.state().no_kubelet {
+            let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
             return;
         }
         let _ = write!(
