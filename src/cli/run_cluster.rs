@@ -9,10 +9,12 @@ use crate::cluster::{Cluster, KubeBackend, delete_run, preflight};
 use crate::exec::{Initial, StepState};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
+/// `keep_failed`: the workload of a failed step is left (`--keep-failed`), not deleted.
 pub(super) fn backend(
     c: &Compiled,
     global: &Global,
     run_id: &str,
+    keep_failed: bool,
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
@@ -37,6 +39,7 @@ pub(super) fn backend(
         manifests,
         &plan.pipeline,
         run_id,
+        keep_failed,
     ))
 }
 

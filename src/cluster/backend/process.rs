@@ -48,6 +48,8 @@ pub(super) struct KubeProcess {
     pub(super) kueue: Option<(Api<DynamicObject>, String)>,
     /// Looks while suspended (Kueue's Workload is read every fourth).
     pub(super) polls: u32,
+    /// `--keep-failed`: the workload of a failed attempt is left, not deleted.
+    pub(super) keep_failed: bool,
 }
 
 impl Drop for KubeProcess {
@@ -65,6 +67,41 @@ fn exited(code: i32) -> Exited {
 }
 
 impl KubeProcess {
+    /// Deletes the workload (its pods go with it), unless `--keep-failed`: a failed attempt
+    /// holds no quota and leaves nothing to clean up; its log is kept by mlk. Either way the
+    /// step's log says what became of it.
+    fn failed(&mut self, code: i32) -> Exited {
+        if self.keep_failed {
+            self.sink.line(
+                Stream::Stderr,
+                &format!(
+                    "mlk: {} {} is kept (--keep-failed); `mlk delete RUN` deletes it",
+                    self.kind, self.name
+                ),
+            );
+            return exited(code);
+        }
+        let dp = DeleteParams::background();
+        let note = match self
+            .cluster
+            .block_on(retry(|| self.api.delete(&self.name, &dp)))
+        {
+            Ok(_) => format!(
+                "mlk: {} {} deleted (--keep-failed keeps a failed step's workload)",
+                self.kind, self.name
+            ),
+            Err(kube::Error::Api(r)) if r.code == 404 => return exited(code),
+            Err(e) => format!(
+                "mlk: {} {} could not be deleted: {}",
+                self.kind,
+                self.name,
+                error_chain(&e)
+            ),
+        };
+        self.sink.line(Stream::Stderr, &note);
+        exited(code)
+    }
+
     /// Records why the step is not running ([`Process::pending`] shows it on the progress
     /// line); the step's log gets it too, once per change, so `mlk logs` keeps it.
     fn waiting(&mut self, reason: Option<String>) {
@@ -111,7 +148,8 @@ impl KubeProcess {
                     Stream::Stderr,
                     &format!("mlk: {} {} failed: {why}", self.kind, self.name),
                 );
-                Some(exited(self.exit_code()))
+                let code = self.exit_code();
+                Some(self.failed(code))
             }
         }
     }
@@ -136,7 +174,7 @@ impl KubeProcess {
         match fatal {
             Some(Fatal::Now) => {
                 self.waiting(reason);
-                return Some(exited(1));
+                return Some(self.failed(1));
             }
             Some(Fatal::Pull) => {
                 let since = *self.pull_failing_since.get_or_insert_with(Instant::now);
@@ -149,7 +187,7 @@ impl KubeProcess {
                             PULL_LIMIT.as_secs()
                         ),
                     );
-                    return Some(exited(1));
+                    return Some(self.failed(1));
                 }
             }
             None => self.pull_failing_since = None,

@@ -118,3 +118,44 @@ fn a_timed_out_step_has_its_workload_deleted() {
     assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
     assert!(c.api.objects("jobs").is_empty(), "the job was deleted");
 }
+
+#[test]
+fn a_failed_steps_workload_is_deleted_unless_kept() {
+    // Two failure kinds: the job failed, and the container could not be created.
+    let failures = [
+        Script {
+            lines: vec!["loss is nan".into()],
+            fail: true,
+            ..Script::default()
+        },
+        Script {
+            stuck: Some("CreateContainerConfigError".into()),
+            ..Script::default()
+        },
+    ];
+    for failure in failures {
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.script("train", failure.clone());
+        let out = c.run(&[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let jobs = c.api.objects("jobs");
+        assert_eq!(jobs.len(), 1, "only prep's job is left: {jobs:?}");
+        assert!(jobs.keys().all(|j| j.starts_with("t-prep-")), "{jobs:?}");
+        assert!(
+            out.stderr.contains("deleted (--keep-failed keeps"),
+            "{}",
+            out.stderr
+        );
+
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.script("train", failure);
+        let out = c.run(&["--keep-failed"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(c.api.objects("jobs").len(), 2, "the failed job is kept");
+        assert!(
+            out.stderr.contains("is kept (--keep-failed)"),
+            "{}",
+            out.stderr
+        );
+    }
+}
