@@ -243,7 +243,7 @@ fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Re
         setup.compiled,
         global,
         &setup.run_id,
-        setup.args.keep_failed,
+        (setup.args.keep_failed, setup.site == StoreSite::Cluster),
         reporter,
     )?;
     let store: Option<Box<dyn Store>> = match setup.site {

@@ -9,12 +9,13 @@ use crate::cluster::{Cluster, KubeBackend, delete_run, preflight};
 use crate::exec::{Initial, StepState};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
-/// `keep_failed`: the workload of a failed step is left (`--keep-failed`), not deleted.
+/// `keep_failed`: the workload of a failed step is left (`--keep-failed`), not deleted;
+/// `cluster_store`: the cache records are ConfigMaps (their verbs are checked too).
 pub(super) fn backend(
     c: &Compiled,
     global: &Global,
     run_id: &str,
-    keep_failed: bool,
+    (keep_failed, cluster_store): (bool, bool),
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
@@ -27,12 +28,19 @@ pub(super) fn backend(
         "cluster: {} (namespace {})",
         cluster.server, cluster.namespace
     ));
-    let resources = preflight(&cluster, plan, &manifests).map_err(|problems| {
-        for p in &problems {
-            reporter.diagnostic(p);
-        }
-        Exit::Io
-    })?;
+    let (resources, missing) =
+        preflight(&cluster, plan, &manifests, cluster_store).map_err(|problems| {
+            for p in &problems {
+                reporter.diagnostic(p);
+            }
+            Exit::Io
+        })?;
+    for m in &missing {
+        reporter.status(&format!(
+            "warning: you may not {} in namespace `{}`: no {}",
+            m.what, cluster.namespace, m.disables
+        ));
+    }
     Ok(KubeBackend::new(
         Arc::new(cluster),
         resources,

@@ -1,16 +1,15 @@
 //! Checks made before anything is created: the namespace exists, every kind the run needs is
-//! served (with the operator to install when it is not), and the user may create each kind.
+//! served (with the operator to install when it is not), the user may create each kind, and
+//! which of the other verbs mlk uses ([`super::access::NEEDS`]) the user may not use.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::discovery;
 
+use super::access::{self, Missing, When};
 use super::{Cluster, ClusterError, retry};
 use crate::domain::SchedulerKind;
 use crate::render::Manifest;
@@ -19,33 +18,61 @@ use crate::resolve::Plan;
 /// The served resource of every `(apiVersion, kind)` the run applies.
 pub(super) type Resources = BTreeMap<(String, String), ApiResource>;
 
-/// Runs every check; returns every problem found, not just the first.
+/// Runs every check; returns every problem found, not just the first. `Ok`: the served
+/// resources, and the verbs the user may not use (what each disables is said, the run goes
+/// on). `cluster_store`: the cache records are ConfigMaps.
 pub(crate) fn preflight(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],
-) -> Result<Resources, Vec<ClusterError>> {
-    cluster.block_on(run(cluster, plan, manifests))
+    cluster_store: bool,
+) -> Result<(Resources, Vec<Missing>), Vec<ClusterError>> {
+    cluster.block_on(run(cluster, plan, manifests, cluster_store))
 }
 
 async fn run(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],
-) -> Result<Resources, Vec<ClusterError>> {
+    cluster_store: bool,
+) -> Result<(Resources, Vec<Missing>), Vec<ClusterError>> {
     namespace(cluster).await.map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     let mut resources = Resources::new();
     let fatal = async {
         kinds(cluster, manifests, &mut resources, &mut problems).await?;
         queues(cluster, plan, &mut resources, &mut problems).await?;
-        permissions(cluster, manifests, &resources, &mut problems).await
+        permissions(cluster, manifests, &resources, &mut problems).await?;
+        let workloads: Vec<(String, String)> = resources
+            .values()
+            .filter(|ar| {
+                matches!(
+                    ar.kind.as_str(),
+                    "Job" | "PyTorchJob" | "TrainJob" | "InferenceService"
+                )
+            })
+            .map(|ar| (ar.group.clone(), ar.plural.clone()))
+            .collect();
+        let kueue = resources
+            .values()
+            .find(|ar| ar.kind == "Workload" && ar.group == "kueue.x-k8s.io")
+            .map(|ar| (ar.group.clone(), ar.plural.clone()));
+        let when = |w: When| match w {
+            When::Always => true,
+            When::ClusterStore => cluster_store,
+            When::Kueue => plan.stack.scheduler == SchedulerKind::Kueue,
+        };
+        access::missing(cluster, when, &workloads, kueue).await
     };
-    if let Err(e) = fatal.await {
-        problems.push(e);
-    }
+    let missing = match fatal.await {
+        Ok(missing) => missing,
+        Err(e) => {
+            problems.push(e);
+            Vec::new()
+        }
+    };
     if problems.is_empty() {
-        Ok(resources)
+        Ok((resources, missing))
     } else {
         Err(problems)
     }
@@ -108,8 +135,6 @@ async fn permissions(
     problems: &mut Vec<ClusterError>,
 ) -> Result<(), ClusterError> {
     let ns = cluster.namespace.as_str();
-    let reviews: Api<SelfSubjectAccessReview> = Api::all(cluster.client());
-    let post = PostParams::default();
     for ((api_version, _), ar) in resources {
         if manifests
             .iter()
@@ -117,22 +142,8 @@ async fn permissions(
         {
             continue; // a scheduler kind: mlk only reads it
         }
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(ns.into()),
-                    verb: Some("create".into()),
-                    group: Some(ar.group.clone()),
-                    resource: Some(ar.plural.clone()),
-                    ..ResourceAttributes::default()
-                }),
-                ..SelfSubjectAccessReviewSpec::default()
-            },
-            ..SelfSubjectAccessReview::default()
-        };
-        match retry(|| reviews.create(&post, &review)).await {
-            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
-            Ok(_) => problems.push(ClusterError::Denied {
+        if !access::review(cluster, "create", &ar.group, &ar.plural, ns).await? {
+            problems.push(ClusterError::Denied {
                 kind: ar.kind.clone(),
                 resource: if ar.group.is_empty() {
                     ar.plural.clone()
@@ -140,8 +151,7 @@ async fn permissions(
                     format!("{}.{}", ar.plural, ar.group)
                 },
                 namespace: ns.into(),
-            }),
-            Err(e) => return Err(ClusterError::from_kube(&e, "checking permissions", cluster)),
+            });
         }
     }
     Ok(())

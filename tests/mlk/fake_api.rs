@@ -412,7 +412,8 @@ impl FakeApi {
         self.state().hidden.insert(kind.into());
     }
 
-    /// SelfSubjectAccessReviews for `resource` (plural) answer "not allowed".
+    /// SelfSubjectAccessReviews for `resource` (`plural` or `plural/subresource`, any verb;
+    /// or `VERB resource`, that verb only) answer "not allowed".
     pub(crate) fn deny(&self, resource: &str) {
         self.state().denied.insert(resource.into());
     }
@@ -597,12 +598,21 @@ impl FakeApi {
         };
         if res.2 == "SelfSubjectAccessReview" && method == "POST" {
             let mut review: Value = serde_json::from_slice(body).unwrap_or_default();
-            let resource = review
-                .pointer("/spec/resourceAttributes/resource")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            review["status"] = json!({"allowed": !st.denied.contains(&resource)});
+            let attr = |k: &str| {
+                review
+                    .pointer(&format!("/spec/resourceAttributes/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let mut resource = attr("resource");
+            if !attr("subresource").is_empty() {
+                resource = format!("{resource}/{}", attr("subresource"));
+            }
+            let verb = attr("verb");
+            let denied =
+                st.denied.contains(&resource) || st.denied.contains(&format!("{verb} {resource}"));
+            review["status"] = json!({"allowed": !denied});
             return (201, review);
         }
         let collection = match name {

@@ -102,6 +102,42 @@ fn a_server_dry_run_after_a_run_previews_the_replacement() {
 }
 
 #[test]
+fn preflight_says_what_a_missing_permission_disables_before_anything_is_created() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.deny("list pods");
+    c.api.deny("pods/log");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "jobs may still be created: {}", out.stderr);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: you may not"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: you may not list pods in namespace `ml`: no step logs, why a step is pending, failed steps' exit codes",
+            "warning: you may not get pods/log in namespace `ml`: no step logs (mlk run, mlk logs)",
+        ],
+        "{}",
+        out.stderr
+    );
+    let requests = c.api.requests();
+    let last_review = requests
+        .iter()
+        .rposition(|r| r.contains("selfsubjectaccessreviews"))
+        .unwrap();
+    let first_apply = requests
+        .iter()
+        .position(|r| r.starts_with("PATCH "))
+        .unwrap();
+    assert!(
+        last_review < first_apply,
+        "checked before anything is created"
+    );
+}
+
+#[test]
 fn a_missing_crd_names_the_operator_before_anything_is_created() {
     let pipeline = format!(
         "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
