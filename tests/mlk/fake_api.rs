@@ -73,6 +73,7 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
+    ("scheduling.run.ai", "v2", "Queue", "queues", false),
     (
         "authorization.k8s.io",
         "v1",
@@ -131,6 +132,9 @@ struct State {
     silent: bool,
     /// Pods' nodes have no kubelet that answers: log requests answer 204 with no body.
     no_kubelet: bool,
+    /// Controllers that are not running although their CRDs are installed: `kueue`,
+    /// `kai-scheduler`, `training-operator`.
+    absent: BTreeSet<String>,
 }
 
 impl State {
@@ -405,6 +409,14 @@ impl FakeApi {
     /// does for a pod bound to a node whose kubelet does not answer.
     pub(crate) fn no_kubelet(&self) {
         self.state().no_kubelet = true;
+    }
+
+    /// The controller `name` is not running, although its kinds are served: `kueue` (a
+    /// queued Job stays suspended and no Workload is made), `kai-scheduler` (pods stay
+    /// Pending with no conditions: nothing schedules them), `training-operator` (a
+    /// PyTorchJob never gets a pod).
+    pub(crate) fn without(&self, name: &str) {
+        self.state().absent.insert(name.into());
     }
 
     /// Stops serving `kind` (as if its CRD were not installed).
@@ -751,6 +763,29 @@ impl FakeApi {
 
     /// The scripted controller of one workload.
     fn control(&self, path: String, ns: String, obj: Value) {
+        let absent = |c: &str| self.state().absent.contains(c);
+        let queued = obj
+            .pointer("/metadata/labels/kueue.x-k8s.io~1queue-name")
+            .is_some();
+        if (queued && absent("kueue"))
+            || (obj["kind"] == "PyTorchJob" && absent("training-operator"))
+        {
+            return;
+        }
+        if obj.pointer("/spec/template/spec/schedulerName") == Some(&json!("kai-scheduler"))
+            && absent("kai-scheduler")
+        {
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+            let pod = format!("{name}-x7k2p");
+            let template = &obj["spec"]["template"];
+            self.state().put(&format!("/api/v1/namespaces/{ns}/pods/{pod}"), json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": ns, "labels": template.pointer("/metadata/labels").cloned().unwrap_or_default()},
+                "spec": template["spec"].clone(),
+                "status": {"phase": "Pending", "qosClass": "BestEffort"},
+            }));
+            return;
+        }
         let workload = self.kueue_workload(&ns, &obj);
         let api = self.clone();
         std::thread::spawn(move || {

@@ -12,7 +12,7 @@ mod workload;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject};
 
@@ -145,6 +145,11 @@ impl Backend for KubeBackend {
             kueue,
             polls: 0,
             keep_failed: self.keep_failed,
+            pending: (
+                Instant::now(),
+                step.pending_timeout_seconds.map(Duration::from_secs),
+            ),
+            started: false,
         }))
     }
 }

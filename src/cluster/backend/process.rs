@@ -14,7 +14,9 @@ use tokio::task::AbortHandle;
 
 use super::workload::{Latest, Workload};
 use crate::cluster::pods::Seen;
-use crate::cluster::wait::{Fatal, PULL_LIMIT, kueue_reason, outcome, pending_reason, suspended};
+use crate::cluster::wait::{
+    Fatal, PULL_LIMIT, kueue_reason, not_running, outcome, pending_reason, started, suspended,
+};
 use crate::cluster::{Cluster, POLL, error_chain, lock, retry};
 use crate::exec::{Exited, LogSink, Process, Stop, Stream};
 use crate::labels;
@@ -50,6 +52,10 @@ pub(super) struct KubeProcess {
     pub(super) polls: u32,
     /// `--keep-failed`: the workload of a failed attempt is left, not deleted.
     pub(super) keep_failed: bool,
+    /// When the attempt started, and how long it may stay not running (`pending_timeout`).
+    pub(super) pending: (Instant, Option<Duration>),
+    /// Whether a pod of the attempt has started.
+    pub(super) started: bool,
 }
 
 impl Drop for KubeProcess {
@@ -111,6 +117,37 @@ impl KubeProcess {
             }
             self.reason = reason;
         }
+    }
+
+    /// Whether the step is still not running after its `pending_timeout`: then why, said in
+    /// its log, and the attempt fails.
+    fn pending_too_long(&mut self, data: &Value) -> Option<Exited> {
+        let pods: Vec<Pod> = lock(&self.seen).values().cloned().collect();
+        self.started = self.started || started(&pods);
+        let (since, limit) = self.pending;
+        let limit = limit.filter(|l| !self.started && since.elapsed() >= *l)?;
+        let suspended = suspended(data);
+        let kueue = match &self.kueue {
+            Some((api, uid)) if suspended => {
+                let lp = ListParams::default()
+                    .labels(&labels::selector(&[(labels::KUEUE_JOB_UID, uid)]));
+                let list = self.cluster.block_on(retry(|| api.list(&lp))).ok();
+                list.map(|l| !l.items.is_empty())
+            }
+            _ => None,
+        };
+        let why = not_running(&self.kind, &self.name, suspended, kueue, &pods)
+            .or_else(|| self.reason.clone())
+            .unwrap_or_else(|| format!("{} {} has no running pod", self.kind, self.name));
+        self.sink.line(
+            Stream::Stderr,
+            &format!(
+                "mlk: not running after {}s (pending_timeout): {why}",
+                limit.as_secs()
+            ),
+        );
+        self.reason = Some(why);
+        Some(self.failed(1))
     }
 
     /// Why Kueue has not admitted the workload, from the Workload labelled with its uid.
@@ -221,6 +258,9 @@ impl Process for KubeProcess {
             }
         };
         if let Some(e) = self.ended(&data) {
+            return Ok(Some(e));
+        }
+        if let Some(e) = self.pending_too_long(&data) {
             return Ok(Some(e));
         }
         if suspended(&data) {

@@ -159,3 +159,64 @@ fn a_failed_steps_workload_is_deleted_unless_kept() {
         );
     }
 }
+
+#[test]
+fn a_step_not_running_after_its_pending_timeout_fails_saying_what_is_missing() {
+    // Kueue's CRDs are served but its controller does not run: the Job stays suspended and
+    // no Workload is ever made for it. The stack's default applies.
+    let stack = STACK.replace("[cache]", "[defaults]\npending_timeout = \"1s\"\n\n[cache]");
+    let c = Cluster::new(PIPELINE, &format!("{stack}{KUEUE}")).with_queue();
+    c.api.without("kueue");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "not running after 1s (pending_timeout): no Workload was created for Job t-prep-"
+        ) && out
+            .stderr
+            .contains("is Kueue running, with the batch/job integration on?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        c.api.objects("jobs").is_empty(),
+        "the failed Job was deleted"
+    );
+
+    // A PyTorchJob CRD but no training operator: no pod ever appears. The step's own
+    // pending_timeout.
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\npending_timeout = \"1s\"\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, STACK);
+    c.api.without("training-operator");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("no pod was created for PyTorchJob t-big-")
+            && out
+                .stderr
+                .contains("is the Kubeflow training operator running?"),
+        "{}",
+        out.stderr
+    );
+
+    // A KAI stack without the KAI scheduler: the pod stays Pending with no conditions.
+    let stack = format!(
+        "{}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n",
+        STACK.replace("[cache]", "[defaults]\npending_timeout = \"1s\"\n\n[cache]")
+    );
+    let c = Cluster::new(PIPELINE, &stack);
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research"}}),
+    );
+    c.api.without("kai-scheduler");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("was never looked at by a scheduler: is `kai-scheduler` running?"),
+        "{}",
+        out.stderr
+    );
+}
