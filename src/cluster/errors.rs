@@ -117,7 +117,7 @@ pub(crate) enum ClusterError {
         namespace: String,
     },
     /// `mlk logs` read no line, and the log of some container could not be read.
-    #[error("no log of run {run} could be read: {failures}")]
+    #[error("no log of the run could be read: {failures}")]
     #[diagnostic(
         code(mlk::cluster::logs),
         help(
@@ -125,8 +125,6 @@ pub(crate) enum ClusterError {
         )
     )]
     LogsUnread {
-        /// The run.
-        run: String,
         /// `pod P (container C): why`, for each log that could not be read.
         failures: String,
     },

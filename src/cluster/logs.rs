@@ -359,7 +359,7 @@ pub(crate) fn run_logs(
                 cluster.block_on(stream(pod, &c.name).follow());
             }
         }
-        return unread(&report, run_id).map(|()| true);
+        return unread(&report).map(|()| true);
     }
     let done = Arc::new(AtomicBool::new(false));
     let task = cluster.rt.spawn({
@@ -383,17 +383,16 @@ pub(crate) fn run_logs(
     // Pods created until now are still followed: the watch lists once more.
     done.store(true, Ordering::SeqCst);
     let _ = cluster.block_on(task);
-    unread(&report, run_id).map(|()| true)
+    unread(&report).map(|()| true)
 }
 
 /// An error when the readers of a run's logs got no line and some log could not be read.
-fn unread(report: &LogReport, run_id: &str) -> Result<(), ClusterError> {
+fn unread(report: &LogReport) -> Result<(), ClusterError> {
     let failures = lock(&report.failures);
     if report.lines.load(Ordering::Relaxed) > 0 || failures.is_empty() {
         return Ok(());
     }
     Err(ClusterError::LogsUnread {
-        run: run_id.into(),
         failures: failures
             .iter()
             .map(|(log, why)| format!("{log}: {why}"))

@@ -341,9 +341,12 @@ fn a_log_that_cannot_be_read_is_said_once_per_container() {
             out.stdout, out.stderr
         );
         assert!(
-            out.stderr.contains("no log of run") && out.stderr.contains("204"),
+            out.stderr.contains("no log of the run could be read") && out.stderr.contains("204"),
             "{}",
             out.stderr
         );
+        if args.len() == 4 {
+            c.snapshot("cluster_logs_unread", &out);
+        }
     }
 }
