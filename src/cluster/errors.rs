@@ -160,7 +160,7 @@ pub(crate) enum ClusterError {
     #[diagnostic(
         code(mlk::cluster::queue_missing),
         help(
-            "`mlk stack render STACK` writes the stack's queues for a cluster admin to apply; a LocalQueue must be in namespace `{namespace}`"
+            "`mlk stack render STACK` writes the stack's queues for a cluster admin to apply; {scope}"
         )
     )]
     NoQueue {
@@ -170,8 +170,9 @@ pub(crate) enum ClusterError {
         queue: String,
         /// First step that uses it.
         step: String,
-        /// Namespace.
-        namespace: String,
+        /// Where such a queue must be: a LocalQueue in the run's namespace, a KAI Queue
+        /// cluster-wide.
+        scope: String,
     },
     /// A SelfSubjectAccessReview said no.
     #[error("you may not create {kind} in namespace `{namespace}`")]

@@ -239,7 +239,11 @@ async fn queues(
                 kind: kind.into(),
                 queue,
                 step,
-                namespace: cluster.namespace.clone(),
+                scope: if namespaced {
+                    format!("a LocalQueue must be in namespace `{}`", cluster.namespace)
+                } else {
+                    "KAI Queues are cluster-scoped: one Queue serves every namespace".into()
+                },
             }),
             Err(e) => return Err(ClusterError::from_kube(&e, "reading queues", cluster)),
         }

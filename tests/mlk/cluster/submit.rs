@@ -234,3 +234,19 @@ fn cluster_errors() {
     std::fs::write(c.path().join("kubeconfig"), config).unwrap();
     c.snapshot("cluster-unreachable", &c.run(&[]));
 }
+
+#[test]
+fn a_missing_kai_queue_is_not_said_to_need_a_namespace() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Queue `research` does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("cluster-scoped"), "{}", out.stderr);
+    assert!(!out.stderr.contains("LocalQueue"), "{}", out.stderr);
+    assert!(c.applied().is_empty());
+}
