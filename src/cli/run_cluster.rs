@@ -37,7 +37,7 @@ pub(super) fn backend(
         })?;
     for m in &missing {
         reporter.status(&format!(
-            "warning: you may not {} in namespace `{}`: no {}",
+            "warning: you may not {} in namespace `{}`, which disables {}",
             m.what, cluster.namespace, m.disables
         ));
     }

@@ -65,7 +65,7 @@ pub(crate) const NEEDS: &[Need] = &[
         verb: "get",
         of: Of::Core("pods"),
         when: When::Always,
-        disables: "knowing when a container's log has ended (streams are reopened)",
+        disables: "noticing that a container's log has ended (its stream is reopened until the step ends)",
     },
     Need {
         verb: "get",

@@ -11,8 +11,8 @@
 //! line is lost or printed twice.
 //!
 //! A log that cannot be read is said once per container, with the reason ([`LogReport`]): an
-//! error the API server answered, or 204 with an empty body (what it answers when the node's
-//! kubelet does not). `mlk logs` that could read nothing, and was refused, fails.
+//! error the API server answered (500 when the kubelet of the pod's node does not answer), or
+//! 204 with an empty body (what it answers for a pod that is on no node). `mlk logs` that could read nothing, and was refused, fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -223,7 +223,8 @@ impl ContainerLog {
     }
 
     /// Why a log stream that gave nothing had nothing: `Some` when the API server answers 204
-    /// with an empty body (a container that wrote nothing answers 200).
+    /// with an empty body, as kube-apiserver v1.28 does for a pod on no node (a container that
+    /// wrote nothing answers 200).
     async fn why_empty(&self) -> Option<String> {
         let lp = LogParams {
             container: Some(self.container.clone()),
@@ -236,7 +237,7 @@ impl ContainerLog {
         let client = self.pods.clone().into_client();
         let answer = client.send(request.map(Body::from)).await.ok()?;
         (answer.status().as_u16() == 204).then(|| {
-            "the API server answered 204 with no content: the kubelet of the pod's node does not answer".into()
+            "the API server answered 204 with no content: no kubelet serves this pod's log (is the pod on a node?)".into()
         })
     }
 

@@ -996,7 +996,26 @@ impl FakeApi {
             return;
         }
         if self.state().no_kubelet {
-            let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+            // As kube-apiserver v1.28 answers: 204 for a pod on no node, 500 with the dial
+            // error when the node's kubelet refuses the connection.
+            let node = pod_path.as_ref().and_then(|p| {
+                self.state()
+                    .objects
+                    .get(p)?
+                    .pointer("/spec/nodeName")
+                    .cloned()
+            });
+            match node.as_ref().and_then(Value::as_str) {
+                Some(node) => respond(
+                    conn,
+                    500,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 500,
+                    "message": format!("Get \"https://{node}:10250/containerLogs/ml/{pod}/{container}\": dial tcp {node}:10250: connect: connection refused")}),
+                ),
+                None => {
+                    let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                }
+            }
             return;
         }
         let _ = write!(
@@ -1099,11 +1118,27 @@ fn matches(obj: &Value, selector: &str) -> bool {
     })
 }
 
-/// As kube-apiserver refuses a change to a Job's pod template (dry run or not): 422 Invalid,
-/// with the field in `details.causes`.
+/// As kube-apiserver v1.28 refuses a change to a Job's pod template (dry run or not): 422
+/// Invalid, with the field in `details.causes`. A suspended Job that never started may change
+/// its pod template's labels, annotations, node selector, tolerations and scheduling gates
+/// (what Kueue changes when it admits a Job).
 fn immutable(kind: &str, name: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
     let old = old?;
-    if kind != "Job" || old.pointer("/spec/template") == new.pointer("/spec/template") {
+    let never_started = old.pointer("/spec/suspend") == Some(&json!(true))
+        && old.pointer("/status/startTime").is_none();
+    let fixed = |job: &Value| {
+        let mut t = job.pointer("/spec/template").cloned().unwrap_or_default();
+        if never_started {
+            t.as_object_mut().map(|o| o.remove("metadata"));
+            if let Some(spec) = t.get_mut("spec").and_then(Value::as_object_mut) {
+                for k in ["nodeSelector", "tolerations", "schedulingGates"] {
+                    spec.remove(k);
+                }
+            }
+        }
+        t
+    };
+    if kind != "Job" || fixed(old) == fixed(new) {
         return None;
     }
     let message = format!(

@@ -308,7 +308,8 @@ fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
 #[test]
 fn a_log_that_cannot_be_read_is_said_once_per_container() {
     let c = Cluster::new(PIPELINE, STACK);
-    // No kubelet answers: the API server answers 204 with an empty body.
+    // No kubelet: the API server answers 204 with an empty body (the fake's pods are on no
+    // node, as kube-apiserver v1.28 answers for such a pod).
     c.api.no_kubelet();
     let out = c.run(&[]);
     assert_eq!(out.code, 0, "the steps themselves succeed: {}", out.stderr);

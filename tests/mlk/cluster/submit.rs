@@ -116,8 +116,8 @@ fn preflight_says_what_a_missing_permission_disables_before_anything_is_created(
     assert_eq!(
         warnings,
         [
-            "warning: you may not list pods in namespace `ml`: no step logs, why a step is pending, failed steps' exit codes",
-            "warning: you may not get pods/log in namespace `ml`: no step logs (mlk run, mlk logs)",
+            "warning: you may not list pods in namespace `ml`, which disables step logs, why a step is pending, failed steps' exit codes",
+            "warning: you may not get pods/log in namespace `ml`, which disables step logs (mlk run, mlk logs)",
         ],
         "{}",
         out.stderr
