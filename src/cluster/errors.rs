@@ -142,6 +142,22 @@ pub(crate) enum ClusterError {
         /// Server URL.
         server: String,
     },
+    /// The training runtime a TrainJob names does not exist.
+    #[error("{kind} `{name}` does not exist (step `{step}` runs on it)")]
+    #[diagnostic(
+        code(mlk::cluster::runtime_missing),
+        help(
+            "install Kubeflow Trainer's runtimes (`kubectl get clustertrainingruntimes` lists them), or name one that exists in the stack's [training] runtime"
+        )
+    )]
+    NoRuntime {
+        /// `ClusterTrainingRuntime` or `TrainingRuntime`.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// First step that uses it.
+        step: String,
+    },
     /// A kind the run needs is not served by the cluster.
     #[error("the cluster does not serve {kind} ({api_version}), which step `{step}` needs")]
     #[diagnostic(code(mlk::cluster::crd_missing), help("install {operator}"))]

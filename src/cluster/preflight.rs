@@ -43,6 +43,7 @@ async fn run(
         kinds(cluster, manifests, &mut resources, &mut problems).await?;
         queues(cluster, plan, &mut resources, &mut problems).await?;
         permissions(cluster, manifests, &resources, &mut problems).await?;
+        runtimes(cluster, manifests, &mut problems).await?;
         let workloads: Vec<(String, String)> = resources
             .values()
             .filter(|ar| {
@@ -251,6 +252,49 @@ async fn queues(
     Ok(())
 }
 
+/// That the training runtime every TrainJob names (`spec.runtimeRef`: a cluster-wide
+/// ClusterTrainingRuntime, or a TrainingRuntime in the namespace) exists.
+async fn runtimes(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    problems: &mut Vec<ClusterError>,
+) -> Result<(), ClusterError> {
+    let mut named = BTreeMap::new();
+    for m in manifests.iter().filter(|m| m.kind == "TrainJob") {
+        let doc: serde_json::Value = serde_yaml::from_str(&m.yaml).unwrap_or_default();
+        let text = |p: &str| doc.pointer(p).and_then(|v| v.as_str()).map(str::to_owned);
+        let kind = text("/spec/runtimeRef/kind").unwrap_or_else(|| "ClusterTrainingRuntime".into());
+        if let Some(name) = text("/spec/runtimeRef/name") {
+            named
+                .entry((kind, name))
+                .or_insert_with(|| m.step.clone().unwrap_or_default());
+        }
+    }
+    for ((kind, name), step) in named {
+        let Some(ar) = served(cluster, "trainer.kubeflow.org", "v1alpha1", &kind).await? else {
+            problems.push(missing("trainer.kubeflow.org/v1alpha1", &kind, &step));
+            continue;
+        };
+        let api: Api<DynamicObject> = if kind == "TrainingRuntime" {
+            Api::namespaced_with(cluster.client(), &cluster.namespace, &ar)
+        } else {
+            Api::all_with(cluster.client(), &ar)
+        };
+        match retry(|| api.get_opt(&name)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(ClusterError::NoRuntime { kind, name, step }),
+            Err(e) => {
+                return Err(ClusterError::from_kube(
+                    &e,
+                    "reading training runtimes",
+                    cluster,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {
     ClusterError::KindMissing {
         kind: kind.into(),
@@ -266,7 +310,9 @@ fn operator(kind: &str) -> &'static str {
         "PyTorchJob" => {
             "the Kubeflow training operator (https://github.com/kubeflow/training-operator)"
         }
-        "TrainJob" => "Kubeflow Trainer (https://github.com/kubeflow/trainer)",
+        "TrainJob" | "ClusterTrainingRuntime" | "TrainingRuntime" => {
+            "Kubeflow Trainer (https://github.com/kubeflow/trainer)"
+        }
         "InferenceService" => "KServe (https://kserve.github.io/website/)",
         "LocalQueue" | "ClusterQueue" | "ResourceFlavor" | "WorkloadPriorityClass" => {
             "Kueue (https://kueue.sigs.k8s.io/)"

@@ -75,6 +75,20 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
     ("scheduling.run.ai", "v2", "Queue", "queues", false),
     (
+        "trainer.kubeflow.org",
+        "v1alpha1",
+        "TrainJob",
+        "trainjobs",
+        true,
+    ),
+    (
+        "trainer.kubeflow.org",
+        "v1alpha1",
+        "ClusterTrainingRuntime",
+        "clustertrainingruntimes",
+        false,
+    ),
+    (
         "authorization.k8s.io",
         "v1",
         "SelfSubjectAccessReview",

@@ -250,3 +250,22 @@ fn a_missing_kai_queue_is_not_said_to_need_a_namespace() {
     assert!(!out.stderr.contains("LocalQueue"), "{}", out.stderr);
     assert!(c.applied().is_empty());
 }
+
+#[test]
+fn preflight_checks_that_the_trainjobs_runtime_exists() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n";
+    let stack =
+        format!("{STACK}\n[training]\napi = \"trainjob\"\nruntime = \"torch-distributed\"\n");
+    let c = Cluster::new(pipeline, &stack);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    c.snapshot("cluster-runtime-missing", &out);
+    assert!(c.applied().is_empty());
+    c.api.create(
+        "/apis/trainer.kubeflow.org/v1alpha1/clustertrainingruntimes/torch-distributed",
+        serde_json::json!({"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime", "metadata": {"name": "torch-distributed"}}),
+    );
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("TrainJob/t-big-"), "{}", out.stdout);
+}
