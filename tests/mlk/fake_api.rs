@@ -728,10 +728,21 @@ impl FakeApi {
                 }
                 obj["metadata"]["resourceVersion"] = json!((st.rv + 1).to_string());
                 obj["metadata"]["uid"] = json!(format!("uid-{n}"));
-                if let Some(old) = st.objects.get(path)
-                    && let Some(s) = old.get("status")
-                {
-                    obj["status"] = s.clone();
+                // Whole seconds, as kube-apiserver has them; one per change here, so objects
+                // created one after the other sort in that order.
+                let rv = st.rv + 1;
+                obj["metadata"]["creationTimestamp"] = json!(format!(
+                    "2026-11-21T{:02}:{:02}:{:02}Z",
+                    8 + rv / 3600,
+                    (rv / 60) % 60,
+                    rv % 60
+                ));
+                if let Some(old) = st.objects.get(path) {
+                    obj["metadata"]["creationTimestamp"] =
+                        old["metadata"]["creationTimestamp"].clone();
+                    if let Some(s) = old.get("status") {
+                        obj["status"] = s.clone();
+                    }
                 }
                 if query.get("dryRun").map(String::as_str) == Some("All") {
                     return (200, obj);
