@@ -28,18 +28,15 @@ pub(super) fn backend(
         "cluster: {} (namespace {})",
         cluster.server, cluster.namespace
     ));
-    let (resources, missing) =
+    let (resources, warnings) =
         preflight(&cluster, plan, &manifests, cluster_store).map_err(|problems| {
             for p in &problems {
                 reporter.diagnostic(p);
             }
             Exit::Io
         })?;
-    for m in &missing {
-        reporter.status(&format!(
-            "warning: you may not {} in namespace `{}`, which disables {}",
-            m.what, cluster.namespace, m.disables
-        ));
+    for w in &warnings {
+        reporter.status(&format!("warning: {w}"));
     }
     Ok(KubeBackend::new(
         Arc::new(cluster),

@@ -12,6 +12,7 @@ use kube::discovery;
 use super::access::{self, Missing, When};
 use super::{Cluster, ClusterError, retry};
 use crate::domain::SchedulerKind;
+use crate::labels;
 use crate::render::Manifest;
 use crate::resolve::Plan;
 
@@ -19,14 +20,15 @@ use crate::resolve::Plan;
 pub(super) type Resources = BTreeMap<(String, String), ApiResource>;
 
 /// Runs every check; returns every problem found, not just the first. `Ok`: the served
-/// resources, and the verbs the user may not use (what each disables is said, the run goes
-/// on). `cluster_store`: the cache records are ConfigMaps.
+/// resources, and warnings (the run goes on): each verb the user may not use with what it
+/// disables, each queue that belongs to another stack. `cluster_store`: the cache records
+/// are ConfigMaps.
 pub(crate) fn preflight(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],
     cluster_store: bool,
-) -> Result<(Resources, Vec<Missing>), Vec<ClusterError>> {
+) -> Result<(Resources, Vec<String>), Vec<ClusterError>> {
     cluster.block_on(run(cluster, plan, manifests, cluster_store))
 }
 
@@ -35,13 +37,14 @@ async fn run(
     plan: &Plan,
     manifests: &[Manifest],
     cluster_store: bool,
-) -> Result<(Resources, Vec<Missing>), Vec<ClusterError>> {
+) -> Result<(Resources, Vec<String>), Vec<ClusterError>> {
     namespace(cluster).await.map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     let mut resources = Resources::new();
+    let mut warnings = Vec::new();
     let fatal = async {
         kinds(cluster, manifests, &mut resources, &mut problems).await?;
-        queues(cluster, plan, &mut resources, &mut problems).await?;
+        queues(cluster, plan, &mut resources, &mut problems, &mut warnings).await?;
         permissions(cluster, manifests, &resources, &mut problems).await?;
         runtimes(cluster, manifests, &mut problems).await?;
         let workloads: Vec<(String, String)> = resources
@@ -65,15 +68,17 @@ async fn run(
         };
         access::missing(cluster, when, &workloads, kueue).await
     };
-    let missing = match fatal.await {
-        Ok(missing) => missing,
-        Err(e) => {
-            problems.push(e);
-            Vec::new()
-        }
-    };
+    match fatal.await {
+        Ok(missing) => warnings.extend(missing.iter().map(|m: &Missing| {
+            format!(
+                "you may not {} in namespace `{}`, which disables {}",
+                m.what, cluster.namespace, m.disables
+            )
+        })),
+        Err(e) => problems.push(e),
+    }
     if problems.is_empty() {
-        Ok((resources, missing))
+        Ok((resources, warnings))
     } else {
         Err(problems)
     }
@@ -188,6 +193,7 @@ async fn queues(
     plan: &Plan,
     resources: &mut Resources,
     problems: &mut Vec<ClusterError>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), ClusterError> {
     let (group, versions, kind, namespaced): (&str, &[&str], &str, bool) =
         match plan.stack.scheduler {
@@ -235,7 +241,7 @@ async fn queues(
     }
     for (queue, step) in names {
         match retry(|| api.get_opt(&queue)).await {
-            Ok(Some(_)) => {}
+            Ok(Some(live)) => warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name)),
             Ok(None) => problems.push(ClusterError::NoQueue {
                 kind: kind.into(),
                 queue,
@@ -293,6 +299,20 @@ async fn runtimes(
         }
     }
     Ok(())
+}
+
+/// A warning when `live` (an admin object the run uses) is labelled as another stack's
+/// (`mlk.dev/stack`, which `mlk stack render` puts on every admin object): cluster-scoped
+/// names are shared by every stack, so the last stack applied overwrote it, or will.
+fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str) -> Option<String> {
+    let owner = live.metadata.labels.as_ref()?.get(labels::STACK)?;
+    let name = live.metadata.name.as_deref().unwrap_or_default();
+    (owner != stack).then(|| {
+        format!(
+            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's queues names of their own",
+            labels::STACK
+        )
+    })
 }
 
 fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {

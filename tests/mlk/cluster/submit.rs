@@ -269,3 +269,23 @@ fn preflight_checks_that_the_trainjobs_runtime_exists() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("TrainJob/t-big-"), "{}", out.stdout);
 }
+
+#[test]
+fn a_queue_that_belongs_to_another_stack_is_said() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    // A cluster-scoped KAI Queue that `mlk stack render` of another stack made.
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research", "labels": {"mlk.dev/stack": "vision"}}}),
+    );
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: Queue `research` belongs to stack `vision` (its mlk.dev/stack label), not `fake`"
+        ),
+        "{}",
+        out.stderr
+    );
+}
