@@ -251,6 +251,40 @@ mod tests {
     }
 
     #[test]
+    fn what_is_missing_when_nothing_runs() {
+        let pod = |v: Value| -> Pod { serde_json::from_value(v).unwrap() };
+        assert_eq!(
+            not_running("Job", "j", true, Some(false), &[]).as_deref(),
+            Some(
+                "no Workload was created for Job j: is Kueue running, with the batch/job integration on?"
+            )
+        );
+        // A Workload exists (or this is no Kueue stack): Kueue's own reason says more.
+        assert_eq!(not_running("Job", "j", true, Some(true), &[]), None);
+        assert_eq!(not_running("Job", "j", true, None, &[]), None);
+        assert!(
+            not_running("PyTorchJob", "p", false, None, &[])
+                .unwrap()
+                .contains("is the Kubeflow training operator running?")
+        );
+        let unlooked = pod(
+            json!({"metadata": {"name": "p-0"}, "spec": {"schedulerName": "kai-scheduler", "containers": []}, "status": {"phase": "Pending"}}),
+        );
+        assert_eq!(
+            not_running("Job", "j", false, None, std::slice::from_ref(&unlooked)).as_deref(),
+            Some("pod p-0 was never looked at by a scheduler: is `kai-scheduler` running?")
+        );
+        assert!(!started(&[unlooked]));
+        let unschedulable = pod(
+            json!({"metadata": {"name": "p-1"}, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}}),
+        );
+        assert_eq!(not_running("Job", "j", false, None, &[unschedulable]), None);
+        assert!(started(&[pod(
+            json!({"metadata": {"name": "p-2"}, "status": {"phase": "Running"}})
+        )]));
+    }
+
+    #[test]
     fn pending_reasons() {
         let pod = |status: Value| -> Pod {
             serde_json::from_value(json!({"metadata": {"name": "p"}, "status": status})).unwrap()
