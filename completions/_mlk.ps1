@@ -227,6 +227,7 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
             [CompletionResult]::new('--no-cache', '--no-cache', [CompletionResultType]::ParameterName, 'Run every selected step, even when its result is cached')
             [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Go on in the background: print the run id once the first step has started, and leave the rest of the run to a background mlk process (`mlk delete RUN` stops it)')
+            [CompletionResult]::new('--keep-failed', '--keep-failed', [CompletionResultType]::ParameterName, 'On a cluster: leave the workload of a failed step (failed, timed out, image not pulled…) for inspection; by default it is deleted (its log is kept by mlk)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')

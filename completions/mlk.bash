@@ -1172,7 +1172,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__run)
-            opts="-s -p -j -n -q -v -h -V --stack --param --no-cache --from --only --jobs --detach --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -j -n -q -v -h -V --stack --param --no-cache --from --only --jobs --detach --keep-failed --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -211,6 +211,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand --color 'When to use colours'
             cand --no-cache 'Run every selected step, even when its result is cached'
             cand --detach 'Go on in the background: print the run id once the first step has started, and leave the rest of the run to a background mlk process (`mlk delete RUN` stops it)'
+            cand --keep-failed 'On a cluster: leave the workload of a failed step (failed, timed out, image not pulled…) for inspection; by default it is deleted (its log is kept by mlk)'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more about what mlk does'

@@ -159,6 +159,7 @@ always\t'Always colour'
 never\t'Never colour'"
 complete -c mlk -n "__fish_mlk_using_subcommand run" -l no-cache -d 'Run every selected step, even when its result is cached'
 complete -c mlk -n "__fish_mlk_using_subcommand run" -l detach -d 'Go on in the background: print the run id once the first step has started, and leave the rest of the run to a background mlk process (`mlk delete RUN` stops it)'
+complete -c mlk -n "__fish_mlk_using_subcommand run" -l keep-failed -d 'On a cluster: leave the workload of a failed step (failed, timed out, image not pulled…) for inspection; by default it is deleted (its log is kept by mlk)'
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s q -l quiet -d 'Print only errors'
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s v -l verbose -d 'Print more about what mlk does'
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s h -l help -d 'Print help (see more with \'--help\')'

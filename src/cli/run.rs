@@ -48,6 +48,10 @@ pub struct RunArgs {
     /// leave the rest of the run to a background mlk process (`mlk delete RUN` stops it).
     #[arg(long, conflicts_with = "dry_run")]
     pub detach: bool,
+    /// On a cluster: leave the workload of a failed step (failed, timed out, image not
+    /// pulled…) for inspection; by default it is deleted (its log is kept by mlk).
+    #[arg(long)]
+    pub keep_failed: bool,
     /// Print what would run and what is cached, and run nothing.
     #[arg(long, value_enum, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     pub dry_run: Option<DryRun>,
@@ -311,7 +315,13 @@ fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Re
             .map_err(|e| exec_error(reporter, &e))?;
         return Err(write_stdout(dry_run_table(&initial, plan).as_bytes()));
     }
-    let kube = run_cluster::backend(setup.compiled, global, &setup.run_id, reporter)?;
+    let kube = run_cluster::backend(
+        setup.compiled,
+        global,
+        &setup.run_id,
+        (setup.args.keep_failed, setup.site == StoreSite::Cluster),
+        reporter,
+    )?;
     let store: Option<Box<dyn Store>> = match setup.site {
         StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(kube.cluster()))),
         StoreSite::Local(_) | StoreSite::Off => setup.local_store(),

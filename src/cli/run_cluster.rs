@@ -9,10 +9,13 @@ use crate::cluster::{Cluster, KubeBackend, delete_run, preflight};
 use crate::exec::{Initial, StepState};
 
 /// Connects to the stack's cluster, checks it can run the plan, and returns the backend.
+/// `keep_failed`: the workload of a failed step is left (`--keep-failed`), not deleted;
+/// `cluster_store`: the cache records are ConfigMaps (their verbs are checked too).
 pub(super) fn backend(
     c: &Compiled,
     global: &Global,
     run_id: &str,
+    (keep_failed, cluster_store): (bool, bool),
     reporter: &Reporter,
 ) -> Result<KubeBackend, Exit> {
     let plan = &c.resolved.plan;
@@ -25,18 +28,23 @@ pub(super) fn backend(
         "cluster: {} (namespace {})",
         cluster.server, cluster.namespace
     ));
-    let resources = preflight(&cluster, plan, &manifests).map_err(|problems| {
-        for p in &problems {
-            reporter.diagnostic(p);
-        }
-        Exit::Io
-    })?;
+    let (resources, warnings) =
+        preflight(&cluster, plan, &manifests, cluster_store).map_err(|problems| {
+            for p in &problems {
+                reporter.diagnostic(p);
+            }
+            Exit::Io
+        })?;
+    for w in &warnings {
+        reporter.status(&format!("warning: {w}"));
+    }
     Ok(KubeBackend::new(
         Arc::new(cluster),
         resources,
         manifests,
         &plan.pipeline,
         run_id,
+        keep_failed,
     ))
 }
 
@@ -58,7 +66,11 @@ pub(super) fn dry_run(backend: &KubeBackend, initial: &[Initial], reporter: &Rep
     let mut refused = 0;
     for r in &reports {
         match &r.result {
-            Ok(()) => out.push_str(&format!("{:<width$}  accepted\n", r.object)),
+            Ok(false) => out.push_str(&format!("{:<width$}  accepted\n", r.object)),
+            Ok(true) => out.push_str(&format!(
+                "{:<width$}  would replace: an earlier run's object of this name is deleted and created again\n",
+                r.object
+            )),
             Err(why) => {
                 refused += 1;
                 out.push_str(&format!("{:<width$}  refused: {why}\n", r.object));

@@ -86,6 +86,13 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
         ));
         return Exit::Ok;
     };
+    if manifests.is_empty() {
+        // Nothing on stdout must not look like a render that failed silently.
+        reporter.status(&format!(
+            "stack {} has no admin objects to render: it defines no queues ([queues.NAME]) and no priorities ([priorities]); a KAI stack's Queues, and a Kueue stack's ClusterQueues and LocalQueues, come from [queues.NAME]",
+            plan.stack
+        ));
+    }
     let Some(dir) = &args.output else {
         return write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));
     };

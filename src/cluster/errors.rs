@@ -116,6 +116,18 @@ pub(crate) enum ClusterError {
         /// Namespace.
         namespace: String,
     },
+    /// `mlk logs` read no line, and the log of some container could not be read.
+    #[error("no log of the run could be read: {failures}")]
+    #[diagnostic(
+        code(mlk::cluster::logs),
+        help(
+            "the API server reads logs from the kubelet of each pod's node: check that the nodes are Ready (`kubectl get nodes`) and that you may get pods/log"
+        )
+    )]
+    LogsUnread {
+        /// `pod P (container C): why`, for each log that could not be read.
+        failures: String,
+    },
     /// The namespace does not exist.
     #[error("namespace `{namespace}` does not exist on {server}")]
     #[diagnostic(
@@ -129,6 +141,22 @@ pub(crate) enum ClusterError {
         namespace: String,
         /// Server URL.
         server: String,
+    },
+    /// The training runtime a TrainJob names does not exist.
+    #[error("{kind} `{name}` does not exist (step `{step}` runs on it)")]
+    #[diagnostic(
+        code(mlk::cluster::runtime_missing),
+        help(
+            "install Kubeflow Trainer's runtimes (`kubectl get clustertrainingruntimes` lists them), or name one that exists in the stack's [training] runtime"
+        )
+    )]
+    NoRuntime {
+        /// `ClusterTrainingRuntime` or `TrainingRuntime`.
+        kind: String,
+        /// Its name.
+        name: String,
+        /// First step that uses it.
+        step: String,
     },
     /// A kind the run needs is not served by the cluster.
     #[error("the cluster does not serve {kind} ({api_version}), which step `{step}` needs")]
@@ -148,7 +176,7 @@ pub(crate) enum ClusterError {
     #[diagnostic(
         code(mlk::cluster::queue_missing),
         help(
-            "`mlk stack render STACK` writes the stack's queues for a cluster admin to apply; a LocalQueue must be in namespace `{namespace}`"
+            "`mlk stack render STACK` writes the stack's queues for a cluster admin to apply; {scope}"
         )
     )]
     NoQueue {
@@ -158,8 +186,9 @@ pub(crate) enum ClusterError {
         queue: String,
         /// First step that uses it.
         step: String,
-        /// Namespace.
-        namespace: String,
+        /// Where such a queue must be: a LocalQueue in the run's namespace, a KAI Queue
+        /// cluster-wide.
+        scope: String,
     },
     /// A SelfSubjectAccessReview said no.
     #[error("you may not create {kind} in namespace `{namespace}`")]

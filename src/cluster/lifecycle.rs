@@ -84,13 +84,17 @@ pub(crate) fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObje
     run_objects_in(cluster, &kinds, run_id)
 }
 
-/// [`run_objects`] among `kinds` (from [`served_kinds`]): no discovery requests.
+/// [`run_objects`] among `kinds` (from [`served_kinds`]): no discovery requests. In the order
+/// they were created, which is the pipeline's (steps are applied in DAG order); objects
+/// created in the same second keep the order of [`RUN_KINDS`], then their names.
 pub(super) fn run_objects_in(
     cluster: &Cluster,
     kinds: &[ApiResource],
     run_id: &str,
 ) -> Result<Vec<RunObject>, ClusterError> {
-    let found = cluster.block_on(find_in(cluster, kinds, run_id))?;
+    let mut found = cluster.block_on(find_in(cluster, kinds, run_id))?;
+    // A stable sort: `find_in` lists kind by kind, each by name.
+    found.sort_by_key(|(_, o)| o.metadata.creation_timestamp.as_ref().map(|t| t.0));
     Ok(found
         .iter()
         .map(|(_, o)| RunObject {

@@ -9,9 +9,13 @@
 //! reopened with `sinceTime` (whole seconds, so the kubelet sends part of the last second
 //! again), and lines at or before the newest timestamp already printed are dropped, so no
 //! line is lost or printed twice.
+//!
+//! A log that cannot be read is said once per container, with the reason ([`LogReport`]): an
+//! error the API server answered (500 when the kubelet of the pod's node does not answer), or
+//! 204 with an empty body (what it answers for a pod that is on no node). `mlk logs` that could read nothing, and was refused, fails.
 
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,11 +23,12 @@ use futures::{AsyncBufReadExt, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{RoundMode, Timestamp, TimestampRound, Unit};
 use kube::api::{Api, ApiResource, LogParams};
+use kube::client::Body;
 use tokio::task::AbortHandle;
 
 use super::lifecycle::{run_objects_in, served_kinds};
 use super::pods::{PodWatch, Seen};
-use super::{Cluster, ClusterError, POLL, RunObject, lock};
+use super::{Cluster, ClusterError, POLL, RunObject, error_chain, lock};
 use crate::exec::{LogLine, LogSink, Stream};
 use crate::labels;
 
@@ -40,9 +45,31 @@ pub(super) struct Follower {
     pub(super) seen: Seen,
 }
 
+/// What the readers of a step's or a run's logs got: how many lines, and why each container
+/// whose log could not be read could not (`pod (container c)` → reason).
+#[derive(Debug, Default)]
+pub(super) struct LogReport {
+    lines: AtomicUsize,
+    failures: Mutex<BTreeMap<String, String>>,
+}
+
+impl LogReport {
+    /// Records that the log of `pod`'s `container` could not be read; `true` the first time.
+    fn failed(&self, pod: &str, container: &str, why: String) -> bool {
+        let key = format!("pod {pod} (container {container})");
+        let mut failures = lock(&self.failures);
+        if failures.contains_key(&key) {
+            return false;
+        }
+        failures.insert(key, why);
+        true
+    }
+}
+
 impl Follower {
     /// Follows until the step is done (`done`) and every stream it started has ended.
     pub(super) async fn run(self) {
+        let report = Arc::new(LogReport::default());
         let watch = PodWatch {
             pods: self.pods.clone(),
             selector: self.selector.clone(),
@@ -57,6 +84,7 @@ impl Follower {
                 container: container.to_owned(),
                 sink: self.sink.clone(),
                 follow: true,
+                report: Arc::clone(&report),
             }
         })
         .await;
@@ -110,6 +138,8 @@ struct ContainerLog {
     sink: LogSink,
     /// `false`: print what is there and return.
     follow: bool,
+    /// Shared by the readers of one step or run.
+    report: Arc<LogReport>,
 }
 
 /// Lines already printed: the newest timestamp, and the lines printed at exactly it.
@@ -139,18 +169,21 @@ impl ContainerLog {
     async fn follow(self) {
         let mut printed = Printed::default();
         if !self.follow {
-            let _ = self.read(&mut printed, false).await;
+            let read = self.read(&mut printed, false).await;
+            let _ = self.judge(read, &printed).await;
             return;
         }
         let mut idle = 0u32;
         loop {
             let follow = self.read(&mut printed, true).await;
+            let follow = self.judge(follow, &printed).await;
             // The stream ended: finished container, dropped connection, or not started yet.
             match self.pods.get_opt(&self.pod).await {
                 Ok(None) => return,
                 Ok(Some(p)) if finished(&p, &self.container) => {
                     // Whatever a dropped stream missed before the end.
-                    let _ = self.read(&mut printed, false).await;
+                    let read = self.read(&mut printed, false).await;
+                    let _ = self.judge(read, &printed).await;
                     return;
                 }
                 _ => {}
@@ -165,8 +198,51 @@ impl ContainerLog {
         }
     }
 
-    /// Reads from just after the last printed line; `Err` when the stream did not open.
-    async fn read(&self, printed: &mut Printed, follow: bool) -> Result<(), ()> {
+    /// Says once why the log could not be read, when `read` failed or nothing was ever
+    /// printed and the API server answers 204 (no kubelet). `Err` when it could not.
+    async fn judge(&self, read: Result<(), String>, printed: &Printed) -> Result<(), String> {
+        let read = match read {
+            Ok(()) if printed.last.is_none() => match self.why_empty().await {
+                Some(why) => Err(why),
+                None => Ok(()),
+            },
+            other => other,
+        };
+        if let Err(why) = &read
+            && self.report.failed(&self.pod, &self.container, why.clone())
+        {
+            self.sink.line(
+                Stream::Stderr,
+                &format!(
+                    "mlk: cannot read the log of pod {} (container {}): {why}",
+                    self.pod, self.container
+                ),
+            );
+        }
+        read
+    }
+
+    /// Why a log stream that gave nothing had nothing: `Some` when the API server answers 204
+    /// with an empty body, as kube-apiserver v1.28 does for a pod on no node (a container that
+    /// wrote nothing answers 200).
+    async fn why_empty(&self) -> Option<String> {
+        let lp = LogParams {
+            container: Some(self.container.clone()),
+            limit_bytes: Some(1),
+            ..LogParams::default()
+        };
+        let request = kube::core::Request::new(self.pods.resource_url())
+            .logs(&self.pod, &lp)
+            .ok()?;
+        let client = self.pods.clone().into_client();
+        let answer = client.send(request.map(Body::from)).await.ok()?;
+        (answer.status().as_u16() == 204).then(|| {
+            "the API server answered 204 with no content: no kubelet serves this pod's log (is the pod on a node?)".into()
+        })
+    }
+
+    /// Reads from just after the last printed line; `Err` (why) when the stream did not open.
+    async fn read(&self, printed: &mut Printed, follow: bool) -> Result<(), String> {
         let lp = LogParams {
             container: Some(self.container.clone()),
             follow,
@@ -174,7 +250,14 @@ impl ContainerLog {
             since_time: printed.last.map(whole_second),
             ..LogParams::default()
         };
-        let stream = self.pods.log_stream(&self.pod, &lp).await.map_err(|_| ())?;
+        let stream = self
+            .pods
+            .log_stream(&self.pod, &lp)
+            .await
+            .map_err(|e| match e {
+                kube::Error::Api(r) => format!("{} ({})", r.message, r.code),
+                other => error_chain(&other),
+            })?;
         let mut lines = stream.lines();
         while let Some(Ok(raw)) = lines.next().await {
             let (stamp, text) = raw.split_once(' ').unwrap_or((raw.as_str(), ""));
@@ -190,6 +273,7 @@ impl ContainerLog {
     }
 
     fn deliver(&self, text: &str) {
+        self.report.lines.fetch_add(1, Ordering::Relaxed);
         match &self.replica {
             Some(r) => self.sink.line_from(Stream::Stdout, r, text),
             None => self.sink.line(Stream::Stdout, text),
@@ -225,7 +309,8 @@ fn all_finished(objects: &[RunObject]) -> bool {
 /// labelled `mlk.dev/run=RUN` (and `mlk.dev/step=STEP`), each line sent to `out`. Without
 /// `follow` what is there is read once, pod by pod; with it every container is followed (new
 /// pods too, across dropped streams and restarts, as for `mlk run`) until every workload of
-/// the run has finished. `Ok(false)`: the run has neither objects nor pods.
+/// the run has finished. `Ok(false)`: the run has neither objects nor pods; an error when no
+/// line could be read and some log could not ([`ClusterError::LogsUnread`]).
 pub(crate) fn run_logs(
     cluster: &Cluster,
     run_id: &str,
@@ -260,11 +345,13 @@ pub(crate) fn run_logs(
         return Ok(false);
     }
     let objects = Arc::new(Mutex::new(objects));
+    let report = Arc::new(LogReport::default());
     let stream = {
         let objects = Arc::clone(&objects);
+        let report = Arc::clone(&report);
         move |pod: &Pod, container: &str| ContainerLog {
             replica: of_replica(pod, &lock(&objects)),
-            ..ContainerLog::new(&pods, pod, container, Arc::clone(&out), follow)
+            ..ContainerLog::new(&pods, pod, container, Arc::clone(&out), follow, &report)
         }
     };
     if !follow {
@@ -273,7 +360,7 @@ pub(crate) fn run_logs(
                 cluster.block_on(stream(pod, &c.name).follow());
             }
         }
-        return Ok(true);
+        return unread(&report).map(|()| true);
     }
     let done = Arc::new(AtomicBool::new(false));
     let task = cluster.rt.spawn({
@@ -297,12 +384,34 @@ pub(crate) fn run_logs(
     // Pods created until now are still followed: the watch lists once more.
     done.store(true, Ordering::SeqCst);
     let _ = cluster.block_on(task);
-    Ok(true)
+    unread(&report).map(|()| true)
+}
+
+/// An error when the readers of a run's logs got no line and some log could not be read.
+fn unread(report: &LogReport) -> Result<(), ClusterError> {
+    let failures = lock(&report.failures);
+    if report.lines.load(Ordering::Relaxed) > 0 || failures.is_empty() {
+        return Ok(());
+    }
+    Err(ClusterError::LogsUnread {
+        failures: failures
+            .iter()
+            .map(|(log, why)| format!("{log}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 impl ContainerLog {
     /// The log of `container` of `pod` of a run, its lines sent to `out` (without a replica).
-    fn new(pods: &Api<Pod>, pod: &Pod, container: &str, out: Arc<RunLine>, follow: bool) -> Self {
+    fn new(
+        pods: &Api<Pod>,
+        pod: &Pod,
+        container: &str,
+        out: Arc<RunLine>,
+        follow: bool,
+        report: &Arc<LogReport>,
+    ) -> Self {
         let step = step_of(pod).to_owned();
         ContainerLog {
             pods: pods.clone(),
@@ -311,6 +420,7 @@ impl ContainerLog {
             replica: None,
             sink: LogSink::new(&step, move |_, line| out(line)),
             follow,
+            report: Arc::clone(report),
         }
     }
 }

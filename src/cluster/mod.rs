@@ -13,6 +13,7 @@
 //! apply) goes through [`retry`]: such errors are retried with backoff and never become a
 //! step failure.
 
+pub(crate) mod access;
 mod answer;
 
 pub(crate) use answer::on_slow_answer;

@@ -1,51 +1,84 @@
 //! Checks made before anything is created: the namespace exists, every kind the run needs is
-//! served (with the operator to install when it is not), and the user may create each kind.
+//! served (with the operator to install when it is not), the user may create each kind, and
+//! which of the other verbs mlk uses ([`super::access::NEEDS`]) the user may not use.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::authorization::v1::{
-    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
-};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::discovery;
 
+use super::access::{self, Missing, When};
 use super::{Cluster, ClusterError, retry};
 use crate::domain::SchedulerKind;
+use crate::labels;
 use crate::render::Manifest;
 use crate::resolve::Plan;
 
 /// The served resource of every `(apiVersion, kind)` the run applies.
 pub(super) type Resources = BTreeMap<(String, String), ApiResource>;
 
-/// Runs every check; returns every problem found, not just the first.
+/// Runs every check; returns every problem found, not just the first. `Ok`: the served
+/// resources, and warnings (the run goes on): each verb the user may not use with what it
+/// disables, each queue that belongs to another stack. `cluster_store`: the cache records
+/// are ConfigMaps.
 pub(crate) fn preflight(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],
-) -> Result<Resources, Vec<ClusterError>> {
-    cluster.block_on(run(cluster, plan, manifests))
+    cluster_store: bool,
+) -> Result<(Resources, Vec<String>), Vec<ClusterError>> {
+    cluster.block_on(run(cluster, plan, manifests, cluster_store))
 }
 
 async fn run(
     cluster: &Cluster,
     plan: &Plan,
     manifests: &[Manifest],
-) -> Result<Resources, Vec<ClusterError>> {
+    cluster_store: bool,
+) -> Result<(Resources, Vec<String>), Vec<ClusterError>> {
     namespace(cluster).await.map_err(|e| vec![e])?;
     let mut problems = Vec::new();
     let mut resources = Resources::new();
+    let mut warnings = Vec::new();
     let fatal = async {
         kinds(cluster, manifests, &mut resources, &mut problems).await?;
-        queues(cluster, plan, &mut resources, &mut problems).await?;
-        permissions(cluster, manifests, &resources, &mut problems).await
+        queues(cluster, plan, &mut resources, &mut problems, &mut warnings).await?;
+        permissions(cluster, manifests, &resources, &mut problems).await?;
+        runtimes(cluster, manifests, &mut problems).await?;
+        let workloads: Vec<(String, String)> = resources
+            .values()
+            .filter(|ar| {
+                matches!(
+                    ar.kind.as_str(),
+                    "Job" | "PyTorchJob" | "TrainJob" | "InferenceService"
+                )
+            })
+            .map(|ar| (ar.group.clone(), ar.plural.clone()))
+            .collect();
+        let kueue = resources
+            .values()
+            .find(|ar| ar.kind == "Workload" && ar.group == "kueue.x-k8s.io")
+            .map(|ar| (ar.group.clone(), ar.plural.clone()));
+        let when = |w: When| match w {
+            When::Always => true,
+            When::ClusterStore => cluster_store,
+            When::Kueue => plan.stack.scheduler == SchedulerKind::Kueue,
+        };
+        access::missing(cluster, when, &workloads, kueue).await
     };
-    if let Err(e) = fatal.await {
-        problems.push(e);
+    match fatal.await {
+        Ok(missing) => warnings.extend(missing.iter().map(|m: &Missing| {
+            format!(
+                "you may not {} in namespace `{}`, which disables {}",
+                m.what, cluster.namespace, m.disables
+            )
+        })),
+        Err(e) => problems.push(e),
     }
     if problems.is_empty() {
-        Ok(resources)
+        Ok((resources, warnings))
     } else {
         Err(problems)
     }
@@ -108,8 +141,6 @@ async fn permissions(
     problems: &mut Vec<ClusterError>,
 ) -> Result<(), ClusterError> {
     let ns = cluster.namespace.as_str();
-    let reviews: Api<SelfSubjectAccessReview> = Api::all(cluster.client());
-    let post = PostParams::default();
     for ((api_version, _), ar) in resources {
         if manifests
             .iter()
@@ -117,22 +148,8 @@ async fn permissions(
         {
             continue; // a scheduler kind: mlk only reads it
         }
-        let review = SelfSubjectAccessReview {
-            spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(ns.into()),
-                    verb: Some("create".into()),
-                    group: Some(ar.group.clone()),
-                    resource: Some(ar.plural.clone()),
-                    ..ResourceAttributes::default()
-                }),
-                ..SelfSubjectAccessReviewSpec::default()
-            },
-            ..SelfSubjectAccessReview::default()
-        };
-        match retry(|| reviews.create(&post, &review)).await {
-            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
-            Ok(_) => problems.push(ClusterError::Denied {
+        if !access::review(cluster, "create", &ar.group, &ar.plural, ns).await? {
+            problems.push(ClusterError::Denied {
                 kind: ar.kind.clone(),
                 resource: if ar.group.is_empty() {
                     ar.plural.clone()
@@ -140,8 +157,7 @@ async fn permissions(
                     format!("{}.{}", ar.plural, ar.group)
                 },
                 namespace: ns.into(),
-            }),
-            Err(e) => return Err(ClusterError::from_kube(&e, "checking permissions", cluster)),
+            });
         }
     }
     Ok(())
@@ -177,6 +193,7 @@ async fn queues(
     plan: &Plan,
     resources: &mut Resources,
     problems: &mut Vec<ClusterError>,
+    warnings: &mut Vec<String>,
 ) -> Result<(), ClusterError> {
     let (group, versions, kind, namespaced): (&str, &[&str], &str, bool) =
         match plan.stack.scheduler {
@@ -224,17 +241,78 @@ async fn queues(
     }
     for (queue, step) in names {
         match retry(|| api.get_opt(&queue)).await {
-            Ok(Some(_)) => {}
+            Ok(Some(live)) => warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name)),
             Ok(None) => problems.push(ClusterError::NoQueue {
                 kind: kind.into(),
                 queue,
                 step,
-                namespace: cluster.namespace.clone(),
+                scope: if namespaced {
+                    format!("a LocalQueue must be in namespace `{}`", cluster.namespace)
+                } else {
+                    "KAI Queues are cluster-scoped: one Queue serves every namespace".into()
+                },
             }),
             Err(e) => return Err(ClusterError::from_kube(&e, "reading queues", cluster)),
         }
     }
     Ok(())
+}
+
+/// That the training runtime every TrainJob names (`spec.runtimeRef`: a cluster-wide
+/// ClusterTrainingRuntime, or a TrainingRuntime in the namespace) exists.
+async fn runtimes(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+    problems: &mut Vec<ClusterError>,
+) -> Result<(), ClusterError> {
+    let mut named = BTreeMap::new();
+    for m in manifests.iter().filter(|m| m.kind == "TrainJob") {
+        let doc: serde_json::Value = serde_yaml::from_str(&m.yaml).unwrap_or_default();
+        let text = |p: &str| doc.pointer(p).and_then(|v| v.as_str()).map(str::to_owned);
+        let kind = text("/spec/runtimeRef/kind").unwrap_or_else(|| "ClusterTrainingRuntime".into());
+        if let Some(name) = text("/spec/runtimeRef/name") {
+            named
+                .entry((kind, name))
+                .or_insert_with(|| m.step.clone().unwrap_or_default());
+        }
+    }
+    for ((kind, name), step) in named {
+        let Some(ar) = served(cluster, "trainer.kubeflow.org", "v1alpha1", &kind).await? else {
+            problems.push(missing("trainer.kubeflow.org/v1alpha1", &kind, &step));
+            continue;
+        };
+        let api: Api<DynamicObject> = if kind == "TrainingRuntime" {
+            Api::namespaced_with(cluster.client(), &cluster.namespace, &ar)
+        } else {
+            Api::all_with(cluster.client(), &ar)
+        };
+        match retry(|| api.get_opt(&name)).await {
+            Ok(Some(_)) => {}
+            Ok(None) => problems.push(ClusterError::NoRuntime { kind, name, step }),
+            Err(e) => {
+                return Err(ClusterError::from_kube(
+                    &e,
+                    "reading training runtimes",
+                    cluster,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A warning when `live` (an admin object the run uses) is labelled as another stack's
+/// (`mlk.dev/stack`, which `mlk stack render` puts on every admin object): cluster-scoped
+/// names are shared by every stack, so the last stack applied overwrote it, or will.
+fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str) -> Option<String> {
+    let owner = live.metadata.labels.as_ref()?.get(labels::STACK)?;
+    let name = live.metadata.name.as_deref().unwrap_or_default();
+    (owner != stack).then(|| {
+        format!(
+            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's queues names of their own",
+            labels::STACK
+        )
+    })
 }
 
 fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {
@@ -252,7 +330,9 @@ fn operator(kind: &str) -> &'static str {
         "PyTorchJob" => {
             "the Kubeflow training operator (https://github.com/kubeflow/training-operator)"
         }
-        "TrainJob" => "Kubeflow Trainer (https://github.com/kubeflow/trainer)",
+        "TrainJob" | "ClusterTrainingRuntime" | "TrainingRuntime" => {
+            "Kubeflow Trainer (https://github.com/kubeflow/trainer)"
+        }
         "InferenceService" => "KServe (https://kserve.github.io/website/)",
         "LocalQueue" | "ClusterQueue" | "ResourceFlavor" | "WorkloadPriorityClass" => {
             "Kueue (https://kueue.sigs.k8s.io/)"

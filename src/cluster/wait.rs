@@ -81,6 +81,68 @@ pub(super) fn kueue_reason(workload: &Value) -> Option<String> {
     Some(format!("waiting for Kueue admission: {why}"))
 }
 
+/// Whether any pod has started: a container running or ended, or the pod done.
+pub(super) fn started(pods: &[Pod]) -> bool {
+    pods.iter().filter_map(|p| p.status.as_ref()).any(|s| {
+        matches!(s.phase.as_deref(), Some("Running" | "Succeeded" | "Failed"))
+            || s.container_statuses
+                .iter()
+                .flatten()
+                .filter_map(|c| c.state.as_ref())
+                .any(|st| st.running.is_some() || st.terminated.is_some())
+    })
+}
+
+/// Why a step is still not running, in words a user can act on, when something it needs is
+/// missing: no Workload for a suspended job (Kueue's controller), no pod for a workload (its
+/// operator), a pod no scheduler has looked at (a pod without conditions). `kueue`: whether
+/// Kueue made a Workload for it (`None`: not a Kueue stack, or unknown).
+pub(super) fn not_running(
+    kind: &str,
+    name: &str,
+    suspended: bool,
+    kueue: Option<bool>,
+    pods: &[Pod],
+) -> Option<String> {
+    if suspended {
+        let integration = match kind {
+            "PyTorchJob" => "kubeflow.org/pytorchjob",
+            "TrainJob" => "trainer.kubeflow.org/trainjob",
+            _ => "batch/job",
+        };
+        return (kueue == Some(false)).then(|| {
+            format!(
+                "no Workload was created for {kind} {name}: is Kueue running, with the {integration} integration on?"
+            )
+        });
+    }
+    if pods.is_empty() {
+        let controller = match kind {
+            "PyTorchJob" => "the Kubeflow training operator",
+            "TrainJob" => "Kubeflow Trainer's controller manager",
+            "InferenceService" => "KServe's controller",
+            _ => "the Job controller (kube-controller-manager)",
+        };
+        return Some(format!(
+            "no pod was created for {kind} {name}: is {controller} running?"
+        ));
+    }
+    let p = pods.iter().find(|p| {
+        p.status
+            .as_ref()
+            .is_none_or(|s| s.conditions.as_ref().is_none_or(Vec::is_empty))
+    })?;
+    let scheduler = p
+        .spec
+        .as_ref()
+        .and_then(|s| s.scheduler_name.clone())
+        .unwrap_or_else(|| "default-scheduler".into());
+    Some(format!(
+        "pod {} was never looked at by a scheduler: is `{scheduler}` running?",
+        p.metadata.name.as_deref().unwrap_or_default()
+    ))
+}
+
 /// Errors that will not heal by waiting.
 pub(super) enum Fatal {
     /// Right away (an invalid image name, a missing ConfigMap or Secret key).
@@ -186,6 +248,40 @@ mod tests {
             None
         );
         assert_eq!(kueue_reason(&json!({})), None);
+    }
+
+    #[test]
+    fn what_is_missing_when_nothing_runs() {
+        let pod = |v: Value| -> Pod { serde_json::from_value(v).unwrap() };
+        assert_eq!(
+            not_running("Job", "j", true, Some(false), &[]).as_deref(),
+            Some(
+                "no Workload was created for Job j: is Kueue running, with the batch/job integration on?"
+            )
+        );
+        // A Workload exists (or this is no Kueue stack): Kueue's own reason says more.
+        assert_eq!(not_running("Job", "j", true, Some(true), &[]), None);
+        assert_eq!(not_running("Job", "j", true, None, &[]), None);
+        assert!(
+            not_running("PyTorchJob", "p", false, None, &[])
+                .unwrap()
+                .contains("is the Kubeflow training operator running?")
+        );
+        let unlooked = pod(
+            json!({"metadata": {"name": "p-0"}, "spec": {"schedulerName": "kai-scheduler", "containers": []}, "status": {"phase": "Pending"}}),
+        );
+        assert_eq!(
+            not_running("Job", "j", false, None, std::slice::from_ref(&unlooked)).as_deref(),
+            Some("pod p-0 was never looked at by a scheduler: is `kai-scheduler` running?")
+        );
+        assert!(!started(&[unlooked]));
+        let unschedulable = pod(
+            json!({"metadata": {"name": "p-1"}, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}}),
+        );
+        assert_eq!(not_running("Job", "j", false, None, &[unschedulable]), None);
+        assert!(started(&[pod(
+            json!({"metadata": {"name": "p-2"}, "status": {"phase": "Running"}})
+        )]));
     }
 
     #[test]

@@ -141,6 +141,9 @@ pub struct Step {
     pub retries: u32,
     /// Deadline in seconds.
     pub timeout_seconds: Option<u64>,
+    /// Seconds the step may stay not running on a cluster before it fails (unset: waits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_timeout_seconds: Option<u64>,
     /// Expected duration in seconds (cost estimates).
     pub expected_duration_seconds: Option<u64>,
     /// Seconds finished objects are kept.

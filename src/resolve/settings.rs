@@ -111,6 +111,8 @@ pub(crate) struct Settings<'a> {
     pub retries: u32,
     /// Deadline.
     pub timeout_seconds: Option<u64>,
+    /// How long the step may stay not running, else the stack's.
+    pub pending_timeout_seconds: Option<u64>,
     /// Expected run time.
     pub expected_duration_seconds: Option<u64>,
     /// How long finished objects are kept (stack only).
@@ -207,6 +209,8 @@ pub(crate) fn merge<'a>(l: &'a Loaded, def: &'a StepDef, kind: StepKind) -> Sett
         security: stack.security,
         retries: own(pf, [step, pipe], |s| s.retries.as_ref()).map_or(0, |r| *r.value),
         timeout_seconds: secs(own(pf, [step, pipe], |s| s.timeout.as_ref())),
+        pending_timeout_seconds: secs(own(pf, [step, pipe], |s| s.pending_timeout.as_ref()))
+            .or(stack.pending_timeout.as_ref().map(|d| d.secs())),
         expected_duration_seconds: secs(own(pf, [step, pipe], |s| s.expected_duration.as_ref())),
         ttl_after_finished_seconds: stack.ttl_after_finished.as_ref().map(|d| d.secs()),
         cache: own(pf, [step, pipe], |s| s.cache.as_ref()).is_none_or(|c| *c.value),

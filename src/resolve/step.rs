@@ -130,6 +130,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         annotations: set.annotations,
         retries: set.retries,
         timeout_seconds: set.timeout_seconds,
+        pending_timeout_seconds: set.pending_timeout_seconds,
         expected_duration_seconds: set.expected_duration_seconds,
         ttl_after_finished_seconds: set.ttl_after_finished_seconds,
         security: set.security,

@@ -73,6 +73,21 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
+    ("scheduling.run.ai", "v2", "Queue", "queues", false),
+    (
+        "trainer.kubeflow.org",
+        "v1alpha1",
+        "TrainJob",
+        "trainjobs",
+        true,
+    ),
+    (
+        "trainer.kubeflow.org",
+        "v1alpha1",
+        "ClusterTrainingRuntime",
+        "clustertrainingruntimes",
+        false,
+    ),
     (
         "authorization.k8s.io",
         "v1",
@@ -129,6 +144,11 @@ struct State {
     expire_watches: usize,
     /// Connections are accepted and never answered.
     silent: bool,
+    /// Pods' nodes have no kubelet that answers: log requests answer 204 with no body.
+    no_kubelet: bool,
+    /// Controllers that are not running although their CRDs are installed: `kueue`,
+    /// `kai-scheduler`, `training-operator`.
+    absent: BTreeSet<String>,
 }
 
 impl State {
@@ -412,12 +432,27 @@ impl FakeApi {
         self.state().drop_log_after = Some((pod.into(), n));
     }
 
+    /// From now on log requests answer 204 No Content with an empty body, as kube-apiserver
+    /// does for a pod bound to a node whose kubelet does not answer.
+    pub(crate) fn no_kubelet(&self) {
+        self.state().no_kubelet = true;
+    }
+
+    /// The controller `name` is not running, although its kinds are served: `kueue` (a
+    /// queued Job stays suspended and no Workload is made), `kai-scheduler` (pods stay
+    /// Pending with no conditions: nothing schedules them), `training-operator` (a
+    /// PyTorchJob never gets a pod).
+    pub(crate) fn without(&self, name: &str) {
+        self.state().absent.insert(name.into());
+    }
+
     /// Stops serving `kind` (as if its CRD were not installed).
     pub(crate) fn hide(&self, kind: &str) {
         self.state().hidden.insert(kind.into());
     }
 
-    /// SelfSubjectAccessReviews for `resource` (plural) answer "not allowed".
+    /// SelfSubjectAccessReviews for `resource` (`plural` or `plural/subresource`, any verb;
+    /// or `VERB resource`, that verb only) answer "not allowed".
     pub(crate) fn deny(&self, resource: &str) {
         self.state().denied.insert(resource.into());
     }
@@ -602,12 +637,21 @@ impl FakeApi {
         };
         if res.2 == "SelfSubjectAccessReview" && method == "POST" {
             let mut review: Value = serde_json::from_slice(body).unwrap_or_default();
-            let resource = review
-                .pointer("/spec/resourceAttributes/resource")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            review["status"] = json!({"allowed": !st.denied.contains(&resource)});
+            let attr = |k: &str| {
+                review
+                    .pointer(&format!("/spec/resourceAttributes/{k}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let mut resource = attr("resource");
+            if !attr("subresource").is_empty() {
+                resource = format!("{resource}/{}", attr("subresource"));
+            }
+            let verb = attr("verb");
+            let denied =
+                st.denied.contains(&resource) || st.denied.contains(&format!("{verb} {resource}"));
+            review["status"] = json!({"allowed": !denied});
             return (201, review);
         }
         let collection = match name {
@@ -643,6 +687,20 @@ impl FakeApi {
                 Some(o) => (200, o.clone()),
                 None => not_found(plural),
             },
+            // A dry run is asked in the query or in the body's DeleteOptions (as kube-rs does).
+            ("DELETE", Some(_))
+                if query.get("dryRun").map(String::as_str) == Some("All")
+                    || serde_json::from_slice::<Value>(body)
+                        .is_ok_and(|o| o.get("dryRun") == Some(&json!(["All"]))) =>
+            {
+                match st.objects.get(path) {
+                    Some(_) => (
+                        200,
+                        json!({"kind": "Status", "apiVersion": "v1", "status": "Success", "code": 200}),
+                    ),
+                    None => not_found(plural),
+                }
+            }
             ("DELETE", Some(_)) => match st.remove(path) {
                 Some(_) => (
                     200,
@@ -678,12 +736,26 @@ impl FakeApi {
                         ),
                     );
                 }
+                if let Some(refusal) = immutable(res.2, n, st.objects.get(path), &obj) {
+                    return (422, refusal);
+                }
                 obj["metadata"]["resourceVersion"] = json!((st.rv + 1).to_string());
                 obj["metadata"]["uid"] = json!(format!("uid-{n}"));
-                if let Some(old) = st.objects.get(path)
-                    && let Some(s) = old.get("status")
-                {
-                    obj["status"] = s.clone();
+                // Whole seconds, as kube-apiserver has them; one per change here, so objects
+                // created one after the other sort in that order.
+                let rv = st.rv + 1;
+                obj["metadata"]["creationTimestamp"] = json!(format!(
+                    "2026-11-21T{:02}:{:02}:{:02}Z",
+                    8 + rv / 3600,
+                    (rv / 60) % 60,
+                    rv % 60
+                ));
+                if let Some(old) = st.objects.get(path) {
+                    obj["metadata"]["creationTimestamp"] =
+                        old["metadata"]["creationTimestamp"].clone();
+                    if let Some(s) = old.get("status") {
+                        obj["status"] = s.clone();
+                    }
                 }
                 if query.get("dryRun").map(String::as_str) == Some("All") {
                     return (200, obj);
@@ -729,6 +801,29 @@ impl FakeApi {
 
     /// The scripted controller of one workload.
     fn control(&self, path: String, ns: String, obj: Value) {
+        let absent = |c: &str| self.state().absent.contains(c);
+        let queued = obj
+            .pointer("/metadata/labels/kueue.x-k8s.io~1queue-name")
+            .is_some();
+        if (queued && absent("kueue"))
+            || (obj["kind"] == "PyTorchJob" && absent("training-operator"))
+        {
+            return;
+        }
+        if obj.pointer("/spec/template/spec/schedulerName") == Some(&json!("kai-scheduler"))
+            && absent("kai-scheduler")
+        {
+            let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+            let pod = format!("{name}-x7k2p");
+            let template = &obj["spec"]["template"];
+            self.state().put(&format!("/api/v1/namespaces/{ns}/pods/{pod}"), json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": pod, "namespace": ns, "labels": template.pointer("/metadata/labels").cloned().unwrap_or_default()},
+                "spec": template["spec"].clone(),
+                "status": {"phase": "Pending", "qosClass": "BestEffort"},
+            }));
+            return;
+        }
         let workload = self.kueue_workload(&ns, &obj);
         let api = self.clone();
         std::thread::spawn(move || {
@@ -938,6 +1033,29 @@ impl FakeApi {
             );
             return;
         }
+        if self.state().no_kubelet {
+            // As kube-apiserver v1.28 answers: 204 for a pod on no node, 500 with the dial
+            // error when the node's kubelet refuses the connection.
+            let node = pod_path.as_ref().and_then(|p| {
+                self.state()
+                    .objects
+                    .get(p)?
+                    .pointer("/spec/nodeName")
+                    .cloned()
+            });
+            match node.as_ref().and_then(Value::as_str) {
+                Some(node) => respond(
+                    conn,
+                    500,
+                    &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "code": 500,
+                    "message": format!("Get \"https://{node}:10250/containerLogs/ml/{pod}/{container}\": dial tcp {node}:10250: connect: connection refused")}),
+                ),
+                None => {
+                    let _ = write!(conn, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+                }
+            }
+            return;
+        }
         let _ = write!(
             conn,
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n"
@@ -1036,6 +1154,37 @@ fn matches(obj: &Value, selector: &str) -> bool {
             .and_then(Value::as_str)
             == Some(v)
     })
+}
+
+/// As kube-apiserver v1.28 refuses a change to a Job's pod template (dry run or not): 422
+/// Invalid, with the field in `details.causes`. A suspended Job that never started may change
+/// its pod template's labels, annotations, node selector, tolerations and scheduling gates
+/// (what Kueue changes when it admits a Job).
+fn immutable(kind: &str, name: &str, old: Option<&Value>, new: &Value) -> Option<Value> {
+    let old = old?;
+    let never_started = old.pointer("/spec/suspend") == Some(&json!(true))
+        && old.pointer("/status/startTime").is_none();
+    let fixed = |job: &Value| {
+        let mut t = job.pointer("/spec/template").cloned().unwrap_or_default();
+        if never_started {
+            t.as_object_mut().map(|o| o.remove("metadata"));
+            if let Some(spec) = t.get_mut("spec").and_then(Value::as_object_mut) {
+                for k in ["nodeSelector", "tolerations", "schedulingGates"] {
+                    spec.remove(k);
+                }
+            }
+        }
+        t
+    };
+    if kind != "Job" || fixed(old) == fixed(new) {
+        return None;
+    }
+    let message = format!(
+        "Job.batch \"{name}\" is invalid: spec.template: Invalid value: core.PodTemplateSpec{{...}}: field is immutable"
+    );
+    let mut refusal = status(422, &message, "Invalid");
+    refusal["details"] = json!({"name": name, "group": "batch", "kind": "Job", "causes": [{"reason": "FieldValueInvalid", "message": "Invalid value: core.PodTemplateSpec{...}: field is immutable", "field": "spec.template"}]});
+    Some(refusal)
 }
 
 fn status(code: u16, message: &str, reason: &str) -> Value {

@@ -85,3 +85,24 @@ fn gpu_sharing_plan_tables() {
         });
     }
 }
+
+#[test]
+fn stack_render_of_a_stack_without_admin_objects_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kai.toml");
+    std::fs::write(
+        &path,
+        "[stack]\nname = \"kai-bare\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n",
+    )
+    .unwrap();
+    let out = mlk(&["stack", "render", path.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr
+            .contains("stack kai-bare has no admin objects to render")
+            && out.stderr.contains("[queues.NAME]"),
+        "{}",
+        out.stderr
+    );
+}

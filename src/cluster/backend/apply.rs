@@ -19,17 +19,29 @@ pub(crate) const FIELD_MANAGER: &str = "mlk";
 pub(crate) struct ApplyReport {
     /// `Kind/name`.
     pub object: String,
-    /// `Ok` or the server's refusal.
-    pub result: Result<(), String>,
+    /// `Ok(true)`: a finished workload of the same name would be deleted and created again
+    /// (as the run does); `Ok(false)`: applied; `Err`: the server's refusal.
+    pub result: Result<bool, String>,
 }
 
 impl KubeBackend {
-    /// Applies the objects of `steps` with `dryRun=All`; one report per object.
+    /// Previews the objects of `steps` as the run applies them: a workload the run would
+    /// replace ([`KubeBackend::stale`]) is deleted with `dryRun=All` (its pod template cannot
+    /// be patched: a dry-run apply would be refused as immutable), every other object is
+    /// applied with `dryRun=All`; one report per object.
     pub(crate) fn dry_run<'a>(&self, steps: impl IntoIterator<Item = &'a str>) -> Vec<ApplyReport> {
         let mut out = Vec::new();
         for step in steps {
             for m in self.manifests.get(step).into_iter().flatten() {
-                let result = self.cluster.block_on(self.apply(m, true)).map(|_| ());
+                let result = match self.stale(m, 1) {
+                    Ok(true) => self.api(m).and_then(|api| {
+                        self.cluster
+                            .block_on(delete(&api, &m.name, true))
+                            .map(|()| true)
+                    }),
+                    Ok(false) => self.cluster.block_on(self.apply(m, true)).map(|_| false),
+                    Err(e) => Err(e),
+                };
                 out.push(ApplyReport {
                     object: format!("{}/{}", m.kind, m.name),
                     result,
@@ -37,6 +49,28 @@ impl KubeBackend {
             }
         }
         out
+    }
+
+    /// Whether `m` exists and is a workload the run replaces rather than patches: a Job or
+    /// training job (whose pod template is immutable) left by an earlier run, or by an
+    /// earlier attempt (`attempt > 1`). An InferenceService is updated in place: it keeps
+    /// serving. NetworkPolicies are patched.
+    fn stale(&self, m: &Manifest, attempt: u32) -> Result<bool, String> {
+        if matches!(m.kind.as_str(), "InferenceService" | "NetworkPolicy") {
+            return Ok(false);
+        }
+        let api = self.api(m)?;
+        match self.cluster.block_on(retry(|| api.get_opt(&m.name))) {
+            Ok(Some(old)) => Ok(attempt > 1
+                || old
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(labels::RUN))
+                    != Some(&self.run_id)),
+            Ok(None) => Ok(false),
+            Err(e) => Err(error_chain(&e)),
+        }
     }
 
     pub(super) fn api(&self, m: &Manifest) -> Result<Api<DynamicObject>, String> {
@@ -85,26 +119,11 @@ impl KubeBackend {
             .find(|m| m.kind != "NetworkPolicy")
             .cloned()
             .ok_or("the step rendered no workload")?;
-        let api = self.api(&workload)?;
         // Objects are named by cache key: a Job (or training job) left by an earlier run or by
         // a failed attempt has an immutable pod template and a finished status, so it is
-        // replaced, not patched. An InferenceService is updated in place: it keeps serving.
-        let replaceable = workload.kind != "InferenceService";
-        let stale = match self.cluster.block_on(retry(|| api.get_opt(&workload.name))) {
-            Ok(Some(_)) if !replaceable => false,
-            Ok(Some(old)) => {
-                attempt > 1
-                    || old
-                        .metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(labels::RUN))
-                        != Some(&self.run_id)
-            }
-            Ok(None) => false,
-            Err(e) => return Err(error_chain(&e)),
-        };
-        if stale {
+        // replaced, not patched.
+        if self.stale(&workload, attempt)? {
+            let api = self.api(&workload)?;
             self.cluster
                 .block_on(delete_and_wait(&api, &workload.name))?;
         }
@@ -119,14 +138,23 @@ impl KubeBackend {
     }
 }
 
+/// Deletes `name` (with `dryRun=All` when `dry_run`); gone already is fine.
+async fn delete(api: &Api<DynamicObject>, name: &str, dry_run: bool) -> Result<(), String> {
+    let dp = DeleteParams {
+        dry_run,
+        ..DeleteParams::background()
+    };
+    match retry(|| api.delete(name, &dp)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(r)) if r.code == 404 => Ok(()),
+        Err(kube::Error::Api(r)) => Err(format!("{} ({} {})", r.message, r.code, r.reason)),
+        Err(e) => Err(error_chain(&e)),
+    }
+}
+
 /// Deletes `name` and waits (up to a minute) until it is gone.
 async fn delete_and_wait(api: &Api<DynamicObject>, name: &str) -> Result<(), String> {
-    let dp = DeleteParams::background();
-    match retry(|| api.delete(name, &dp)).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(r)) if r.code == 404 => return Ok(()),
-        Err(e) => return Err(error_chain(&e)),
-    }
+    delete(api, name, false).await?;
     for _ in 0..240 {
         if let Ok(None) = api.get_opt(name).await {
             return Ok(());

@@ -2,7 +2,8 @@
 //! step's objects ([`apply`]: server-side apply), starts watching its workload
 //! ([`workload`]: kube-runtime's watcher) and following the logs of every one of its pods
 //! ([`super::logs`]); the attempt is then a [`process::KubeProcess`], which judges the
-//! workload and the pods until the step is done.
+//! workload and the pods until the step is done. A failed attempt's workload (pods with it)
+//! is deleted, whatever the failure, unless `--keep-failed` leaves it.
 
 mod apply;
 mod process;
@@ -11,7 +12,7 @@ mod workload;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kube::api::{Api, DynamicObject};
 
@@ -35,6 +36,8 @@ pub(crate) struct KubeBackend {
     manifests: BTreeMap<String, Vec<Manifest>>,
     pipeline: String,
     run_id: String,
+    /// `--keep-failed`: a failed step's workload is left for inspection, not deleted.
+    keep_failed: bool,
 }
 
 impl KubeBackend {
@@ -45,6 +48,7 @@ impl KubeBackend {
         manifests: Vec<Manifest>,
         pipeline: &str,
         run_id: &str,
+        keep_failed: bool,
     ) -> Self {
         let mut by_step: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
         for m in manifests {
@@ -59,6 +63,7 @@ impl KubeBackend {
             manifests: by_step,
             pipeline: pipeline.into(),
             run_id: run_id.into(),
+            keep_failed,
         }
     }
 
@@ -139,6 +144,12 @@ impl Backend for KubeBackend {
             seen,
             kueue,
             polls: 0,
+            keep_failed: self.keep_failed,
+            pending: (
+                Instant::now(),
+                step.pending_timeout_seconds.map(Duration::from_secs),
+            ),
+            started: false,
         }))
     }
 }

@@ -14,7 +14,9 @@ use tokio::task::AbortHandle;
 
 use super::workload::{Latest, Workload};
 use crate::cluster::pods::Seen;
-use crate::cluster::wait::{Fatal, PULL_LIMIT, kueue_reason, outcome, pending_reason, suspended};
+use crate::cluster::wait::{
+    Fatal, PULL_LIMIT, kueue_reason, not_running, outcome, pending_reason, started, suspended,
+};
 use crate::cluster::{Cluster, POLL, error_chain, lock, retry};
 use crate::exec::{Exited, LogSink, Process, Stop, Stream};
 use crate::labels;
@@ -48,6 +50,12 @@ pub(super) struct KubeProcess {
     pub(super) kueue: Option<(Api<DynamicObject>, String)>,
     /// Looks while suspended (Kueue's Workload is read every fourth).
     pub(super) polls: u32,
+    /// `--keep-failed`: the workload of a failed attempt is left, not deleted.
+    pub(super) keep_failed: bool,
+    /// When the attempt started, and how long it may stay not running (`pending_timeout`).
+    pub(super) pending: (Instant, Option<Duration>),
+    /// Whether a pod of the attempt has started.
+    pub(super) started: bool,
 }
 
 impl Drop for KubeProcess {
@@ -65,6 +73,41 @@ fn exited(code: i32) -> Exited {
 }
 
 impl KubeProcess {
+    /// Deletes the workload (its pods go with it), unless `--keep-failed`: a failed attempt
+    /// holds no quota and leaves nothing to clean up; its log is kept by mlk. Either way the
+    /// step's log says what became of it.
+    fn failed(&mut self, code: i32) -> Exited {
+        if self.keep_failed {
+            self.sink.line(
+                Stream::Stderr,
+                &format!(
+                    "mlk: {} {} is kept (--keep-failed); `mlk delete RUN` deletes it",
+                    self.kind, self.name
+                ),
+            );
+            return exited(code);
+        }
+        let dp = DeleteParams::background();
+        let note = match self
+            .cluster
+            .block_on(retry(|| self.api.delete(&self.name, &dp)))
+        {
+            Ok(_) => format!(
+                "mlk: {} {} deleted (--keep-failed keeps a failed step's workload)",
+                self.kind, self.name
+            ),
+            Err(kube::Error::Api(r)) if r.code == 404 => return exited(code),
+            Err(e) => format!(
+                "mlk: {} {} could not be deleted: {}",
+                self.kind,
+                self.name,
+                error_chain(&e)
+            ),
+        };
+        self.sink.line(Stream::Stderr, &note);
+        exited(code)
+    }
+
     /// Records why the step is not running ([`Process::pending`] shows it on the progress
     /// line); the step's log gets it too, once per change, so `mlk logs` keeps it.
     fn waiting(&mut self, reason: Option<String>) {
@@ -74,6 +117,37 @@ impl KubeProcess {
             }
             self.reason = reason;
         }
+    }
+
+    /// Whether the step is still not running after its `pending_timeout`: then why, said in
+    /// its log, and the attempt fails.
+    fn pending_too_long(&mut self, data: &Value) -> Option<Exited> {
+        let pods: Vec<Pod> = lock(&self.seen).values().cloned().collect();
+        self.started = self.started || started(&pods);
+        let (since, limit) = self.pending;
+        let limit = limit.filter(|l| !self.started && since.elapsed() >= *l)?;
+        let suspended = suspended(data);
+        let kueue = match &self.kueue {
+            Some((api, uid)) if suspended => {
+                let lp = ListParams::default()
+                    .labels(&labels::selector(&[(labels::KUEUE_JOB_UID, uid)]));
+                let list = self.cluster.block_on(retry(|| api.list(&lp))).ok();
+                list.map(|l| !l.items.is_empty())
+            }
+            _ => None,
+        };
+        let why = not_running(&self.kind, &self.name, suspended, kueue, &pods)
+            .or_else(|| self.reason.clone())
+            .unwrap_or_else(|| format!("{} {} has no running pod", self.kind, self.name));
+        self.sink.line(
+            Stream::Stderr,
+            &format!(
+                "mlk: not running after {}s (pending_timeout): {why}",
+                limit.as_secs()
+            ),
+        );
+        self.reason = Some(why);
+        Some(self.failed(1))
     }
 
     /// Why Kueue has not admitted the workload, from the Workload labelled with its uid.
@@ -111,7 +185,8 @@ impl KubeProcess {
                     Stream::Stderr,
                     &format!("mlk: {} {} failed: {why}", self.kind, self.name),
                 );
-                Some(exited(self.exit_code()))
+                let code = self.exit_code();
+                Some(self.failed(code))
             }
         }
     }
@@ -136,7 +211,7 @@ impl KubeProcess {
         match fatal {
             Some(Fatal::Now) => {
                 self.waiting(reason);
-                return Some(exited(1));
+                return Some(self.failed(1));
             }
             Some(Fatal::Pull) => {
                 let since = *self.pull_failing_since.get_or_insert_with(Instant::now);
@@ -149,7 +224,7 @@ impl KubeProcess {
                             PULL_LIMIT.as_secs()
                         ),
                     );
-                    return Some(exited(1));
+                    return Some(self.failed(1));
                 }
             }
             None => self.pull_failing_since = None,
@@ -183,6 +258,9 @@ impl Process for KubeProcess {
             }
         };
         if let Some(e) = self.ended(&data) {
+            return Ok(Some(e));
+        }
+        if let Some(e) = self.pending_too_long(&data) {
             return Ok(Some(e));
         }
         if suspended(&data) {

@@ -121,6 +121,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "Deadline for the whole step (activeDeadlineSeconds).",
     ),
     (
+        "pending_timeout",
+        "On a cluster: fail the step when it is still not running after this long (suspended by the queue, not scheduled, no pod created), saying why. Over the stack's [defaults] pending_timeout; unset: wait.",
+    ),
+    (
         "cache",
         "false: always run the step, never reuse a cached result.",
     ),

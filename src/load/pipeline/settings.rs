@@ -31,6 +31,8 @@ pub struct StepSettings {
     pub retries: Option<Sp<u32>>,
     /// Deadline for the whole step.
     pub timeout: Option<Sp<Duration>>,
+    /// On a cluster: how long the step may stay not running (queued, unscheduled, no pod).
+    pub pending_timeout: Option<Sp<Duration>>,
     /// Whether the step may be skipped on a cache hit.
     pub cache: Option<Sp<bool>>,
     /// Maximum age of a usable cache record.
@@ -216,6 +218,7 @@ pub(super) fn settings(t: &mut Table<'_, '_>, cx: &mut Cx) -> StepSettings {
         expected_duration: t.opt("expected_duration", cx),
         retries: t.raw("retries").and_then(|v| count(v, 0, 100, cx)),
         timeout: t.opt("timeout", cx),
+        pending_timeout: t.opt("pending_timeout", cx),
         cache: t.opt("cache", cx),
         cache_ttl: t.opt("cache_ttl", cx),
         node_selector: t

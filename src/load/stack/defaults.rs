@@ -32,6 +32,8 @@ pub struct StackDefaults {
     pub annotations: BTreeMap<String, String>,
     /// How long finished jobs are kept.
     pub ttl_after_finished: Option<Duration>,
+    /// How long a step may stay not running before it fails.
+    pub pending_timeout: Option<Duration>,
     /// Node selector for every pod.
     pub node_selector: BTreeMap<String, String>,
     /// Tolerations for every pod.
@@ -92,6 +94,7 @@ pub(super) fn defaults(root: &mut Table<'_, '_>, cx: &mut Cx) -> StackDefaults {
                     .and_then(|v| string_map(v, "annotation", false, cx))
                     .unwrap_or_default(),
                 ttl_after_finished: d.opt("ttl_after_finished", cx),
+                pending_timeout: d.opt("pending_timeout", cx),
                 node_selector: d
                     .raw("node_selector")
                     .and_then(|v| string_map(v, "node selector", true, cx))

@@ -169,6 +169,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "defaults.ttl_after_finished",
         "How long finished jobs are kept (ttlSecondsAfterFinished).",
     ),
+    (
+        "defaults.pending_timeout",
+        "Fail a step that is still not running after this long (suspended by the queue, not scheduled, no pod created), saying why; a step's pending_timeout overrides it. Unset: wait.",
+    ),
     ("policy", "Rules every pipeline on this stack must follow."),
     (
         "policy.allowed_registries",

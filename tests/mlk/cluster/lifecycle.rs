@@ -60,6 +60,18 @@ fn status_and_delete_find_a_run_by_its_label() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert_eq!(lines(&status.stdout, "Complete"), 3, "{}", status.stdout);
     assert!(status.stdout.contains(" Job/t-prep-"), "{}", status.stdout);
+    let steps: Vec<&str> = status
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        steps,
+        ["prep", "train", "eval"],
+        "pipeline order, not by kind and name:\n{}",
+        status.stdout
+    );
 
     let deleted = c.mlk(&["delete", &run_id, "-n", "ml"]);
     assert_eq!(deleted.code, 0, "{}", deleted.stderr);

@@ -304,3 +304,50 @@ fn logs_follow_finds_the_pods_of_a_detached_run_by_a_watch() {
     let job_lists = job_lists(&c.api) - listed;
     assert!(job_lists <= 5, "{job_lists} Job lists");
 }
+
+#[test]
+fn a_log_that_cannot_be_read_is_said_once_per_container() {
+    let c = Cluster::new(PIPELINE, STACK);
+    // No kubelet: the API server answers 204 with an empty body (the fake's pods are on no
+    // node, as kube-apiserver v1.28 answers for such a pod).
+    c.api.no_kubelet();
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "the steps themselves succeed: {}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    for step in ["prep", "train", "eval"] {
+        assert_eq!(
+            lines(
+                &all,
+                &format!("[{step}] mlk: cannot read the log of pod t-{step}-")
+            ),
+            1,
+            "once for {step}, with the reason:\n{all}"
+        );
+    }
+    assert_eq!(lines(&all, "answered 204 with no content"), 3, "{all}");
+    let run_id = std::fs::read_dir(c.path().join(".mlk/runs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("20"))
+        .unwrap();
+    for args in [
+        vec!["logs", run_id.as_str(), "-n", "ml"],
+        vec!["logs", run_id.as_str(), "-f", "-n", "ml"],
+    ] {
+        let out = c.elsewhere(&args);
+        assert_eq!(
+            out.code, 3,
+            "{args:?} read nothing: {}{}",
+            out.stdout, out.stderr
+        );
+        assert!(
+            out.stderr.contains("no log of the run could be read") && out.stderr.contains("204"),
+            "{}",
+            out.stderr
+        );
+        if args.len() == 4 {
+            c.snapshot("cluster_logs_unread", &out);
+        }
+    }
+}

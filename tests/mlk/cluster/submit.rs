@@ -81,6 +81,63 @@ fn dry_run_server_applies_nothing_and_reports_per_object() {
 }
 
 #[test]
+fn a_server_dry_run_after_a_run_previews_the_replacement() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The Jobs of the run stay; the same run again would replace them (their pod template
+    // carries the run id, and a Job's pod template is immutable: a dry-run apply is refused).
+    let out = c.run(&["--dry-run=server", "--no-cache"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(lines(&out.stdout, "would replace"), 3, "{}", out.stdout);
+    assert!(!out.stdout.contains("immutable"), "{}", out.stdout);
+    assert_eq!(
+        c.api.objects("jobs").len(),
+        3,
+        "the replacement is previewed with a dry-run delete: nothing was deleted"
+    );
+    // The real run still replaces them.
+    let again = c.run(&["--no-cache"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+}
+
+#[test]
+fn preflight_says_what_a_missing_permission_disables_before_anything_is_created() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.deny("list pods");
+    c.api.deny("pods/log");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 0, "jobs may still be created: {}", out.stderr);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: you may not"))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: you may not list pods in namespace `ml`, which disables step logs, why a step is pending, failed steps' exit codes",
+            "warning: you may not get pods/log in namespace `ml`, which disables step logs (mlk run, mlk logs)",
+        ],
+        "{}",
+        out.stderr
+    );
+    let requests = c.api.requests();
+    let last_review = requests
+        .iter()
+        .rposition(|r| r.contains("selfsubjectaccessreviews"))
+        .unwrap();
+    let first_apply = requests
+        .iter()
+        .position(|r| r.starts_with("PATCH "))
+        .unwrap();
+    assert!(
+        last_review < first_apply,
+        "checked before anything is created"
+    );
+}
+
+#[test]
 fn a_missing_crd_names_the_operator_before_anything_is_created() {
     let pipeline = format!(
         "{PIPELINE}\n[steps.big]\nkind = \"pytorch\"\nafter = [\"eval\"]\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n"
@@ -176,4 +233,59 @@ fn cluster_errors() {
         .into_owned();
     std::fs::write(c.path().join("kubeconfig"), config).unwrap();
     c.snapshot("cluster-unreachable", &c.run(&[]));
+}
+
+#[test]
+fn a_missing_kai_queue_is_not_said_to_need_a_namespace() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Queue `research` does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("cluster-scoped"), "{}", out.stderr);
+    assert!(!out.stderr.contains("LocalQueue"), "{}", out.stderr);
+    assert!(c.applied().is_empty());
+}
+
+#[test]
+fn preflight_checks_that_the_trainjobs_runtime_exists() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\ncommand = [\"python\", \"train.py\"]\n";
+    let stack =
+        format!("{STACK}\n[training]\napi = \"trainjob\"\nruntime = \"torch-distributed\"\n");
+    let c = Cluster::new(pipeline, &stack);
+    let out = c.run(&[]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    c.snapshot("cluster-runtime-missing", &out);
+    assert!(c.applied().is_empty());
+    c.api.create(
+        "/apis/trainer.kubeflow.org/v1alpha1/clustertrainingruntimes/torch-distributed",
+        serde_json::json!({"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime", "metadata": {"name": "torch-distributed"}}),
+    );
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("TrainJob/t-big-"), "{}", out.stdout);
+}
+
+#[test]
+fn a_queue_that_belongs_to_another_stack_is_said() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    // A cluster-scoped KAI Queue that `mlk stack render` of another stack made.
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research", "labels": {"mlk.dev/stack": "vision"}}}),
+    );
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: Queue `research` belongs to stack `vision` (its mlk.dev/stack label), not `fake`"
+        ),
+        "{}",
+        out.stderr
+    );
 }

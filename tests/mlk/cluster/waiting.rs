@@ -118,3 +118,105 @@ fn a_timed_out_step_has_its_workload_deleted() {
     assert!(out.stderr.contains("timed out after 1s"), "{}", out.stderr);
     assert!(c.api.objects("jobs").is_empty(), "the job was deleted");
 }
+
+#[test]
+fn a_failed_steps_workload_is_deleted_unless_kept() {
+    // Two failure kinds: the job failed, and the container could not be created.
+    let failures = [
+        Script {
+            lines: vec!["loss is nan".into()],
+            fail: true,
+            ..Script::default()
+        },
+        Script {
+            stuck: Some("CreateContainerConfigError".into()),
+            ..Script::default()
+        },
+    ];
+    for failure in failures {
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.script("train", failure.clone());
+        let out = c.run(&[]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        let jobs = c.api.objects("jobs");
+        assert_eq!(jobs.len(), 1, "only prep's job is left: {jobs:?}");
+        assert!(jobs.keys().all(|j| j.starts_with("t-prep-")), "{jobs:?}");
+        assert!(
+            out.stderr.contains("deleted (--keep-failed keeps"),
+            "{}",
+            out.stderr
+        );
+
+        let c = Cluster::new(PIPELINE, STACK);
+        c.api.script("train", failure);
+        let out = c.run(&["--keep-failed"]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert_eq!(c.api.objects("jobs").len(), 2, "the failed job is kept");
+        assert!(
+            out.stderr.contains("is kept (--keep-failed)"),
+            "{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn a_step_not_running_after_its_pending_timeout_fails_saying_what_is_missing() {
+    // Kueue's CRDs are served but its controller does not run: the Job stays suspended and
+    // no Workload is ever made for it. The stack's default applies.
+    let stack = STACK.replace("[cache]", "[defaults]\npending_timeout = \"1s\"\n\n[cache]");
+    let c = Cluster::new(PIPELINE, &format!("{stack}{KUEUE}")).with_queue();
+    c.api.without("kueue");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "not running after 1s (pending_timeout): no Workload was created for Job t-prep-"
+        ) && out
+            .stderr
+            .contains("is Kueue running, with the batch/job integration on?"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        c.api.objects("jobs").is_empty(),
+        "the failed Job was deleted"
+    );
+
+    // A PyTorchJob CRD but no training operator: no pod ever appears. The step's own
+    // pending_timeout.
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.big]\nkind = \"pytorch\"\nreplicas = 2\npending_timeout = \"1s\"\ncommand = [\"python\", \"train.py\"]\n";
+    let c = Cluster::new(pipeline, STACK);
+    c.api.without("training-operator");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("no pod was created for PyTorchJob t-big-")
+            && out
+                .stderr
+                .contains("is the Kubeflow training operator running?"),
+        "{}",
+        out.stderr
+    );
+
+    // A KAI stack without the KAI scheduler: the pod stays Pending with no conditions.
+    let stack = format!(
+        "{}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n",
+        STACK.replace("[cache]", "[defaults]\npending_timeout = \"1s\"\n\n[cache]")
+    );
+    let c = Cluster::new(PIPELINE, &stack);
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research"}}),
+    );
+    c.api.without("kai-scheduler");
+    let out = c.run(&[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("was never looked at by a scheduler: is `kai-scheduler` running?"),
+        "{}",
+        out.stderr
+    );
+}
