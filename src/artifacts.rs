@@ -25,15 +25,43 @@ pub(crate) struct Artifacts {
     rt: tokio::runtime::Runtime,
 }
 
-/// What [`Artifacts::push`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+/// What [`Artifacts::push`] found or did for one local input.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Pushed {
-    /// Inputs uploaded now.
-    pub uploaded: u64,
-    /// Inputs already in the store.
-    pub present: u64,
-    /// Files and bytes uploaded.
-    pub moved: Transfer,
+    /// The path as written, relative to the pipeline file.
+    pub path: String,
+    /// Its content address in the store.
+    pub uri: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Whether a local input had to be uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Uploaded now: these files and bytes.
+    Stored(Transfer),
+    /// Already in the store.
+    Present,
+    /// Not in the store, and not uploaded (a check only).
+    Missing,
+}
+
+/// Sums a push: inputs uploaded, inputs already there, inputs missing, and the bytes moved.
+pub(crate) fn summary(pushed: &[Pushed]) -> (u64, u64, u64, Transfer) {
+    let mut sum = (0, 0, 0, Transfer::default());
+    for p in pushed {
+        match p.outcome {
+            Outcome::Stored(t) => {
+                sum.0 += 1;
+                sum.3.files += t.files;
+                sum.3.bytes += t.bytes;
+            }
+            Outcome::Present => sum.1 += 1,
+            Outcome::Missing => sum.2 += 1,
+        }
+    }
+    sum
 }
 
 /// How many inputs are checked or uploaded at once.
@@ -83,46 +111,56 @@ impl Artifacts {
     }
 
     /// Stores the local inputs the plan's `steps` read (paths relative to `dir`) by content,
-    /// skipping those already stored.
+    /// skipping those already stored; with `upload` false, only says which are missing.
+    /// One entry per distinct input, in address order.
     pub(crate) fn push<'a>(
         &self,
         dir: &Path,
         steps: impl IntoIterator<Item = &'a Step>,
-    ) -> Result<Pushed, StoreError> {
-        let mut wanted: BTreeMap<&str, PathBuf> = BTreeMap::new();
+        upload: bool,
+    ) -> Result<Vec<Pushed>, StoreError> {
+        let mut wanted: BTreeMap<&str, &str> = BTreeMap::new();
         for p in steps.into_iter().flat_map(|s| &s.data.push) {
-            wanted.insert(&p.uri, dir.join(&p.path));
+            wanted.insert(&p.uri, &p.path);
         }
-        let wanted: Vec<(&str, PathBuf)> = wanted.into_iter().collect();
+        let wanted: Vec<(&str, &str)> = wanted.into_iter().collect();
         self.block(async {
-            let mut pushed = Pushed::default();
+            let mut pushed = Vec::with_capacity(wanted.len());
             for chunk in wanted.chunks(PARALLEL) {
-                let jobs = chunk.iter().map(|(uri, path)| self.push_one(uri, path));
-                for r in futures::future::try_join_all(jobs).await? {
-                    match r {
-                        Some(t) => {
-                            pushed.uploaded += 1;
-                            pushed.moved.files += t.files;
-                            pushed.moved.bytes += t.bytes;
-                        }
-                        None => pushed.present += 1,
-                    }
+                let jobs = chunk
+                    .iter()
+                    .map(|(uri, path)| self.push_one(uri, dir.join(path), upload));
+                let outcomes = futures::future::try_join_all(jobs).await?;
+                for ((uri, path), outcome) in chunk.iter().zip(outcomes) {
+                    pushed.push(Pushed {
+                        path: (*path).to_string(),
+                        uri: (*uri).to_string(),
+                        outcome,
+                    });
                 }
             }
             Ok(pushed)
         })
     }
 
-    /// Stores one input unless its marker says it is there; what was uploaded.
-    async fn push_one(&self, uri: &str, path: &Path) -> Result<Option<Transfer>, StoreError> {
+    /// Stores one input unless its marker says it is there.
+    async fn push_one(
+        &self,
+        uri: &str,
+        path: PathBuf,
+        upload: bool,
+    ) -> Result<Outcome, StoreError> {
         let marker = format!("{uri}.stored");
         if self.store.exists(&marker).await? {
-            return Ok(None);
+            return Ok(Outcome::Present);
         }
-        let t = self.store.upload(path, uri).await?;
+        if !upload {
+            return Ok(Outcome::Missing);
+        }
+        let t = self.store.upload(&path, uri).await?;
         let text = format!("{{\"files\":{},\"bytes\":{}}}\n", t.files, t.bytes);
         self.store.put_bytes(&marker, text.into_bytes()).await?;
-        Ok(Some(t))
+        Ok(Outcome::Stored(t))
     }
 
     /// After a step without a launcher succeeded: every output it wrote by address must be in

@@ -272,34 +272,18 @@ async fn publish(stores: &Stores, spec: &Spec) -> Result<(), LaunchError> {
             Ok::<_, StoreError>((uri, t))
         });
     }
-    let mut outputs = BTreeMap::new();
+    let mut outputs = Vec::new();
     for (uri, t) in futures::future::try_join_all(jobs).await? {
-        outputs.insert(
-            name(uri),
-            Published {
-                uri: uri.clone(),
-                files: Some(t.files),
-                bytes: Some(t.bytes),
-            },
-        );
+        outputs.push((name(uri), uri.clone(), Some(t)));
     }
     for uri in &spec.check {
         if !stores.of(uri)?.present(uri).await? {
             return Err(LaunchError::Missing(uri.clone()));
         }
-        outputs.insert(
-            name(uri),
-            Published {
-                uri: uri.clone(),
-                files: None,
-                bytes: None,
-            },
-        );
+        outputs.push((name(uri), uri.clone(), None));
     }
     if let Some(m) = &spec.manifest {
-        let text = serde_json::to_vec_pretty(&Manifest { format: 1, outputs })
-            .map_err(|e| LaunchError::Io(e.to_string()))?;
-        stores.of(m)?.put_bytes(m, text).await?;
+        stores.of(m)?.put_bytes(m, manifest(outputs)).await?;
     }
     Ok(())
 }

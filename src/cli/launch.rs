@@ -43,6 +43,9 @@ pub struct LaunchArgs {
     /// Skip the command when the manifest is already in the store (a cached step).
     #[arg(long, requires = "manifest")]
     pub skip_if_cached: bool,
+    /// Say the launcher's peak memory when it ends.
+    #[arg(long)]
+    pub verbose: bool,
     /// The command and its arguments.
     #[arg(
         last = true,
@@ -92,11 +95,17 @@ pub(super) fn run(args: LaunchArgs) -> ExitCode {
         skip_if_cached: args.skip_if_cached,
         command: args.command,
     };
-    match launch::launch(&spec, &say) {
-        Ok(code) => ExitCode::from(code),
+    let code = match launch::launch(&spec, &say) {
+        Ok(code) => code,
         Err(e) => {
             say(&format!("mlk launch: {e}"));
-            ExitCode::from(e.exit_code())
+            e.exit_code()
         }
+    };
+    if args.verbose
+        && let Some(kib) = super::store_cp::peak_rss_kib()
+    {
+        say(&format!("mlk launch: peak memory (VmHWM): {kib} KiB"));
     }
+    ExitCode::from(code)
 }

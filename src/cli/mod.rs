@@ -17,6 +17,7 @@ mod logs;
 mod man;
 mod output;
 mod plan;
+mod push;
 mod render;
 mod report;
 mod report_cmd;
@@ -50,6 +51,17 @@ pub enum Exit {
     Io = 3,
     /// 130: interrupted by Ctrl-C (128 + SIGINT, the shell convention).
     Interrupted = 130,
+}
+
+impl From<&crate::store::StoreError> for Exit {
+    /// 2 for what the user wrote (an address, a scheme), 3 for what the store answered.
+    fn from(e: &crate::store::StoreError) -> Exit {
+        if e.exit_code() == 2 {
+            Exit::Invalid
+        } else {
+            Exit::Io
+        }
+    }
 }
 
 impl From<Exit> for ExitCode {
@@ -159,6 +171,11 @@ pub enum Command {
         after_help = "Examples:\n  mlk render pipeline.toml --stack prod\n  mlk render pipeline.toml --stack prod -o deploy/\n  mlk render pipeline.toml --stack prod -o deploy/ --check   # in CI: exit 1 on drift"
     )]
     Render(render::RenderArgs),
+    /// Store a pipeline's local inputs in the stack's artifact store, by content.
+    #[command(
+        after_help = "Examples:\n  mlk push pipeline.toml --stack prod            # before the rendered manifests are applied\n  mlk push pipeline.toml --stack prod --check    # in CI: exit 1 when an input is not stored"
+    )]
+    Push(push::PushArgs),
     /// Show what would run: every step's kind, resources, GPUs, queue and object name.
     #[command(
         after_help = "Examples:\n  mlk plan pipeline.toml --stack prod\n  mlk plan pipeline.toml --stack prod -o json | jq '.steps[].object_name'\n  mlk plan pipeline.toml -o mermaid    # the DAG, for a README or a pull request\n  mlk plan pipeline.toml -o dot | dot -Tsvg > dag.svg"
@@ -371,6 +388,7 @@ pub fn run(cli: Cli) -> Exit {
             completions(shell, &mut buf);
             write_stdout(&buf)
         }
+        Command::Push(args) => push::run(&args, &cli.global, &reporter),
         Command::StoreCp(args) => store_cp::run(&args, &reporter),
         Command::Launch(_) => Exit::Invalid,
     }

@@ -203,17 +203,13 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
 
 /// The stack's object store, when its artifacts are in one; a store mlk cannot open is an
 /// error before anything runs.
-fn open_artifacts(
+pub(super) fn open_artifacts(
     plan: &Plan,
     reporter: &Reporter,
 ) -> Result<Option<Arc<crate::artifacts::Artifacts>>, Exit> {
     let opened = crate::artifacts::Artifacts::open(&plan.stack).map_err(|e| {
         reporter.status(&format!("error: {e}"));
-        if e.exit_code() == 2 {
-            Exit::Invalid
-        } else {
-            Exit::Io
-        }
+        Exit::from(&e)
     })?;
     Ok(opened.map(Arc::new))
 }
@@ -231,14 +227,14 @@ fn push_inputs(setup: &Setup<'_>, ready: &Ready, reporter: &Reporter) -> Result<
         .filter(|(_, i)| i.state == StepState::Waiting)
         .map(|(s, _)| s);
     let dir = setup.cwd.join(&setup.compiled.loaded.pipeline.dir);
-    match a.push(&dir, to_run) {
-        Ok(p) => {
-            if p.uploaded > 0 {
+    match a.push(&dir, to_run, true) {
+        Ok(pushed) => {
+            let (stored, _, _, moved) = crate::artifacts::summary(&pushed);
+            if stored > 0 {
                 reporter.status(&format!(
-                    "stored {} local input{} ({} bytes) in {}",
-                    p.uploaded,
-                    if p.uploaded == 1 { "" } else { "s" },
-                    p.moved.bytes,
+                    "stored {stored} local input{} ({} bytes) in {}",
+                    if stored == 1 { "" } else { "s" },
+                    moved.bytes,
                     plan.stack.artifacts_uri
                 ));
             }
@@ -246,11 +242,7 @@ fn push_inputs(setup: &Setup<'_>, ready: &Ready, reporter: &Reporter) -> Result<
         }
         Err(e) => {
             reporter.status(&format!("error: {e}"));
-            Err(if e.exit_code() == 2 {
-                Exit::Invalid
-            } else {
-                Exit::Io
-            })
+            Err(Exit::from(&e))
         }
     }
 }

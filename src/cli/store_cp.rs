@@ -50,11 +50,7 @@ pub(super) fn run(args: &StoreCpArgs, reporter: &Reporter) -> Exit {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            if e.exit_code() == 2 {
-                Exit::Invalid
-            } else {
-                Exit::Io
-            }
+            Exit::from(&e)
         }
     }
 }
@@ -95,7 +91,7 @@ fn copy(args: &StoreCpArgs) -> Result<(&'static str, crate::store::Transfer), St
 }
 
 /// This process's peak resident set size, from /proc/self/status (Linux).
-fn peak_rss_kib() -> Option<u64> {
+pub(super) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod artifacts;
 mod bad_input;
 mod cache;
 mod cache_key;

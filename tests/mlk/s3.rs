@@ -152,7 +152,7 @@ impl S3Server {
     }
 
     /// One unsigned request; its status code, None if no answer.
-    fn request(&self, method: &str, path: &str) -> Option<u16> {
+    pub(crate) fn request(&self, method: &str, path: &str) -> Option<u16> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
         let req = format!(
@@ -236,7 +236,7 @@ fn fake_server(status: Option<u16>, body: &'static str) -> String {
 }
 
 /// Fails on any credential in what mlk printed.
-fn assert_no_secret(run: &Run) {
+pub(crate) fn assert_no_secret(run: &Run) {
     for out in [&run.stdout, &run.stderr] {
         assert!(!out.contains(SECRET_ACCESS_KEY), "a secret in:\n{out}");
         assert!(!out.contains("Signature="), "a signature in:\n{out}");
