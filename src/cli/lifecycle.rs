@@ -3,12 +3,13 @@
 //! first stops the run's mlk process when it still runs on this machine, and only when that
 //! process is known to be the run's (see [`crate::exec::liveness`]).
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, delete_run, run_objects};
+use crate::cluster::{Cluster, RunObject, applied_again, delete_run, run_objects};
 use crate::exec::liveness::{self, Liveness};
 use crate::exec::{RunRecord, record};
 
@@ -141,29 +142,59 @@ fn stop(r: &RunRecord, pid: u32, reporter: &Reporter) -> Result<(), Exit> {
     Err(Exit::Io)
 }
 
-/// `mlk status RUN --cluster`: one row per object of the run.
+/// `mlk status RUN --cluster`: one row per object of the run, in the pipeline's order; with
+/// the run's record here, also its steps' objects that a later run applied again (an
+/// InferenceService serving the same model), with that run's id.
 pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
-    let cluster = match connect(&where_it_ran(global, recorded(run).as_ref()), reporter) {
+    let record = recorded(run);
+    let cluster = match connect(&where_it_ran(global, record.as_ref()), reporter) {
         Ok(c) => c,
         Err(code) => return code,
     };
     let objects = match run_objects(&cluster, run) {
-        Ok(o) if o.is_empty() => return nothing(reporter, run, &cluster),
         Ok(o) => o,
         Err(e) => {
             reporter.diagnostic(&e);
             return Exit::Io;
         }
     };
-    let mut rows = vec![["STEP", "OBJECT", "STATE"].map(String::from)];
-    for o in &objects {
-        rows.push([
+    let mut rows: Vec<(RunObject, Option<String>)> =
+        objects.into_iter().map(|o| (o, None)).collect();
+    if let Some(r) = &record {
+        let missing: BTreeMap<String, String> = r
+            .steps
+            .iter()
+            .filter(|s| !rows.iter().any(|(o, _)| o.step == s.name))
+            .map(|s| (s.name.clone(), s.key.clone()))
+            .collect();
+        if !missing.is_empty() {
+            match applied_again(&cluster, &r.pipeline, &missing, run) {
+                Ok(again) => rows.extend(again.into_iter().map(|(o, by)| (o, Some(by)))),
+                Err(e) => {
+                    reporter.diagnostic(&e);
+                    return Exit::Io;
+                }
+            }
+        }
+        // The pipeline's order (a stable sort keeps each step's objects in creation order).
+        let order = |step: &str| r.steps.iter().position(|s| s.name == step);
+        rows.sort_by_key(|(o, _)| order(&o.step));
+    }
+    if rows.is_empty() {
+        return nothing(reporter, run, &cluster);
+    }
+    let mut table = vec![["STEP", "OBJECT", "STATE"].map(String::from)];
+    for (o, by) in &rows {
+        table.push([
             o.step.clone(),
             format!("{}/{}", o.kind, o.name),
-            o.state.clone(),
+            match by {
+                Some(by) => format!("{} (applied again by run {by})", o.state),
+                None => o.state.clone(),
+            },
         ]);
     }
     let mut out = format!("run {run} in namespace {}\n", cluster.namespace);
-    out.push_str(&super::table::aligned(&rows));
+    out.push_str(&super::table::aligned(&table));
     write_stdout(out.as_bytes())
 }

@@ -58,8 +58,17 @@ async fn find_in(
     kinds: &[ApiResource],
     run_id: &str,
 ) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
+    list_in(cluster, kinds, &[(labels::RUN, run_id)]).await
+}
+
+/// Every object of `kinds` in the cluster's namespace whose labels match `selector`.
+async fn list_in(
+    cluster: &Cluster,
+    kinds: &[ApiResource],
+    selector: &[(&str, &str)],
+) -> Result<Vec<(Api<DynamicObject>, DynamicObject)>, ClusterError> {
     let client = cluster.client();
-    let lp = ListParams::default().labels(&labels::selector(&[(labels::RUN, run_id)]));
+    let lp = ListParams::default().labels(&labels::selector(selector));
     let mut out = Vec::new();
     for ar in kinds {
         let kind = &ar.kind;
@@ -95,22 +104,59 @@ pub(super) fn run_objects_in(
     let mut found = cluster.block_on(find_in(cluster, kinds, run_id))?;
     // A stable sort: `find_in` lists kind by kind, each by name.
     found.sort_by_key(|(_, o)| o.metadata.creation_timestamp.as_ref().map(|t| t.0));
-    Ok(found
-        .iter()
-        .map(|(_, o)| RunObject {
-            kind: o.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
-            name: o.metadata.name.clone().unwrap_or_default(),
-            step: o
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(labels::STEP))
-                .cloned()
-                .unwrap_or_default(),
-            state: state(&o.data),
-            multi_pod: multi_pod(o),
-        })
-        .collect())
+    Ok(found.iter().map(|(_, o)| run_object(o)).collect())
+}
+
+fn run_object(o: &DynamicObject) -> RunObject {
+    RunObject {
+        kind: o.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+        step: label(o, labels::STEP).unwrap_or_default(),
+        state: state(&o.data),
+        multi_pod: multi_pod(o),
+    }
+}
+
+fn label(o: &DynamicObject, key: &str) -> Option<String> {
+    o.metadata.labels.as_ref()?.get(key).cloned()
+}
+
+/// The objects of `pipeline`'s steps that a later run applied again: same step and cache key
+/// (`steps`: step → key), now labelled with another run, which is returned with each. Every
+/// run that serves the same model re-applies its InferenceService (it is patched, not
+/// replaced), and a `--no-cache` run replaces a step's workload with its own; either way the
+/// object's run label names the last run, and an earlier run's status finds it here.
+pub(crate) fn applied_again(
+    cluster: &Cluster,
+    pipeline: &str,
+    steps: &std::collections::BTreeMap<String, String>,
+    run_id: &str,
+) -> Result<Vec<(RunObject, String)>, ClusterError> {
+    cluster.block_on(async {
+        let kinds = served_kinds(cluster).await?;
+        let found = list_in(cluster, &kinds, &[(labels::PIPELINE, pipeline)]).await?;
+        let mut out: Vec<(RunObject, String)> = found
+            .iter()
+            .filter(|(_, o)| {
+                let key = o
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(labels::CACHE_KEY));
+                let step = label(o, labels::STEP);
+                step.and_then(|s| steps.get(&s))
+                    .is_some_and(|k| Some(k) == key)
+            })
+            .filter_map(|(_, o)| {
+                let by = label(o, labels::RUN)?;
+                (by != run_id).then(|| (run_object(o), by))
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (&a.0.step, &a.0.kind, &a.0.name).cmp(&(&b.0.step, &b.0.kind, &b.0.name))
+        });
+        Ok(out)
+    })
 }
 
 fn multi_pod(o: &DynamicObject) -> bool {

@@ -39,7 +39,7 @@ use kube::{Client, Config};
 pub(crate) use backend::KubeBackend;
 pub(crate) use errors::ClusterError;
 use errors::{plugin_failure, untrusted_certificate};
-pub(crate) use lifecycle::{RunObject, delete_run, run_objects};
+pub(crate) use lifecycle::{RunObject, applied_again, delete_run, run_objects};
 pub(crate) use logs::{RunLine, run_logs};
 pub(crate) use preflight::preflight;
 pub(crate) use store::ConfigMapStore;

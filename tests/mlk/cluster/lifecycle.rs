@@ -91,6 +91,54 @@ fn status_and_delete_find_a_run_by_its_label() {
     );
 }
 
+/// The run id in a run's closing line.
+fn run_id_of(stderr: &str) -> String {
+    regex::Regex::new(r"run (\d{8}-\d{6}-[0-9a-f]+) succeeded")
+        .unwrap()
+        .captures(stderr)
+        .unwrap_or_else(|| panic!("no run id in:\n{stderr}"))[1]
+        .to_owned()
+}
+
+#[test]
+fn an_earlier_runs_status_shows_its_objects_that_a_later_run_applied_again() {
+    // A later run that applies the same step with the same key again (a served model's
+    // InferenceService on every run; here `--no-cache` replacing the Jobs) labels the object
+    // with its own run: the earlier run's status still lists it, saying which run has it now.
+    let c = Cluster::new(PIPELINE, STACK);
+    let first = c.run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let first = run_id_of(&first.stderr);
+    let second = c.run(&["--no-cache"]);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let second = run_id_of(&second.stderr);
+    assert_ne!(first, second);
+
+    let status = c.mlk(&["status", &first, "--cluster", "-n", "ml"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let again = format!("Complete (applied again by run {second})");
+    assert_eq!(lines(&status.stdout, &again), 3, "{}", status.stdout);
+    let steps: Vec<&str> = status
+        .stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(steps, ["prep", "train", "eval"], "{}", status.stdout);
+    let latest = c.mlk(&["status", &second, "--cluster", "-n", "ml"]);
+    assert_eq!(lines(&latest.stdout, "Complete"), 3, "{}", latest.stdout);
+    assert!(
+        !latest.stdout.contains("applied again"),
+        "{}",
+        latest.stdout
+    );
+
+    // `mlk delete` of the earlier run leaves what the later run owns.
+    let deleted = c.mlk(&["delete", &first, "-n", "ml"]);
+    assert_eq!(deleted.code, 2, "{}", deleted.stderr);
+    assert_eq!(c.api.objects("jobs").len(), 3);
+}
+
 #[test]
 fn a_second_ctrl_c_without_a_terminal_leaves_the_objects_running() {
     let c = Cluster::new(PIPELINE, &format!("{STACK}{KUEUE}")).with_queue();
