@@ -67,13 +67,14 @@ def free_port():
 
 
 class Moto:
-    def __init__(self, bin_dir):
+    def __init__(self, bin_dir, log=subprocess.DEVNULL):
+        """Starts moto_server; its request log (one line per request) goes to `log`."""
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self.proc = subprocess.Popen(
             [os.path.join(bin_dir, "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
         deadline = time.time() + 30
         while True:

@@ -71,15 +71,14 @@ pub(super) fn run(args: &PushArgs, global: &Global, reporter: &Reporter) -> Exit
         return Exit::Io;
     }
     let (stored, present, missing, moved) = summary(&pushed);
-    reporter.status(&format!(
-        "{stored} stored ({} bytes), {present} already present{} in {}",
-        moved.bytes,
-        if args.check {
-            format!(", {missing} missing")
-        } else {
-            String::new()
-        },
-        plan.stack.artifacts_uri
-    ));
+    let store = &plan.stack.artifacts_uri;
+    reporter.status(&if args.check {
+        format!("{present} present, {missing} missing in {store}")
+    } else {
+        format!(
+            "{stored} stored ({} bytes), {present} already present in {store}",
+            moved.bytes
+        )
+    });
     if missing > 0 { Exit::Failed } else { Exit::Ok }
 }

@@ -340,6 +340,13 @@ fn push_stores_each_local_input_once_and_check_says_what_is_missing() {
     assert_eq!(check.code, 1, "{}", check.stderr);
     assert!(
         check
+            .stderr
+            .contains("0 present, 1 missing in s3://art/mlk"),
+        "{}",
+        check.stderr
+    );
+    assert!(
+        check
             .stdout
             .starts_with("missing  data/rows.csv → s3://art/mlk/.mlk/inputs/sha256/")
     );
