@@ -73,6 +73,22 @@ pub fn command() -> Command {
             "KUBECONFIG",
             root().join("tests/fixtures/no-such-kubeconfig"),
         )
+        // Nor anything else off this machine: HTTP clients that read the proxy variables
+        // (the object stores' and their credential lookups) send everything not for a
+        // loopback address to a closed port, where it fails at once.
+        .envs(
+            [
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "ALL_PROXY",
+                "http_proxy",
+                "https_proxy",
+                "all_proxy",
+            ]
+            .map(|v| (v, "http://127.0.0.1:9")),
+        )
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
         .args(["--color", "never"])
         .stdin(Stdio::null());
     c
