@@ -13,6 +13,7 @@ mod dra;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
+mod topology;
 mod trainjob;
 pub(crate) mod yaml;
 

@@ -56,6 +56,7 @@ pub(super) fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Val
         SchedulerKind::Kai => kai_labels(step, &mut labels),
         _ => {}
     }
+    super::topology::workload_annotations(plan.stack.scheduler, step, &mut annotations);
     if step.kind == StepKind::Serve {
         let mode = match plan.stack.serving_mode {
             ServingMode::Standard => "Standard",
@@ -248,9 +249,10 @@ pub(super) fn pod_template(
     );
     let mut metadata = serde_json::Map::new();
     metadata.insert("labels".into(), json!(labels));
-    let gpu_annotations = step.gpu.annotations();
-    if !gpu_annotations.is_empty() {
-        metadata.insert("annotations".into(), json!(gpu_annotations));
+    let mut annotations = step.gpu.annotations();
+    super::topology::pod_annotations(plan.stack.scheduler, step, &mut annotations);
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), json!(annotations));
     }
     json!({ "metadata": metadata, "spec": spec })
 }

@@ -387,6 +387,65 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A placement on a stack without `[topology]`.
+    #[error("placement needs the stack's [topology]")]
+    #[diagnostic(
+        code(mlk::resolve::topology),
+        help(
+            "declare the cluster's topology levels in the stack: [topology] levels = [{{ name = \"rack\", node_label = \"topology.kubernetes.io/rack\" }}, …], or remove placement"
+        )
+    )]
+    NoTopology {
+        /// The placement.
+        #[label("the stack has no [topology]")]
+        at: SourceSpan,
+    },
+
+    /// A topology level the stack does not define.
+    #[error("unknown topology level `{name}`")]
+    #[diagnostic(code(mlk::resolve::topology_level), help("{help}"))]
+    UnknownTopologyLevel {
+        /// The level.
+        name: String,
+        /// Known levels.
+        help: String,
+        /// Where it is named.
+        #[label("not a level of the stack's [topology]")]
+        at: SourceSpan,
+    },
+
+    /// `[topology]` on a stack whose scheduler cannot place by topology.
+    #[error("the default scheduler does not place pods by topology")]
+    #[diagnostic(
+        code(mlk::resolve::topology_scheduler),
+        help(
+            "topology-aware placement needs Kueue (TAS) or KAI: set [scheduler] kind = \"kueue\" or \"kai\", or remove [topology]"
+        )
+    )]
+    TopologyScheduler {
+        /// `[topology]`.
+        #[label("needs [scheduler] kind = \"kueue\" or \"kai\"")]
+        at: SourceSpan,
+    },
+
+    /// A placement Kueue cannot apply: a serve step, or a step in no queue.
+    #[error("step `{step}`: Kueue places by topology only what it admits")]
+    #[diagnostic(
+        code(mlk::resolve::topology_kueue),
+        help(
+            "Kueue admits jobs and training steps submitted to a queue: give the step a queue, or remove its placement ({why})"
+        )
+    )]
+    TopologyKueue {
+        /// The step.
+        step: String,
+        /// Why Kueue does not admit it.
+        why: &'static str,
+        /// The placement.
+        #[label("Kueue does not admit this step")]
+        at: SourceSpan,
+    },
+
     /// A capacity the stack does not define.
     #[error("unknown capacity `{name}`")]
     #[diagnostic(code(mlk::resolve::capacity), help("{help}"))]

@@ -37,6 +37,7 @@ mod stack;
 mod step;
 #[cfg(test)]
 pub(crate) mod testing;
+mod topology;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +53,7 @@ pub use plan::{
     ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
+pub use topology::TopologyPlacement;
 
 pub use error::Shared;
 

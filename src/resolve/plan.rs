@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::topology::TopologyPlacement;
 use crate::domain::{
     Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, StoreKind,
     Toleration, TrainingApi,
@@ -103,6 +104,9 @@ pub struct Step {
     /// The stack's `[capacity.NAME]` the step runs on (e.g. `spot`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<String>,
+    /// Where the pods go in the stack's `[topology]`, if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<TopologyPlacement>,
     /// Workload kind.
     pub kind: StepKind,
     /// Name of the Kubernetes object.

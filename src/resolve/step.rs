@@ -9,7 +9,7 @@ use super::gpu::Placed;
 use super::plan::{CacheInfo, Resources, StackInfo, Step};
 use super::settings::Settings;
 use super::{Cx, InputDigests, Options, ResolveError, Templated};
-use super::{capacity, gpu, key, kind, object, outputs, policy, queue, settings};
+use super::{capacity, gpu, key, kind, object, outputs, policy, queue, settings, topology};
 use crate::domain::{CacheStore, LimitsMode, StepKind};
 use crate::load::{Loaded, StepDef};
 
@@ -89,6 +89,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     policy::check_gpus(cx, &set, &placed.gpu, shape.max_pods, &name);
     let queue = queue::queue(cx, &set, &name);
     let priority = queue::priority(cx, &set);
+    let topology = topology::placement(cx, &set, &name, kind, queue.is_some());
     if cx.error_count() > errors_before {
         return None;
     }
@@ -107,6 +108,7 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     let mut step = Step {
         name,
         capacity,
+        placement: topology,
         kind,
         object_name: String::new(),
         depends_on,

@@ -135,4 +135,13 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "capacity",
         "A capacity name from the stack's [capacity.NAME] (e.g. spot): its node selector and tolerations apply.",
     ),
+    (
+        "placement",
+        "Where the pods go in the stack's [topology]: { level = \"nvlink\", mode = \"required\" } (all pods in one domain of that level, or none start; the default) or mode = \"preferred\" (one domain if possible).",
+    ),
+    (
+        "placement.level",
+        "A level name from the stack's [topology].",
+    ),
+    ("placement.mode", "required (the default) or preferred."),
 ];
