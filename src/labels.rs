@@ -40,6 +40,8 @@ pub(crate) const KAI_TOPOLOGY: &str = "kai.scheduler/topology";
 pub(crate) const KAI_REQUIRED_PLACEMENT: &str = "kai.scheduler/topology-required-placement";
 /// Workload annotation: KAI, pods in one domain of this level if possible.
 pub(crate) const KAI_PREFERRED_PLACEMENT: &str = "kai.scheduler/topology-preferred-placement";
+/// JobSet or Job annotation: how many pods KAI's PodGroup needs at once (the gang size).
+pub(crate) const KAI_BATCH_MIN_MEMBER: &str = "kai.scheduler/batch-min-member";
 /// Label: KAI's queue of a workload and its pods.
 pub(crate) const KAI_QUEUE: &str = "kai.scheduler/queue";
 /// Pod annotation: KAI's GPU fraction.
