@@ -22,7 +22,7 @@ pub use error::LoadError;
 pub use pipeline::looks_like_credential;
 pub use pipeline::{
     AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, PlacementDef,
-    ReplicasDef, ResourcesDef, StepDef, StepSettings,
+    ReplicasDef, ResourcesDef, StepDef, StepSettings, VolumeDef,
 };
 pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};

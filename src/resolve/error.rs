@@ -446,6 +446,60 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A volume mounted where another one (or mlk's own) is.
+    #[error("step `{step}`: volume path `{path}` overlaps `{other}`")]
+    #[diagnostic(
+        code(mlk::resolve::volume_path),
+        help(
+            "mount each volume at a path of its own, not inside another volume, /mlk or /dev/shm"
+        )
+    )]
+    VolumePath {
+        /// The step.
+        step: String,
+        /// The path.
+        path: String,
+        /// The path it overlaps.
+        other: String,
+        /// The path as written.
+        #[label("overlaps {other}")]
+        at: SourceSpan,
+    },
+
+    /// A checkpoint on a serve step.
+    #[error("step `{step}`: `checkpoint` applies to job and pytorch steps")]
+    #[diagnostic(
+        code(mlk::resolve::checkpoint_serve),
+        help("a model server has no attempts to resume; remove checkpoint")
+    )]
+    CheckpointServe {
+        /// The step.
+        step: String,
+        /// The checkpoint.
+        #[label("on a serve step")]
+        at: SourceSpan,
+    },
+
+    /// A cluster checkpoint that is not on a mounted volume: a new pod would not find it.
+    #[error("step `{step}`: checkpoint `{path}` is not on one of the step's volumes")]
+    #[diagnostic(
+        code(mlk::resolve::checkpoint_volume),
+        help(
+            "a pod's own files are gone when it is preempted or retried: mount a PersistentVolumeClaim and put the checkpoint under it, e.g. volumes = [{{ claim = \"training-checkpoints\", path = \"/checkpoints\" }}] and checkpoint = \"/checkpoints/{step}\" ({mounted})"
+        )
+    )]
+    CheckpointVolume {
+        /// The step.
+        step: String,
+        /// The checkpoint path.
+        path: String,
+        /// The step's mount paths, or that it has none.
+        mounted: String,
+        /// The checkpoint.
+        #[label("not under a volume")]
+        at: SourceSpan,
+    },
+
     /// A capacity the stack does not define.
     #[error("unknown capacity `{name}`")]
     #[diagnostic(code(mlk::resolve::capacity), help("{help}"))]

@@ -38,6 +38,7 @@ mod step;
 #[cfg(test)]
 pub(crate) mod testing;
 mod topology;
+mod volumes;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,6 +55,7 @@ pub use plan::{
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
 pub use topology::TopologyPlacement;
+pub use volumes::{CHECKPOINT_ENV, Volume};
 
 pub use error::Shared;
 

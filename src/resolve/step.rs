@@ -9,7 +9,9 @@ use super::gpu::Placed;
 use super::plan::{CacheInfo, Resources, StackInfo, Step};
 use super::settings::Settings;
 use super::{Cx, InputDigests, Options, ResolveError, Templated};
-use super::{capacity, gpu, key, kind, object, outputs, policy, queue, settings, topology};
+use super::{
+    capacity, gpu, key, kind, object, outputs, policy, queue, settings, topology, volumes,
+};
 use crate::domain::{CacheStore, LimitsMode, StepKind};
 use crate::load::{Loaded, StepDef};
 
@@ -96,6 +98,8 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
 
     let components = key::components(cx, &s, &set);
     let cache_key = components.key();
+    let (volumes, checkpoint) =
+        volumes::volumes(cx, def, kind, &cache_key, l.pipeline.name.get_ref());
     let expanded = outputs::expand_step(cx, &s, &set, &stack, &cache_key);
     if let (Some(serve), Some(uri)) = (shape.serve.as_mut(), expanded.model_uri) {
         serve.uri = uri;
@@ -109,6 +113,8 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         name,
         capacity,
         placement: topology,
+        volumes,
+        checkpoint,
         kind,
         object_name: String::new(),
         depends_on,
