@@ -191,6 +191,61 @@ levels = [
         assert_eq!(web.placement.as_ref().unwrap().level, "rack");
     }
 
+    /// The GPU matrix, extended: in every sharing mode on both schedulers that place by
+    /// topology, a placement leaves the GPU request's compilation as it is, for whole,
+    /// typed, fractional and multi-replica requests.
+    #[test]
+    fn placement_leaves_every_gpu_shape_as_it_compiles_without_one() {
+        let shapes = [
+            ("job", 1, "{ gpu = 4 }"),
+            ("job", 1, "{ gpu = 4, gpu_type = \"h100\" }"),
+            ("job", 1, "{ gpu = 0.5 }"),
+            ("job", 1, "{ gpu_memory = \"20Gi\" }"),
+            ("pytorch", 2, "{ gpu = 8 }"),
+        ];
+        let (mut placed, mut refused) = (0, 0);
+        for scheduler in ["kueue", "kai"] {
+            for sharing in ["none", "kai", "mig", "time-slicing", "dra"] {
+                if sharing == "kai" && scheduler != "kai" {
+                    continue;
+                }
+                let stack = stack(scheduler, "").replace(
+                    "[topology]",
+                    &format!("[gpu]\nsharing = \"{sharing}\"\ndefault_type = \"h100\"\n[gpu.types.h100]\nmemory = \"80Gi\"\nproduct = \"NVIDIA H100 80GB HBM3\"\n[topology]"),
+                );
+                for (kind, replicas, resources) in shapes {
+                    let step = |placement: &str| {
+                        format!(
+                            "[pipeline]\nname = \"p\"\n[steps.s]\nimage = \"r.io/i:1\"\ncommand = [\"x\"]\nkind = \"{kind}\"\nreplicas = {replicas}\nresources = {resources}\n{placement}\n"
+                        )
+                    };
+                    let at = format!("{scheduler}/{sharing}/{kind}/{resources}");
+                    let without = resolve_texts(&stack, &step(""));
+                    let with = resolve_texts(&stack, &step("placement = { level = \"nvlink\" }"));
+                    match (without, with) {
+                        (Ok(a), Ok(b)) => {
+                            let (a, b) = (&a.steps[0], &b.steps[0]);
+                            assert_eq!(format!("{:?}", a.gpu), format!("{:?}", b.gpu), "{at}");
+                            assert_eq!(a.resources.limits, b.resources.limits, "{at}");
+                            assert!(a.placement.is_none(), "{at}");
+                            let p = b.placement.as_ref().unwrap();
+                            assert_eq!(p.node_label, "nvidia.com/gpu.clique", "{at}");
+                            placed += 1;
+                        }
+                        // An impossible request stays impossible, with the same errors.
+                        (Err(a), Err(b)) => {
+                            assert_eq!(error_codes(&a), error_codes(&b), "{at}");
+                            refused += 1;
+                        }
+                        (a, b) => panic!("{at}: {:?} vs {:?}", a.is_ok(), b.is_ok()),
+                    }
+                }
+            }
+        }
+        // 9 stacks × 5 shapes: only `none` refuses the fraction and the memory request.
+        assert_eq!((placed, refused), (41, 4));
+    }
+
     #[test]
     fn impossible_placements_are_errors() {
         let e = resolve_texts(
