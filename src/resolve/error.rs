@@ -428,6 +428,20 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// `[topology]` on a Kueue stack with no flavor that can be topology-aware.
+    #[error("Kueue has no ResourceFlavor to place by this topology")]
+    #[diagnostic(
+        code(mlk::resolve::topology_flavor),
+        help(
+            "Kueue's topology-aware scheduling works per ResourceFlavor, and such a flavor needs node labels: give a [gpu.types.NAME] a node_selector (mlk makes each GPU type's flavor topology-aware)"
+        )
+    )]
+    TopologyFlavor {
+        /// `[topology]`.
+        #[label("no GPU type with a node_selector")]
+        at: SourceSpan,
+    },
+
     /// A placement Kueue cannot apply: a serve step, or a step in no queue.
     #[error("step `{step}`: Kueue places by topology only what it admits")]
     #[diagnostic(

@@ -103,6 +103,19 @@ pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
             at: t.span().into(),
         });
     }
+    // Kueue places by topology within a ResourceFlavor, and a topology-aware flavor needs
+    // node labels: mlk's are the GPU types' (`render::topology`).
+    if let (Some(t), SchedulerKind::Kueue) = (&stack.topology, stack.scheduler.kind)
+        && !stack
+            .gpu
+            .types
+            .values()
+            .any(|g| !g.get_ref().node_selector.is_empty())
+    {
+        report(ResolveError::TopologyFlavor {
+            at: t.span().into(),
+        });
+    }
     if stack.gpu.sharing == GpuSharing::Kai && stack.scheduler.kind != SchedulerKind::Kai {
         report(ResolveError::KaiScheduler {
             at: stack.gpu.sharing_span.clone().into(),

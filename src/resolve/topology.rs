@@ -141,6 +141,10 @@ kind = "{kind}"
 queue = "q"
 [queues.q]
 quota = {{ gpu = 16 }}
+[gpu.types.h100]
+memory = "80Gi"
+product = "NVIDIA H100 80GB HBM3"
+node_selector = {{ "nvidia.com/gpu.product" = "NVIDIA-H100-80GB-HBM3" }}
 [topology]
 levels = [
   {{ name = "rack", node_label = "example.com/rack" }},
@@ -210,8 +214,10 @@ levels = [
                     continue;
                 }
                 let stack = stack(scheduler, "").replace(
-                    "[topology]",
-                    &format!("[gpu]\nsharing = \"{sharing}\"\ndefault_type = \"h100\"\n[gpu.types.h100]\nmemory = \"80Gi\"\nproduct = \"NVIDIA H100 80GB HBM3\"\n[topology]"),
+                    "[gpu.types.h100]",
+                    &format!(
+                        "[gpu]\nsharing = \"{sharing}\"\ndefault_type = \"h100\"\n[gpu.types.h100]"
+                    ),
                 );
                 for (kind, replicas, resources) in shapes {
                     let step = |placement: &str| {
@@ -256,6 +262,12 @@ levels = [
         assert_eq!(error_codes(&e), ["mlk::resolve::topology_level"]);
         let e = resolve_texts(&stack("default", ""), &pipeline("")).unwrap_err();
         assert_eq!(error_codes(&e), ["mlk::resolve::topology_scheduler"]);
+        let no_flavor = stack("kueue", "").replace("node_selector", "# node_selector");
+        let e = resolve_texts(&no_flavor, &pipeline("")).unwrap_err();
+        assert_eq!(error_codes(&e), ["mlk::resolve::topology_flavor"]);
+        // KAI places by node labels alone.
+        let no_labels = stack("kai", "").replace("node_selector", "# node_selector");
+        assert!(resolve_texts(&no_labels, &pipeline("")).is_ok());
         let serve = "[pipeline]\nname = \"p\"\n[steps.web]\nkind = \"serve\"\nmodel = { uri = \"s3://b/m\", format = \"sklearn\" }\nplacement = { level = \"rack\" }\n";
         let e = resolve_texts(&stack("kueue", ""), serve).unwrap_err();
         assert_eq!(error_codes(&e), ["mlk::resolve::topology_kueue"]);
