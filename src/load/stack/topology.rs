@@ -114,11 +114,15 @@ pub(super) fn topology(root: &mut Table<'_, '_>, cx: &mut Cx) -> Option<Sp<Topol
                 format!("node label `{label}` is used by two levels"),
                 "each level needs its own node label",
             ));
-        } else if n == label {
+        }
+        if levels
+            .iter()
+            .any(|other| other.get_ref().node_label.get_ref() == n)
+        {
             cx.error(LoadError::value(
                 l.name.span(),
                 "same as a node label",
-                format!("level name \"{n}\" is also its node label"),
+                format!("level name \"{n}\" is also a level's node label"),
                 "KAI uses level names as aliases, which may not equal a node label: choose another name",
             ));
         }
@@ -134,4 +138,38 @@ pub(super) fn topology(root: &mut Table<'_, '_>, cx: &mut Cx) -> Option<Sp<Topol
         seen_labels.push(label);
     }
     Some(Spanned::new(v.span(), TopologyDef { name, levels }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use crate::load::stack::decode;
+
+    fn problems(topology: &str) -> Vec<String> {
+        let text = format!("[stack]\nname = \"s\"\n[topology]\n{topology}\n");
+        let (stack, cx) = decode(&text, None);
+        let mut out: Vec<String> = cx.errors.iter().map(ToString::to_string).collect();
+        if out.is_empty() {
+            let t = stack.unwrap().topology.unwrap();
+            out.push(format!("ok {}", t.get_ref().levels.len()));
+        }
+        out
+    }
+
+    #[test]
+    fn levels_are_checked_as_kueue_and_kai_check_them() {
+        let ok = "levels = [{ name = \"rack\", node_label = \"example.com/rack\" }, { name = \"host\", node_label = \"kubernetes.io/hostname\" }]";
+        assert_eq!(problems(ok), ["ok 2"]);
+        for bad in [
+            "levels = []",
+            "levels = [{ name = \"host\", node_label = \"kubernetes.io/hostname\" }, { name = \"rack\", node_label = \"example.com/rack\" }]",
+            "levels = [{ name = \"a\", node_label = \"x/a\" }, { name = \"a\", node_label = \"x/b\" }]",
+            "levels = [{ name = \"a\", node_label = \"x/a\" }, { name = \"b\", node_label = \"x/a\" }]",
+            "levels = [{ name = \"rack\", node_label = \"zone\" }, { name = \"zone\", node_label = \"rack\" }]",
+            "levels = [{ name = \"Rack\", node_label = \"x/rack\" }]",
+            "levels = [{ name = \"rack\", node_label = \"not a label\" }]",
+        ] {
+            assert!(!problems(bad)[0].starts_with("ok"), "{bad}");
+        }
+    }
 }
