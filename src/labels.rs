@@ -34,6 +34,8 @@ pub(crate) const KUEUE_JOB_UID: &str = "kueue.x-k8s.io/job-uid";
 pub(crate) const KUEUE_REQUIRED_TOPOLOGY: &str = "kueue.x-k8s.io/podset-required-topology";
 /// Pod template annotation: Kueue TAS, pods in one domain of this level if possible.
 pub(crate) const KUEUE_PREFERRED_TOPOLOGY: &str = "kueue.x-k8s.io/podset-preferred-topology";
+/// Pod template annotation: Kueue TAS, pod sets of one group share a flavor and a domain.
+pub(crate) const KUEUE_PODSET_GROUP: &str = "kueue.x-k8s.io/podset-group-name";
 /// Workload annotation: the KAI Topology a workload is placed in.
 pub(crate) const KAI_TOPOLOGY: &str = "kai.scheduler/topology";
 /// Workload annotation: KAI, all pods in one domain of this level.

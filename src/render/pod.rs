@@ -267,7 +267,7 @@ pub(super) fn pod_template(
     let mut metadata = serde_json::Map::new();
     metadata.insert("labels".into(), json!(labels));
     let mut annotations = step.gpu.annotations();
-    super::topology::pod_annotations(plan.stack.scheduler, step, &mut annotations);
+    super::topology::pod_annotations(plan, step, &mut annotations);
     if !annotations.is_empty() {
         metadata.insert("annotations".into(), json!(annotations));
     }

@@ -14,18 +14,19 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::admin::DEFAULT_FLAVOR;
-use crate::domain::{SchedulerKind, TopologyMode};
+use crate::domain::{SchedulerKind, StepKind, TopologyMode, TrainingApi};
 use crate::labels;
-use crate::resolve::{AdminPlan, Step};
+use crate::resolve::{AdminPlan, Plan, Step};
 
 /// Pod template annotations of a step on a Kueue stack (`podset-required-topology` or
-/// `podset-preferred-topology`, the level's node label).
+/// `podset-preferred-topology`, the level's node label). A PyTorchJob's Master and Worker are
+/// two pod sets: `podset-group-name` makes Kueue place them in one domain together.
 pub(super) fn pod_annotations(
-    scheduler: SchedulerKind,
+    plan: &Plan,
     step: &Step,
     annotations: &mut BTreeMap<String, String>,
 ) {
-    let (SchedulerKind::Kueue, Some(p)) = (scheduler, &step.placement) else {
+    let (SchedulerKind::Kueue, Some(p)) = (plan.stack.scheduler, &step.placement) else {
         return;
     };
     let key = match p.mode {
@@ -33,6 +34,12 @@ pub(super) fn pod_annotations(
         TopologyMode::Preferred => labels::KUEUE_PREFERRED_TOPOLOGY,
     };
     annotations.insert(key.into(), p.node_label.clone());
+    if step.kind == StepKind::Pytorch
+        && plan.stack.training_api == TrainingApi::Pytorchjob
+        && step.replicas > 1
+    {
+        annotations.insert(labels::KUEUE_PODSET_GROUP.into(), step.name.clone());
+    }
 }
 
 /// Workload annotations of a step on a KAI stack: the Topology's name and the required or
@@ -162,4 +169,44 @@ fn merge_groups(groups: &mut Vec<Value>, tas: &[&str]) {
         return;
     }
     *groups = vec![json!({ "coveredResources": covered, "flavors": flavors })];
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::resolve::testing::resolve_texts;
+
+    fn annotations(api: &str, kind: &str, replicas: u32) -> BTreeMap<String, String> {
+        let stack = format!(
+            "[stack]\nname = \"s\"\nnamespace = \"ml\"\n[artifacts]\nuri = \"s3://b/m\"\n[scheduler]\nkind = \"kueue\"\nqueue = \"q\"\n[queues.q]\nquota = {{ gpu = 16 }}\n[training]\napi = \"{api}\"\n[gpu.types.h100]\nnode_selector = {{ gpu = \"h100\" }}\n[topology]\nlevels = [{{ name = \"rack\", node_label = \"example.com/rack\" }}]\n"
+        );
+        let pipeline = format!(
+            "[pipeline]\nname = \"p\"\n[steps.s]\nkind = \"{kind}\"\nimage = \"r.io/i:1\"\ncommand = [\"x\"]\nreplicas = {replicas}\nplacement = {{ level = \"rack\" }}\n"
+        );
+        let plan = resolve_texts(&stack, &pipeline).unwrap();
+        let mut a = BTreeMap::new();
+        pod_annotations(&plan, &plan.steps[0], &mut a);
+        a
+    }
+
+    #[test]
+    fn a_pytorchjobs_master_and_workers_are_one_kueue_podset_group() {
+        let a = annotations("pytorchjob", "pytorch", 2);
+        assert_eq!(a[labels::KUEUE_REQUIRED_TOPOLOGY], "example.com/rack");
+        assert_eq!(a[labels::KUEUE_PODSET_GROUP], "s");
+        // One pod set: a Master alone, a TrainJob's node job, a Job.
+        for (api, kind, replicas) in [
+            ("pytorchjob", "pytorch", 1),
+            ("trainjob", "pytorch", 2),
+            ("pytorchjob", "job", 1),
+        ] {
+            let a = annotations(api, kind, replicas);
+            assert!(
+                a.contains_key(labels::KUEUE_REQUIRED_TOPOLOGY),
+                "{api} {kind}"
+            );
+            assert!(!a.contains_key(labels::KUEUE_PODSET_GROUP), "{api} {kind}");
+        }
+    }
 }
