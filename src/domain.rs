@@ -49,6 +49,16 @@ pub struct Toleration {
     pub toleration_seconds: Option<i64>,
 }
 
+/// How strictly a step's pods share one domain of a topology level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TopologyMode {
+    /// All pods in one domain, or none start.
+    Required,
+    /// One domain if possible, else the next wider level.
+    Preferred,
+}
+
 /// The kind of workload a step compiles to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]

@@ -30,6 +30,20 @@ pub(crate) const KUEUE_QUEUE: &str = "kueue.x-k8s.io/queue-name";
 pub(crate) const KUEUE_PRIORITY: &str = "kueue.x-k8s.io/priority-class";
 /// Label Kueue puts on a Workload: the uid of the job it admits.
 pub(crate) const KUEUE_JOB_UID: &str = "kueue.x-k8s.io/job-uid";
+/// Pod template annotation: Kueue TAS, all pods of the pod set in one domain of this level.
+pub(crate) const KUEUE_REQUIRED_TOPOLOGY: &str = "kueue.x-k8s.io/podset-required-topology";
+/// Pod template annotation: Kueue TAS, pods in one domain of this level if possible.
+pub(crate) const KUEUE_PREFERRED_TOPOLOGY: &str = "kueue.x-k8s.io/podset-preferred-topology";
+/// Pod template annotation: Kueue TAS, pod sets of one group share a flavor and a domain.
+pub(crate) const KUEUE_PODSET_GROUP: &str = "kueue.x-k8s.io/podset-group-name";
+/// Workload annotation: the KAI Topology a workload is placed in.
+pub(crate) const KAI_TOPOLOGY: &str = "kai.scheduler/topology";
+/// Workload annotation: KAI, all pods in one domain of this level.
+pub(crate) const KAI_REQUIRED_PLACEMENT: &str = "kai.scheduler/topology-required-placement";
+/// Workload annotation: KAI, pods in one domain of this level if possible.
+pub(crate) const KAI_PREFERRED_PLACEMENT: &str = "kai.scheduler/topology-preferred-placement";
+/// JobSet or Job annotation: how many pods KAI's PodGroup needs at once (the gang size).
+pub(crate) const KAI_BATCH_MIN_MEMBER: &str = "kai.scheduler/batch-min-member";
 /// Label: KAI's queue of a workload and its pods.
 pub(crate) const KAI_QUEUE: &str = "kai.scheduler/queue";
 /// Pod annotation: KAI's GPU fraction.

@@ -21,15 +21,15 @@ use std::path::{Path, PathBuf};
 pub use error::LoadError;
 pub use pipeline::looks_like_credential;
 pub use pipeline::{
-    AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, ReplicasDef,
-    ResourcesDef, StepDef, StepSettings,
+    AutoscaleDef, GpuAmount, InputDef, MinMax, ModelDef, ParamValue, PipelineFile, PlacementDef,
+    ReplicasDef, ResourcesDef, StepDef, StepSettings, VolumeDef,
 };
 pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
     MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
-    TrainingDef,
+    TopologyDef, TopologyLevelDef, TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};

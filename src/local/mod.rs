@@ -3,7 +3,9 @@
 //! A step runs in the pipeline file's directory, in its own process group (so a timeout or a
 //! second Ctrl-C stops everything it started, and the terminal's Ctrl-C reaches mlk only),
 //! with mlk's environment, the step's variables (see [`mod@env`] for secrets), and `MLK_RUN_ID`,
-//! `MLK_STEP` and `MLK_PIPELINE`. Serve steps are skipped: there is no model server locally.
+//! `MLK_STEP`, `MLK_PIPELINE` and, with a checkpoint, `MLK_CHECKPOINT_DIR` (a directory under
+//! `.mlk/checkpoints/` that every attempt of the same work shares). PersistentVolumeClaims
+//! (`volumes`) are a cluster's: they are not mounted here. Serve steps are skipped: there is no model server locally.
 //!
 //! A step never writes where other steps read: [`Staging`] hands its command run-private
 //! output paths (`<key dir>/../.staging/<run>/<key>/<output>`, on the same filesystem), and
@@ -24,7 +26,7 @@ mod staging;
 
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
@@ -156,6 +158,13 @@ impl Backend for LocalBackend {
             Some(g) => g.env(step)?,
             None => Vec::new(),
         };
+        // The checkpoint directory (under `.mlk/` in the current directory, like all of mlk's
+        // state) outlives the attempt: the next one finds its files.
+        if let Some(c) = &step.checkpoint {
+            let dir = Path::new(c);
+            std::fs::create_dir_all(dir)
+                .map_err(|e| format!("creating the checkpoint directory {}: {e}", dir.display()))?;
+        }
         let mut group = LocalProcess::new();
         for (r, rank) in ranks::ranks(step, gpu_env)?.into_iter().enumerate() {
             // Rank 0's outputs are the step's; the others' go to places of their own.
@@ -198,7 +207,15 @@ impl LocalBackend {
             return Err("the step has no command".into());
         };
         let vars = vars.iter().map(|(k, v)| (k, staging.rewrite(v)));
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        if let Some(c) = &step.checkpoint
+            && !step.env.contains_key(crate::resolve::CHECKPOINT_ENV)
+        {
+            let dir =
+                std::path::absolute(c).map_err(|e| format!("checkpoint directory {c}: {e}"))?;
+            command.env(crate::resolve::CHECKPOINT_ENV, dir);
+        }
+        let mut child = command
             .args(args)
             .current_dir(&self.dir)
             .envs(vars)

@@ -32,6 +32,7 @@ pub(crate) fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderErro
         }
         SchedulerKind::Default => priority_classes(plan, &mut docs),
     }
+    super::topology::admin(plan, &mut docs);
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         let field = |k: &str| doc.pointer(k).and_then(Value::as_str).map(str::to_owned);

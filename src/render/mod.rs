@@ -13,6 +13,7 @@ mod dra;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
+mod topology;
 mod trainjob;
 pub(crate) mod yaml;
 
@@ -253,7 +254,7 @@ fn render_step(
         ),
         StepKind::Pytorch if plan.stack.training_api == crate::domain::TrainingApi::Trainjob => (
             "trainjob.yaml",
-            context! { step => Serde(step), meta => Serde(meta), suspend, runtime => plan.stack.training_runtime.clone(), trainer => Serde(trainjob::trainer(plan, step)), pod => Serde(trainjob::pod_patch(plan, step, run_id)) },
+            context! { step => Serde(step), meta => Serde(meta), suspend, runtime => plan.stack.training_runtime.clone(), trainer => Serde(trainjob::trainer(plan, step)), pod => Serde(trainjob::pod_patch(plan, step, run_id)), jobset_annotations => Serde(trainjob::jobset_annotations(plan, step)) },
         ),
         StepKind::Pytorch => (
             "pytorchjob.yaml",

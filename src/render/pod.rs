@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::launcher;
 use crate::domain::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
 use crate::labels;
-use crate::resolve::{Plan, Step};
+use crate::resolve::{CHECKPOINT_ENV, Plan, Step};
 
 /// Labels every object and pod template of a step carries.
 pub(super) fn step_labels(
@@ -56,6 +56,7 @@ pub(super) fn object_meta(plan: &Plan, step: &Step, run_id: Option<&str>) -> Val
         SchedulerKind::Kai => kai_labels(step, &mut labels),
         _ => {}
     }
+    super::topology::workload_annotations(plan.stack.scheduler, step, &mut annotations);
     if step.kind == StepKind::Serve {
         let mode = match plan.stack.serving_mode {
             ServingMode::Standard => "Standard",
@@ -109,6 +110,9 @@ pub(super) fn container(plan: &Plan, step: &Step, name: &str) -> Value {
         mounts.push(json!({ "name": "dshm", "mountPath": "/dev/shm" }));
     }
     mounts.extend(launcher::mounts(plan, step));
+    for (i, v) in step.volumes.iter().enumerate() {
+        mounts.push(json!({ "name": volume_name(i), "mountPath": v.path }));
+    }
     if !mounts.is_empty() {
         c.insert("volumeMounts".into(), mounts.into());
     }
@@ -129,8 +133,9 @@ fn resources(step: &Step) -> Value {
     Value::Object(r)
 }
 
-/// The step's environment plus `MLK_PIPELINE`, `MLK_STEP` and `MLK_RUN_ID` (from the pod's
-/// `mlk.dev/run` label, so `$(MLK_RUN_ID)` in commands expands to the run id).
+/// The step's environment plus `MLK_PIPELINE`, `MLK_STEP`, `MLK_RUN_ID` (from the pod's
+/// `mlk.dev/run` label, so `$(MLK_RUN_ID)` in commands expands to the run id) and, with a
+/// checkpoint, `MLK_CHECKPOINT_DIR`.
 fn env(plan: &Plan, step: &Step) -> Value {
     let mut out: Vec<Value> = step
         .env
@@ -153,11 +158,19 @@ fn env(plan: &Plan, step: &Step) -> Value {
     if !user_has("MLK_RUN_ID") {
         out.push(json!({ "name": "MLK_RUN_ID", "valueFrom": { "fieldRef": { "fieldPath": "metadata.labels['mlk.dev/run']" } } }));
     }
+    if let (Some(dir), false) = (&step.checkpoint, user_has(CHECKPOINT_ENV)) {
+        out.push(json!({ "name": CHECKPOINT_ENV, "value": dir }));
+    }
     // Kubernetes expands $(VAR) only from variables defined earlier in the list.
     let (mlk, user): (Vec<Value>, Vec<Value>) = out
         .into_iter()
         .partition(|v| v["name"].as_str().is_some_and(|n| n.starts_with("MLK_")));
     Value::Array(mlk.into_iter().chain(user).collect())
+}
+
+/// The pod volume of a step's `i`-th claim (claim names may hold dots; volume names may not).
+fn volume_name(i: usize) -> String {
+    format!("volume-{i}")
 }
 
 fn container_security() -> Value {
@@ -218,6 +231,11 @@ fn pod_fields(plan: &Plan, step: &Step) -> serde_json::Map<String, Value> {
             .push(json!({ "name": "dshm", "emptyDir": { "medium": "Memory", "sizeLimit": shm } }));
     }
     volumes.extend(launcher::volumes(plan, step));
+    for (i, v) in step.volumes.iter().enumerate() {
+        volumes.push(
+            json!({ "name": volume_name(i), "persistentVolumeClaim": { "claimName": v.claim } }),
+        );
+    }
     if !volumes.is_empty() {
         s.insert("volumes".into(), volumes.into());
     }
@@ -248,9 +266,10 @@ pub(super) fn pod_template(
     );
     let mut metadata = serde_json::Map::new();
     metadata.insert("labels".into(), json!(labels));
-    let gpu_annotations = step.gpu.annotations();
-    if !gpu_annotations.is_empty() {
-        metadata.insert("annotations".into(), json!(gpu_annotations));
+    let mut annotations = step.gpu.annotations();
+    super::topology::pod_annotations(plan, step, &mut annotations);
+    if !annotations.is_empty() {
+        metadata.insert("annotations".into(), json!(annotations));
     }
     json!({ "metadata": metadata, "spec": spec })
 }

@@ -7,9 +7,13 @@
 //! `spec.runtimePatches`, which allows only some pod fields: not `schedulerName` or
 //! `priorityClassName` (the runtime must set those), nor a container's `envFrom` or `resources`.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::pod;
+use crate::domain::SchedulerKind;
+use crate::labels;
 use crate::resolve::{Plan, Step};
 
 /// The name of the container and replicated job in the stock Trainer runtimes.
@@ -34,6 +38,26 @@ pub(super) fn trainer(plan: &Plan, step: &Step) -> Value {
         t.insert("numProcPerNode".into(), p.nproc_per_node.into());
     }
     Value::Object(t)
+}
+
+/// Annotations of the JobSet the TrainJob becomes, on a KAI stack. KAI groups a TrainJob's pods
+/// by its JobSet (the TrainJob is a skipped top owner) and reads the JobSet's annotations:
+/// the gang size, because since v0.15 a JobSet's PodGroup has `minMember` 1 unless
+/// `kai.scheduler/batch-min-member` says otherwise (a multi-node step could start with some
+/// of its nodes), and the topology placement.
+pub(super) fn jobset_annotations(plan: &Plan, step: &Step) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    if plan.stack.scheduler != SchedulerKind::Kai {
+        return a;
+    }
+    if step.replicas > 1 {
+        a.insert(
+            labels::KAI_BATCH_MIN_MEMBER.into(),
+            step.replicas.to_string(),
+        );
+    }
+    super::topology::workload_annotations(plan.stack.scheduler, step, &mut a);
+    a
 }
 
 /// Pod fields a runtime patch may set (trainer v2.3.0 `ReplicatedJobPatch` pod template).
@@ -68,4 +92,35 @@ pub(super) fn pod_patch(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value
     }
     spec.insert("containers".into(), json!([container]));
     json!({ "metadata": template.get("metadata").cloned().unwrap_or(Value::Null), "spec": spec })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::resolve::testing::resolve_texts;
+
+    fn plan(scheduler: &str, replicas: u32) -> Plan {
+        let stack = format!(
+            "[stack]\nname = \"s\"\nnamespace = \"ml\"\n[artifacts]\nuri = \"s3://b/m\"\n[scheduler]\nkind = \"{scheduler}\"\nqueue = \"q\"\n[queues.q]\nquota = {{ gpu = 16 }}\n[training]\napi = \"trainjob\"\n"
+        );
+        let pipeline = format!(
+            "[pipeline]\nname = \"p\"\n[steps.s]\nkind = \"pytorch\"\nimage = \"r.io/i:1\"\ncommand = [\"x\"]\nreplicas = {replicas}\nresources = {{ gpu = 1 }}\n"
+        );
+        resolve_texts(&stack, &pipeline).unwrap()
+    }
+
+    #[test]
+    fn kai_trainjobs_of_several_nodes_ask_for_the_whole_gang() {
+        let p = plan("kai", 4);
+        let a = jobset_annotations(&p, &p.steps[0]);
+        assert_eq!(
+            a.get(labels::KAI_BATCH_MIN_MEMBER).map(String::as_str),
+            Some("4")
+        );
+        let p = plan("kai", 1);
+        assert!(jobset_annotations(&p, &p.steps[0]).is_empty());
+        let p = plan("kueue", 4);
+        assert!(jobset_annotations(&p, &p.steps[0]).is_empty());
+    }
 }

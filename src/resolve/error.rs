@@ -387,6 +387,133 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A placement on a stack without `[topology]`.
+    #[error("placement needs the stack's [topology]")]
+    #[diagnostic(
+        code(mlk::resolve::topology),
+        help(
+            "declare the cluster's topology levels in the stack: [topology] levels = [{{ name = \"rack\", node_label = \"topology.kubernetes.io/rack\" }}, …], or remove placement"
+        )
+    )]
+    NoTopology {
+        /// The placement.
+        #[label("the stack has no [topology]")]
+        at: SourceSpan,
+    },
+
+    /// A topology level the stack does not define.
+    #[error("unknown topology level `{name}`")]
+    #[diagnostic(code(mlk::resolve::topology_level), help("{help}"))]
+    UnknownTopologyLevel {
+        /// The level.
+        name: String,
+        /// Known levels.
+        help: String,
+        /// Where it is named.
+        #[label("not a level of the stack's [topology]")]
+        at: SourceSpan,
+    },
+
+    /// `[topology]` on a stack whose scheduler cannot place by topology.
+    #[error("the default scheduler does not place pods by topology")]
+    #[diagnostic(
+        code(mlk::resolve::topology_scheduler),
+        help(
+            "topology-aware placement needs Kueue (TAS) or KAI: set [scheduler] kind = \"kueue\" or \"kai\", or remove [topology]"
+        )
+    )]
+    TopologyScheduler {
+        /// `[topology]`.
+        #[label("needs [scheduler] kind = \"kueue\" or \"kai\"")]
+        at: SourceSpan,
+    },
+
+    /// `[topology]` on a Kueue stack with no flavor that can be topology-aware.
+    #[error("Kueue has no ResourceFlavor to place by this topology")]
+    #[diagnostic(
+        code(mlk::resolve::topology_flavor),
+        help(
+            "Kueue's topology-aware scheduling works per ResourceFlavor, and such a flavor needs node labels: give a [gpu.types.NAME] a node_selector (mlk makes each GPU type's flavor topology-aware)"
+        )
+    )]
+    TopologyFlavor {
+        /// `[topology]`.
+        #[label("no GPU type with a node_selector")]
+        at: SourceSpan,
+    },
+
+    /// A placement Kueue cannot apply: a serve step, or a step in no queue.
+    #[error("step `{step}`: Kueue places by topology only what it admits")]
+    #[diagnostic(
+        code(mlk::resolve::topology_kueue),
+        help(
+            "Kueue admits jobs and training steps submitted to a queue: give the step a queue, or remove its placement ({why})"
+        )
+    )]
+    TopologyKueue {
+        /// The step.
+        step: String,
+        /// Why Kueue does not admit it.
+        why: &'static str,
+        /// The placement.
+        #[label("Kueue does not admit this step")]
+        at: SourceSpan,
+    },
+
+    /// A volume mounted where another one (or mlk's own) is.
+    #[error("step `{step}`: volume path `{path}` overlaps `{other}`")]
+    #[diagnostic(
+        code(mlk::resolve::volume_path),
+        help(
+            "mount each volume at a path of its own, not inside another volume, /mlk or /dev/shm"
+        )
+    )]
+    VolumePath {
+        /// The step.
+        step: String,
+        /// The path.
+        path: String,
+        /// The path it overlaps.
+        other: String,
+        /// The path as written.
+        #[label("overlaps {other}")]
+        at: SourceSpan,
+    },
+
+    /// A checkpoint on a serve step.
+    #[error("step `{step}`: `checkpoint` applies to job and pytorch steps")]
+    #[diagnostic(
+        code(mlk::resolve::checkpoint_serve),
+        help("a model server has no attempts to resume; remove checkpoint")
+    )]
+    CheckpointServe {
+        /// The step.
+        step: String,
+        /// The checkpoint.
+        #[label("on a serve step")]
+        at: SourceSpan,
+    },
+
+    /// A cluster checkpoint that is not on a mounted volume: a new pod would not find it.
+    #[error("step `{step}`: checkpoint `{path}` is not on one of the step's volumes")]
+    #[diagnostic(
+        code(mlk::resolve::checkpoint_volume),
+        help(
+            "a pod's own files are gone when it is preempted or retried: mount a PersistentVolumeClaim and put the checkpoint under it, e.g. volumes = [{{ claim = \"training-checkpoints\", path = \"/checkpoints\" }}] and checkpoint = \"/checkpoints/{step}\" ({mounted})"
+        )
+    )]
+    CheckpointVolume {
+        /// The step.
+        step: String,
+        /// The checkpoint path.
+        path: String,
+        /// The step's mount paths, or that it has none.
+        mounted: String,
+        /// The checkpoint.
+        #[label("not under a volume")]
+        at: SourceSpan,
+    },
+
     /// A capacity the stack does not define.
     #[error("unknown capacity `{name}`")]
     #[diagnostic(code(mlk::resolve::capacity), help("{help}"))]

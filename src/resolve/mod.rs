@@ -37,6 +37,8 @@ mod stack;
 mod step;
 #[cfg(test)]
 pub(crate) mod testing;
+mod topology;
+mod volumes;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +54,8 @@ pub use plan::{
     ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
+pub use topology::TopologyPlacement;
+pub use volumes::{CHECKPOINT_ENV, Volume};
 
 pub use error::Shared;
 

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::topology::TopologyPlacement;
+use super::volumes::Volume;
 use crate::domain::{
     Backend, EnvValue, GpuSharing, SchedulerKind, Security, ServingMode, StepKind, StoreKind,
     Toleration, TrainingApi,
@@ -103,6 +105,16 @@ pub struct Step {
     /// The stack's `[capacity.NAME]` the step runs on (e.g. `spot`), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capacity: Option<String>,
+    /// Where the pods go in the stack's `[topology]`, if anywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placement: Option<TopologyPlacement>,
+    /// PersistentVolumeClaims mounted into the containers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    /// The directory that survives the step's attempts (`MLK_CHECKPOINT_DIR`): on a cluster
+    /// under a mounted claim, locally relative to the project directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
     /// Workload kind.
     pub kind: StepKind,
     /// Name of the Kubernetes object.

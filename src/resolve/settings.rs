@@ -13,7 +13,7 @@ use toml::Spanned;
 
 use crate::diag::FileId;
 use crate::domain::{EnvValue, LimitsMode, Security, StepKind, Toleration};
-use crate::load::{GpuAmount, Loaded, ResourcesDef, StepDef, StepSettings};
+use crate::load::{GpuAmount, Loaded, PlacementDef, ResourcesDef, StepDef, StepSettings};
 use crate::quantity::Quantity;
 
 /// A merged value and where it was written.
@@ -133,6 +133,8 @@ pub(crate) struct Settings<'a> {
     pub priority: Option<Set<'a, String>>,
     /// Capacity name, else the stack's `[defaults] capacity`.
     pub capacity: Option<Set<'a, String>>,
+    /// Topology placement, else pipeline then stack `[defaults] placement`.
+    pub topology: Option<Set<'a, PlacementDef>>,
 }
 
 /// The first layer, in priority order, that sets a value.
@@ -242,6 +244,11 @@ pub(crate) fn merge<'a>(l: &'a Loaded, def: &'a StepDef, kind: StepKind) -> Sett
             (pf, step.capacity.as_ref()),
             (pf, pipe.capacity.as_ref()),
             (sf, stack.capacity.as_ref()),
+        ]),
+        topology: first([
+            (pf, step.placement.as_ref()),
+            (pf, pipe.placement.as_ref()),
+            (sf, stack.placement.as_ref()),
         ]),
     }
 }

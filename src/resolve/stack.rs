@@ -32,6 +32,9 @@ pub struct AdminPlan {
     pub queues: Vec<AdminQueue>,
     /// One per `[priorities]` entry, by name.
     pub priorities: Vec<AdminPriority>,
+    /// `[topology]`: the Topology object's name and its levels (name, node label), widest
+    /// first.
+    pub topology: Option<(String, Vec<(String, String)>)>,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -95,6 +98,24 @@ fn amounts(q: &QuotaDef) -> Amounts {
 /// make sense together, GPU type names, queues' cohorts, and the MIG tables of a MIG stack's
 /// types. `resolve` and `mlk stack check` both run them.
 pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
+    if let (Some(t), SchedulerKind::Default) = (&stack.topology, stack.scheduler.kind) {
+        report(ResolveError::TopologyScheduler {
+            at: t.span().into(),
+        });
+    }
+    // Kueue places by topology within a ResourceFlavor, and a topology-aware flavor needs
+    // node labels: mlk's are the GPU types' (`render::topology`).
+    if let (Some(t), SchedulerKind::Kueue) = (&stack.topology, stack.scheduler.kind)
+        && !stack
+            .gpu
+            .types
+            .values()
+            .any(|g| !g.get_ref().node_selector.is_empty())
+    {
+        report(ResolveError::TopologyFlavor {
+            at: t.span().into(),
+        });
+    }
     if stack.gpu.sharing == GpuSharing::Kai && stack.scheduler.kind != SchedulerKind::Kai {
         report(ResolveError::KaiScheduler {
             at: stack.gpu.sharing_span.clone().into(),
@@ -185,6 +206,7 @@ pub fn resolve_stack(
             gpu_resources,
             queues,
             priorities,
+            topology: super::topology::admin(stack),
         },
         warnings,
     ))

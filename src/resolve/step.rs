@@ -9,7 +9,9 @@ use super::gpu::Placed;
 use super::plan::{CacheInfo, Resources, StackInfo, Step};
 use super::settings::Settings;
 use super::{Cx, InputDigests, Options, ResolveError, Templated};
-use super::{capacity, gpu, key, kind, object, outputs, policy, queue, settings};
+use super::{
+    capacity, gpu, key, kind, object, outputs, policy, queue, settings, topology, volumes,
+};
 use crate::domain::{CacheStore, LimitsMode, StepKind};
 use crate::load::{Loaded, StepDef};
 
@@ -89,12 +91,15 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     policy::check_gpus(cx, &set, &placed.gpu, shape.max_pods, &name);
     let queue = queue::queue(cx, &set, &name);
     let priority = queue::priority(cx, &set);
+    let topology = topology::placement(cx, &set, &name, kind, queue.is_some());
     if cx.error_count() > errors_before {
         return None;
     }
 
     let components = key::components(cx, &s, &set);
     let cache_key = components.key();
+    let (volumes, checkpoint) =
+        volumes::volumes(cx, def, kind, &cache_key, l.pipeline.name.get_ref());
     let expanded = outputs::expand_step(cx, &s, &set, &stack, &cache_key);
     if let (Some(serve), Some(uri)) = (shape.serve.as_mut(), expanded.model_uri) {
         serve.uri = uri;
@@ -107,6 +112,9 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
     let mut step = Step {
         name,
         capacity,
+        placement: topology,
+        volumes,
+        checkpoint,
         kind,
         object_name: String::new(),
         depends_on,

@@ -214,6 +214,34 @@ command = ["sh", "-c", "if [ -e marker ]; then echo second; else touch marker; e
 }
 
 #[test]
+fn a_retried_attempt_finds_the_previous_attempts_checkpoint() {
+    // The first attempt saves a checkpoint and dies; the retry resumes from it.
+    let p = Project::new(
+        r#"
+[steps.train]
+retries = 1
+checkpoint = "/checkpoints/train"
+command = ["sh", "-c", "if [ -e \"$MLK_CHECKPOINT_DIR/epoch\" ]; then echo resumed at $(cat \"$MLK_CHECKPOINT_DIR/epoch\"); else echo 3 > \"$MLK_CHECKPOINT_DIR/epoch\"; echo preempted; exit 1; fi"]
+"#,
+    );
+    let out = p.run(&[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("[train] preempted\n[train] resumed at 3\n"),
+        "{}",
+        out.stdout
+    );
+    // Under the state directory, named by the step's cache key.
+    let dirs: Vec<_> = std::fs::read_dir(p.path().join(".mlk/checkpoints/t/train"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    assert!(dirs[0].join("epoch").is_file());
+}
+
+#[test]
 fn a_timeout_kills_the_step_quickly() {
     let p = Project::new(
         r#"

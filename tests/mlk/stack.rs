@@ -106,3 +106,24 @@ fn stack_render_of_a_stack_without_admin_objects_says_so() {
         out.stderr
     );
 }
+
+#[test]
+fn a_kai_stack_with_topology_renders_a_kai_topology_with_level_aliases() {
+    let out = mlk(&["stack", "render", "tests/fixtures/stacks/kai-topology.toml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let topology = out
+        .stdout
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Topology"))
+        .unwrap_or_else(|| panic!("no Topology in\n{}", out.stdout));
+    assert!(
+        topology.contains("apiVersion: kai.scheduler/v1alpha1"),
+        "{topology}"
+    );
+    assert!(topology.contains("name: gpu-fabric"), "{topology}");
+    // Widest first, hostname last, each level's name as its alias.
+    let levels = "  levels:\n  - alias: rack\n    nodeLabel: example.com/rack\n  - alias: nvlink\n    nodeLabel: nvidia.com/gpu.clique\n  - alias: host\n    nodeLabel: kubernetes.io/hostname\n";
+    assert!(topology.contains(levels), "{topology}");
+    // A Topology is cluster-scoped.
+    assert!(!topology.contains("namespace:"), "{topology}");
+}

@@ -135,4 +135,29 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "capacity",
         "A capacity name from the stack's [capacity.NAME] (e.g. spot): its node selector and tolerations apply.",
     ),
+    (
+        "volumes",
+        "PersistentVolumeClaims mounted into the step's containers (on a cluster; the local backend mounts none).",
+    ),
+    (
+        "volumes[].claim",
+        "The claim's name, in the stack's namespace.",
+    ),
+    (
+        "volumes[].path",
+        "Where the containers see it: an absolute path, not inside another volume, /mlk or /dev/shm.",
+    ),
+    (
+        "checkpoint",
+        "A directory every attempt of the same work finds again (MLK_CHECKPOINT_DIR): on a cluster under one of the step's volumes (<checkpoint>/<cache key>), locally under .mlk/checkpoints/.",
+    ),
+    (
+        "placement",
+        "Where the pods go in the stack's [topology]: { level = \"nvlink\", mode = \"required\" } (all pods in one domain of that level, or none start; the default) or mode = \"preferred\" (one domain if possible).",
+    ),
+    (
+        "placement.level",
+        "A level name from the stack's [topology].",
+    ),
+    ("placement.mode", "required (the default) or preferred."),
 ];

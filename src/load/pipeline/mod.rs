@@ -18,10 +18,10 @@ use toml::de::DeValue;
 
 pub(super) use docs::SCHEMA_DOCS;
 use settings::settings;
-pub use settings::{GpuAmount, ResourcesDef, StepSettings, looks_like_credential};
+pub use settings::{GpuAmount, PlacementDef, ResourcesDef, StepSettings, looks_like_credential};
 pub(super) use settings::{SHARED_SCHEMA_DOCS, resources};
 use step::step;
-pub use step::{AutoscaleDef, InputDef, MinMax, ModelDef, ReplicasDef, StepDef};
+pub use step::{AutoscaleDef, InputDef, MinMax, ModelDef, ReplicasDef, StepDef, VolumeDef};
 
 use super::LoadError;
 use super::toml::{Cx, Decode, Sp, Table};

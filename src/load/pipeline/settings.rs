@@ -9,7 +9,7 @@ use toml::Spanned;
 use toml::de::DeValue;
 
 use super::count;
-use crate::domain::{EnvValue, Toleration};
+use crate::domain::{EnvValue, Toleration, TopologyMode};
 use crate::duration::Duration;
 use crate::load::LoadError;
 use crate::load::toml::{Cx, Decode, Sp, Table};
@@ -51,6 +51,47 @@ pub struct StepSettings {
     pub queue: Option<Sp<String>>,
     /// A capacity name from the stack's `[capacity.*]` (e.g. `spot`).
     pub capacity: Option<Sp<String>>,
+    /// Where the step's pods go in the stack's `[topology]`.
+    pub placement: Option<Sp<PlacementDef>>,
+}
+
+/// `placement = { level = "nvlink", mode = "required" }` as written.
+#[derive(Debug, Clone)]
+pub struct PlacementDef {
+    /// A level name from the stack's `[topology]`.
+    pub level: Sp<String>,
+    /// Whether the pods must share one domain of that level (`required`, the default) or
+    /// should (`preferred`).
+    pub mode: TopologyMode,
+}
+
+impl Decode for PlacementDef {
+    fn expected() -> String {
+        "a placement such as { level = \"nvlink\", mode = \"required\" }".into()
+    }
+    fn schema() -> Value {
+        // The keys come from the table `decode` opens (see `load::schema`).
+        json!({ "type": "object" })
+    }
+    fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
+        let mut t = Table::open(v, "placement", cx)?;
+        let level = t.req::<Sp<String>>("level", cx);
+        let mode = t
+            .raw("mode")
+            .and_then(|m| choice(m, &["required", "preferred"], cx))
+            .map_or(TopologyMode::Required, |m| {
+                if *m.get_ref() == "preferred" {
+                    TopologyMode::Preferred
+                } else {
+                    TopologyMode::Required
+                }
+            });
+        t.finish(cx);
+        Some(PlacementDef {
+            level: level?,
+            mode,
+        })
+    }
 }
 
 /// `resources = { … }` as written.
@@ -237,6 +278,7 @@ pub(super) fn settings(t: &mut Table<'_, '_>, cx: &mut Cx) -> StepSettings {
         priority: t.opt("priority", cx),
         queue: t.opt("queue", cx),
         capacity: t.opt("capacity", cx),
+        placement: t.opt("placement", cx),
     };
     if let Some(image) = &s.image
         && (image.get_ref().trim().is_empty() || image.get_ref().chars().any(char::is_whitespace))

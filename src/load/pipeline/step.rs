@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use serde::Serialize;
+use serde_json::{Value, json};
 use toml::Spanned;
 use toml::de::DeValue;
 
@@ -98,6 +99,10 @@ pub struct StepDef {
     pub autoscale: Option<Sp<AutoscaleDef>>,
     /// Serve: canary traffic percent.
     pub canary: Option<Sp<u32>>,
+    /// PersistentVolumeClaims mounted into the step's containers.
+    pub volumes: Vec<Sp<VolumeDef>>,
+    /// A directory that survives the step's attempts (`MLK_CHECKPOINT_DIR`).
+    pub checkpoint: Option<Sp<String>>,
 }
 
 fn min_max(v: &Sp<DeValue<'_>>, min_floor: i64, cx: &mut Cx) -> Option<Sp<MinMax>> {
@@ -216,6 +221,10 @@ pub(super) fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option
         .raw("autoscale")
         .and_then(|a| autoscale(a, name.get_ref(), cx));
     let canary = t.raw("canary").and_then(|c| count(c, 0, 100, cx));
+    let volumes: Vec<Sp<VolumeDef>> = t.opt("volumes", cx).unwrap_or_default();
+    let checkpoint = t
+        .opt::<Sp<String>>("checkpoint", cx)
+        .filter(|c| container_path(c, "checkpoint", cx));
     t.finish(cx);
     Some(StepDef {
         name,
@@ -232,7 +241,67 @@ pub(super) fn step(name: Sp<String>, v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option
         model,
         autoscale,
         canary,
+        volumes,
+        checkpoint,
     })
+}
+
+/// `volumes = [{ claim, path }]`: one PersistentVolumeClaim mounted at `path`.
+#[derive(Debug, Clone)]
+pub struct VolumeDef {
+    /// The claim's name (it must exist in the stack's namespace).
+    pub claim: Sp<String>,
+    /// Where the containers see it: an absolute path.
+    pub path: Sp<String>,
+}
+
+impl Decode for VolumeDef {
+    fn expected() -> String {
+        "a volume such as { claim = \"training-checkpoints\", path = \"/checkpoints\" }".into()
+    }
+    fn schema() -> Value {
+        // The keys come from the table `decode` opens (see `load::schema`).
+        json!({ "type": "object" })
+    }
+    fn decode(v: &Sp<DeValue<'_>>, cx: &mut Cx) -> Option<Self> {
+        let mut t = Table::open(v, "a volume", cx)?;
+        let claim = t.req::<Sp<String>>("claim", cx);
+        let path = t.req::<Sp<String>>("path", cx);
+        t.finish(cx);
+        let claim = claim?;
+        if !crate::names::is_dns1123_subdomain(claim.get_ref()) {
+            cx.error(LoadError::value(
+                claim.span(),
+                "invalid claim name",
+                format!("\"{}\" is not a valid PersistentVolumeClaim name", claim.get_ref()),
+                "a claim name is lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+            ));
+            return None;
+        }
+        let path = path.filter(|p| container_path(p, "volume path", cx))?;
+        Some(VolumeDef { claim, path })
+    }
+}
+
+/// Whether `p` is an absolute, normalized container path other than `/` (no `.` or `..`
+/// parts, no trailing `/`); reports it if not.
+fn container_path(p: &Sp<String>, what: &str, cx: &mut Cx) -> bool {
+    let s = p.get_ref();
+    let parts_ok = s.strip_prefix('/').is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .split('/')
+                .all(|c| !c.is_empty() && c != "." && c != "..")
+    });
+    if !parts_ok {
+        cx.error(LoadError::value(
+            p.span(),
+            "not an absolute path",
+            format!("{what} \"{s}\" is not an absolute path below /"),
+            "write an absolute path such as \"/checkpoints/run\", without `.`, `..`, `//` or a trailing `/`",
+        ));
+    }
+    parts_ok
 }
 
 /// `command`: a list of arguments; one string is an error that says how to split it.

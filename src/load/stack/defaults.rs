@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::domain::{LimitsMode, Security, Toleration};
 use crate::duration::Duration;
-use crate::load::pipeline::{ResourcesDef, count, resources};
+use crate::load::pipeline::{PlacementDef, ResourcesDef, count, resources};
 use crate::load::toml::{Cx, Sp, Table};
 use crate::load::values::{choice, string_map};
 
@@ -40,6 +40,8 @@ pub struct StackDefaults {
     pub tolerations: Vec<Toleration>,
     /// Capacity of every step that names none (a `[capacity.NAME]`).
     pub capacity: Option<Sp<String>>,
+    /// Topology placement of every step that names none.
+    pub placement: Option<Sp<PlacementDef>>,
 }
 
 /// `[policy]`.
@@ -101,6 +103,7 @@ pub(super) fn defaults(root: &mut Table<'_, '_>, cx: &mut Cx) -> StackDefaults {
                     .unwrap_or_default(),
                 tolerations: d.opt("tolerations", cx).unwrap_or_default(),
                 capacity: d.opt("capacity", cx),
+                placement: d.opt("placement", cx),
             };
             d.finish(cx);
             out

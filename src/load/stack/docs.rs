@@ -152,6 +152,35 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "Price of one GPU for one hour on this capacity, for cost estimates (instead of the GPU type's hourly_cost).",
     ),
     ("defaults.capacity", "The capacity of steps that name none."),
+    (
+        "defaults.placement",
+        "The topology placement of steps that name none ({ level = \"rack\", mode = \"preferred\" }); on Kueue, steps it does not admit (serve steps, steps without a queue) skip it.",
+    ),
+    ("defaults.placement.level", "A level name from [topology]."),
+    (
+        "defaults.placement.mode",
+        "required (the default) or preferred.",
+    ),
+    (
+        "topology",
+        "The cluster's node topology for topology-aware placement (Kueue TAS or KAI); mlk stack render emits it as a Topology.",
+    ),
+    (
+        "topology.name",
+        "Name of the Topology object (default: the stack's name).",
+    ),
+    (
+        "topology.levels",
+        "Levels, widest first (block, rack, …), each { name, node_label }; kubernetes.io/hostname may only be the last.",
+    ),
+    (
+        "topology.levels[].name",
+        "The level's name, used by placement = { level = … } (and as KAI's level alias).",
+    ),
+    (
+        "topology.levels[].node_label",
+        "The node label whose value is the same on every node of one domain of this level.",
+    ),
     ("defaults", "Defaults of every step and object."),
     (
         "defaults.resources",
