@@ -10,6 +10,7 @@
 pub(crate) mod admin;
 mod block_json;
 mod dra;
+pub(crate) mod engine;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
@@ -187,6 +188,8 @@ pub(crate) fn kind_rank(kind: &str) -> u32 {
         "PyTorchJob" => 11,
         "TrainJob" => 12,
         "InferenceService" => 13,
+        "WorkflowTemplate" => 14,
+        "CronWorkflow" => 15,
         _ => 20,
     }
 }

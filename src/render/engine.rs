@@ -1,0 +1,196 @@
+//! A pipeline for an engine that runs in the cluster (`[stack] engine = "argo"`): one Argo
+//! Workflows `WorkflowTemplate` per pipeline, and a `CronWorkflow` for a scheduled one.
+//!
+//! Each step is two DAG tasks. `create-STEP` is a resource template that creates exactly the
+//! object mlk renders for the step (launcher included); `wait-STEP` runs `mlk wait KIND NAME`
+//! in the launcher image and ends when mlk's own rule says the object succeeded or failed
+//! (`cluster::wait::outcome`). Argo's `successCondition` cannot pick one entry of
+//! `status.conditions` (argo#2288), and every rule mlk has for its kinds is such a condition,
+//! so the wait is always a task: its why-pending lines end up in Argo's logs too. Retries and
+//! timeouts stay in the object (`backoffLimit`, `activeDeadlineSeconds`): the tasks carry no
+//! `retryStrategy`, so nothing is retried twice. A step's downstream tasks depend on its
+//! wait task, so the DAG is the pipeline's.
+//!
+//! Objects that support a step (NetworkPolicies, ResourceClaimTemplates) do not change from
+//! run to run: they stay plain documents next to the template.
+
+use serde_json::{Value, json};
+
+use super::{Manifest, RenderError, RenderErrorKind, Templates, launcher, sort, yaml};
+use crate::domain::StepKind;
+use crate::labels;
+use crate::resolve::{Plan, Schedule, Step};
+
+/// The ServiceAccount Argo runs a pipeline's pods as (`mlk stack render` emits it with its
+/// Role and RoleBinding).
+pub(crate) const WORKFLOW_SERVICE_ACCOUNT: &str = "mlk-workflow";
+
+/// The Workflow's name as Argo fills it in: a run's id on an engine's stack.
+pub(crate) const WORKFLOW_NAME: &str = "{{workflow.name}}";
+
+/// Argo's API version.
+const ARGO_API: &str = "argoproj.io/v1alpha1";
+
+/// The DAG template every Workflow of the pipeline starts at.
+const ENTRYPOINT: &str = "pipeline";
+
+/// The kinds a step's workload can have: a task creates it; anything else supports it.
+const WORKLOAD_KINDS: &[&str] = &["Job", "PyTorchJob", "TrainJob", "InferenceService"];
+
+/// The name of the task (and template) that creates a step's object.
+pub(crate) fn create_task(step: &str) -> String {
+    format!("create-{step}")
+}
+
+/// The name of the task (and template) that waits for a step's object.
+pub(crate) fn wait_task(step: &str) -> String {
+    format!("wait-{step}")
+}
+
+/// The WorkflowTemplate (and CronWorkflow) of a plan, with its steps' supporting objects.
+pub(crate) fn workflows(plan: &Plan, templates: &Templates) -> Result<Vec<Manifest>, RenderError> {
+    let objects = super::render(plan, templates, None)?;
+    let (workloads, mut out): (Vec<Manifest>, Vec<Manifest>) = objects
+        .into_iter()
+        .partition(|m| WORKLOAD_KINDS.contains(&m.kind.as_str()));
+    out.push(workflow_template(plan, &workloads)?);
+    if let Some(s) = &plan.schedule {
+        out.push(cron_workflow(plan, s)?);
+    }
+    sort(&mut out);
+    Ok(out)
+}
+
+/// Labels of the Workflow objects (and of the Workflows a CronWorkflow starts).
+fn workflow_labels(plan: &Plan) -> Value {
+    json!({
+        labels::MANAGED_BY: labels::MANAGED_BY_MLK,
+        labels::PART_OF: plan.pipeline,
+        labels::PIPELINE: plan.pipeline,
+        labels::STACK: plan.stack.name,
+    })
+}
+
+fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, RenderError> {
+    let mut tasks = Vec::new();
+    let mut templates = vec![Value::Null];
+    for step in &plan.steps {
+        let Some(object) = workloads
+            .iter()
+            .find(|m| m.step.as_deref() == Some(&step.name))
+        else {
+            continue;
+        };
+        let create = create_task(&step.name);
+        let wait = wait_task(&step.name);
+        let upstream: Vec<String> = step.depends_on.iter().map(|d| wait_task(d)).collect();
+        let mut task = json!({ "name": create, "template": create });
+        if !upstream.is_empty() {
+            task["dependencies"] = json!(upstream);
+        }
+        tasks.push(task);
+        tasks.push(json!({ "name": wait, "template": wait, "dependencies": [create] }));
+        templates.push(create_template(step, object));
+        templates.push(wait_template(plan, step, object));
+    }
+    templates[0] = json!({ "name": ENTRYPOINT, "dag": { "tasks": tasks } });
+    let doc = json!({
+        "apiVersion": ARGO_API,
+        "kind": "WorkflowTemplate",
+        "metadata": {
+            "name": plan.pipeline,
+            "namespace": plan.stack.namespace,
+            "labels": workflow_labels(plan),
+        },
+        "spec": {
+            "entrypoint": ENTRYPOINT,
+            "serviceAccountName": WORKFLOW_SERVICE_ACCOUNT,
+            "podMetadata": { "labels": { labels::MANAGED_BY: labels::MANAGED_BY_MLK, labels::PIPELINE: plan.pipeline } },
+            "templates": templates,
+        },
+    });
+    manifest(plan, doc, "WorkflowTemplate")
+}
+
+/// The resource template that creates a step's object. A serve step's InferenceService
+/// outlives the run (it is the service): it is applied and not owned by the Workflow.
+/// A run-once workload is created and owned by the Workflow, so deleting the Workflow
+/// deletes it.
+fn create_template(step: &Step, object: &Manifest) -> Value {
+    let serve = step.kind == StepKind::Serve;
+    let mut resource = json!({
+        "action": if serve { "apply" } else { "create" },
+        "manifest": object.yaml,
+    });
+    if !serve {
+        resource["setOwnerReference"] = true.into();
+    }
+    json!({ "name": create_task(&step.name), "resource": resource })
+}
+
+/// The container that waits for a step's object with mlk's rules.
+fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
+    let image = plan.stack.launcher_image.clone().unwrap_or_default();
+    json!({
+        "name": wait_task(&step.name),
+        "metadata": { "labels": { labels::STEP: step.name } },
+        "container": {
+            "name": "main",
+            "image": image,
+            "command": [
+                launcher::IMAGE_BINARY, "wait", object.kind, object.name,
+                "--namespace", plan.stack.namespace,
+            ],
+            "resources": {
+                "requests": { "cpu": "10m", "memory": "32Mi" },
+                "limits": { "memory": "64Mi" },
+            },
+            "securityContext": super::pod::container_security(),
+        },
+    })
+}
+
+fn cron_workflow(plan: &Plan, s: &Schedule) -> Result<Manifest, RenderError> {
+    let mut spec = json!({
+        "schedules": [s.cron],
+        "concurrencyPolicy": s.concurrency.argo(),
+        "workflowMetadata": { "labels": workflow_labels(plan) },
+        "workflowSpec": { "workflowTemplateRef": { "name": plan.pipeline } },
+    });
+    if let Some(tz) = &s.timezone {
+        spec["timezone"] = tz.clone().into();
+    }
+    let doc = json!({
+        "apiVersion": ARGO_API,
+        "kind": "CronWorkflow",
+        "metadata": {
+            "name": plan.pipeline,
+            "namespace": plan.stack.namespace,
+            "labels": workflow_labels(plan),
+        },
+        "spec": spec,
+    });
+    manifest(plan, doc, "CronWorkflow")
+}
+
+/// One Argo document, canonically.
+fn manifest(plan: &Plan, doc: Value, kind: &str) -> Result<Manifest, RenderError> {
+    let err = |message: String| -> RenderError {
+        RenderErrorKind::Yaml {
+            name: "engine".into(),
+            step: plan.pipeline.clone(),
+            message,
+        }
+        .into()
+    };
+    let value = serde_yaml::to_value(&doc).map_err(|e| err(e.to_string()))?;
+    let text = yaml::emit_document(&value).map_err(|e| err(e.to_string()))?;
+    Ok(Manifest {
+        api_version: ARGO_API.into(),
+        kind: kind.into(),
+        name: plan.pipeline.clone(),
+        namespace: Some(plan.stack.namespace.clone()),
+        step: None,
+        yaml: text,
+    })
+}
