@@ -32,6 +32,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
+            cand push 'Store a pipeline''s local inputs in the stack''s artifact store, by content'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
@@ -61,6 +62,26 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand --namespace 'Namespace of every object, instead of the stack''s'
             cand --color 'When to use colours'
             cand --check 'Write nothing; exit 1 with a diff when DIR differs from what would be written'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;push'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand -p 'Override a pipeline parameter (repeatable)'
+            cand --param 'Override a pipeline parameter (repeatable)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --check 'Upload nothing; exit 1 when an input is not in the store yet'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more about what mlk does'
@@ -432,6 +453,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;help'= {
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
+            cand push 'Store a pipeline''s local inputs in the stack''s artifact store, by content'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
@@ -449,6 +471,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mlk;help;render'= {
+        }
+        &'mlk;help;push'= {
         }
         &'mlk;help;plan'= {
         }

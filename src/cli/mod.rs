@@ -29,6 +29,7 @@ mod stack;
 mod status;
 mod store_cp;
 mod table;
+mod wait;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -254,6 +255,9 @@ pub enum Command {
     /// Move a step's inputs and outputs around its command (the launcher, inside pods).
     #[command(hide = true)]
     Launch(launch::LaunchArgs),
+    /// Wait for one workload until mlk's rules say it succeeded or failed (an engine's task).
+    #[command(hide = true)]
+    Wait(wait::WaitArgs),
 }
 
 /// Pipeline and stack selection shared by render, plan and check.
@@ -391,6 +395,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Push(args) => push::run(&args, &cli.global, &reporter),
         Command::StoreCp(args) => store_cp::run(&args, &reporter),
         Command::Launch(_) => Exit::Invalid,
+        Command::Wait(args) => wait::run(&args, &cli.global, &reporter),
     }
 }
 

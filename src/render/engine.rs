@@ -139,7 +139,7 @@ fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
             "image": image,
             "command": [
                 launcher::IMAGE_BINARY, "wait", object.kind, object.name,
-                "--namespace", plan.stack.namespace,
+                "--namespace", plan.stack.namespace, "--run", WORKFLOW_NAME,
             ],
             "resources": {
                 "requests": { "cpu": "10m", "memory": "32Mi" },

@@ -9,6 +9,7 @@ mod lifecycle;
 mod logs;
 mod submit;
 mod tls;
+mod wait_cmd;
 mod waiting;
 
 use std::path::Path;
