@@ -17,9 +17,9 @@
 use serde_json::{Value, json};
 
 use super::{Manifest, RenderError, RenderErrorKind, Templates, launcher, sort, yaml};
-use crate::domain::StepKind;
+use crate::domain::{Engine, StepKind, TrainingApi};
 use crate::labels;
-use crate::resolve::{Plan, Schedule, Step};
+use crate::resolve::{AdminPlan, Plan, Schedule, Step};
 
 /// The ServiceAccount Argo runs a pipeline's pods as (`mlk stack render` emits it with its
 /// Role and RoleBinding).
@@ -193,4 +193,43 @@ fn manifest(plan: &Plan, doc: Value, kind: &str) -> Result<Manifest, RenderError
         step: None,
         yaml: text,
     })
+}
+
+/// The workflow ServiceAccount, Role and RoleBinding an engine needs in the stack's
+/// namespace (none for mlk's own engine): exactly the verbs its tasks use. A create task
+/// creates a step's workload and Argo reads it back (a serve step's is applied: get, create,
+/// patch); a wait task reads the workload and lists its pods (`mlk wait`); Argo's executor
+/// reports each task's result as a WorkflowTaskResult.
+pub(crate) fn workflow_access(plan: &AdminPlan) -> Vec<Value> {
+    if plan.engine != Engine::Argo {
+        return Vec::new();
+    }
+    let training = match plan.training_api {
+        TrainingApi::Pytorchjob => ("kubeflow.org", "pytorchjobs"),
+        TrainingApi::Trainjob => ("trainer.kubeflow.org", "trainjobs"),
+    };
+    let run_once = ["create", "get", "list", "watch"];
+    let rules = json!([
+        { "apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"] },
+        { "apiGroups": ["argoproj.io"], "resources": ["workflowtaskresults"], "verbs": ["create", "patch"] },
+        { "apiGroups": ["batch"], "resources": ["jobs"], "verbs": run_once },
+        { "apiGroups": [training.0], "resources": [training.1], "verbs": run_once },
+        { "apiGroups": ["serving.kserve.io"], "resources": ["inferenceservices"], "verbs": ["create", "get", "list", "patch", "watch"] },
+    ]);
+    let meta = json!({
+        "name": WORKFLOW_SERVICE_ACCOUNT,
+        "namespace": plan.namespace,
+        "labels": { labels::MANAGED_BY: labels::MANAGED_BY_MLK, labels::STACK: plan.stack },
+    });
+    vec![
+        json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta }),
+        json!({ "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": meta, "rules": rules }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": WORKFLOW_SERVICE_ACCOUNT },
+            "subjects": [{ "kind": "ServiceAccount", "name": WORKFLOW_SERVICE_ACCOUNT, "namespace": plan.namespace }],
+        }),
+    ]
 }

@@ -32,6 +32,10 @@ pub struct AdminPlan {
     pub queues: Vec<AdminQueue>,
     /// One per `[priorities]` entry, by name.
     pub priorities: Vec<AdminPriority>,
+    /// What runs pipelines (an engine needs its workflow account).
+    pub engine: crate::domain::Engine,
+    /// The training API distributed steps compile to.
+    pub training_api: crate::domain::TrainingApi,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -185,6 +189,8 @@ pub fn resolve_stack(
             gpu_resources,
             queues,
             priorities,
+            engine: stack.engine,
+            training_api: stack.training.api,
         },
         warnings,
     ))
