@@ -23,6 +23,7 @@ mod report;
 mod report_cmd;
 mod run;
 mod run_cluster;
+mod run_engine;
 mod run_progress;
 mod schema;
 mod stack;

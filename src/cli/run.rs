@@ -171,11 +171,7 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
         return Exit::Invalid;
     }
     if plan.stack.engine == crate::domain::Engine::Argo {
-        reporter.status(&format!(
-            "error: stack `{}` hands pipelines to Argo Workflows (engine = \"argo\"), and `mlk run` does not submit to Argo yet; apply `mlk render` output and start a run with `argo submit --from workflowtemplate/{}`",
-            plan.stack.name, plan.pipeline
-        ));
-        return Exit::Invalid;
+        return super::run_engine::run(args, global, &run_id, reporter);
     }
     if args.detach && driver.is_none() {
         return detach::start(&run_id, &cwd.join(".mlk/runs"), &cwd, reporter);

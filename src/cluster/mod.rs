@@ -18,6 +18,7 @@ mod answer;
 
 pub(crate) use answer::on_slow_answer;
 mod backend;
+pub(crate) mod engine;
 mod errors;
 mod lifecycle;
 mod logs;

@@ -1,7 +1,7 @@
 //! `[stack] engine = "argo"`: the WorkflowTemplate and CronWorkflow `mlk render` emits, the
-//! objects inside them, and what `mlk run` says on such a stack.
+//! objects inside them (`mlk run` on such a stack: `cluster::engine_run`).
 
-use crate::{mlk, root, run, snapshots};
+use crate::{mlk, root, snapshots};
 
 /// fraud-detection (preprocess → train → evaluate → serve) with a nightly schedule, written
 /// next to the example so that it reads the same files.
@@ -137,25 +137,4 @@ fn every_step_is_created_then_waited_for_in_dag_order() {
             }
         }
     }
-}
-
-#[test]
-fn mlk_run_says_it_does_not_submit_to_argo() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = run(crate::command().current_dir(tmp.path()).args([
-        "run",
-        root()
-            .join("examples/pipelines/quickstart.toml")
-            .to_str()
-            .unwrap(),
-        "--stack",
-        root().join("examples/stacks/argo.toml").to_str().unwrap(),
-    ]));
-    assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("argo submit --from workflowtemplate/quickstart"),
-        "{}",
-        out.stderr
-    );
 }

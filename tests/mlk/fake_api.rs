@@ -88,6 +88,21 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         "clustertrainingruntimes",
         false,
     ),
+    ("argoproj.io", "v1alpha1", "Workflow", "workflows", true),
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "WorkflowTemplate",
+        "workflowtemplates",
+        true,
+    ),
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "CronWorkflow",
+        "cronworkflows",
+        true,
+    ),
     (
         "authorization.k8s.io",
         "v1",

@@ -1,0 +1,124 @@
+//! `mlk run` on a stack whose engine is Argo Workflows, against the fake API server: the
+//! WorkflowTemplate applied and a Workflow named after the run id created from it; without
+//! `--detach`, the Workflow's node phases followed as Argo's controller writes them. The
+//! pipeline is the cluster tests' prep → train → eval.
+
+use serde_json::{Value, json};
+
+use super::{Cluster, PIPELINE};
+use crate::fake_api::FakeApi;
+
+const STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nengine = \"argo\"\nnamespace = \"ml\"\n\n[artifacts]\nlauncher_image = \"registry.acme.io/mlk-launcher:0.1.0\"\n\n[cache]\nstore = \"none\"\n";
+
+const WORKFLOWS: &str = "/apis/argoproj.io/v1alpha1/namespaces/ml/workflows";
+
+#[test]
+fn detach_applies_the_template_and_creates_the_workflow() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim();
+    assert!(!run_id.is_empty());
+    let templates = c.api.objects("workflowtemplates");
+    assert!(templates.contains_key("t"), "{templates:?}");
+    let workflows = c.api.objects("workflows");
+    let wf = &workflows[run_id];
+    assert_eq!(wf["spec"]["workflowTemplateRef"]["name"], "t");
+    assert_eq!(wf["metadata"]["labels"]["mlk.dev/run"], run_id);
+    // Argo creates the steps' objects, not mlk.
+    assert!(c.api.objects("jobs").is_empty());
+}
+
+/// Sets the Workflow's status as Argo's controller would, once mlk has created it.
+fn controller(api: &FakeApi, phases: &'static [(&'static str, &'static str)], end: &'static str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (name, mut wf) = loop {
+        if let Some((n, w)) = api.objects("workflows").into_iter().next() {
+            break (n, w);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no workflow was created"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut nodes = serde_json::Map::new();
+    for (template, phase) in phases {
+        let mut node = json!({"templateName": template, "phase": phase});
+        if *phase == "Failed" {
+            node["message"] = Value::from("Job t-train failed: BackoffLimitExceeded");
+        }
+        nodes.insert(format!("{name}-{template}"), node);
+    }
+    wf["status"] = json!({"phase": "Running", "nodes": nodes.clone()});
+    api.create(&format!("{WORKFLOWS}/{name}"), wf.clone());
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    wf["status"] = json!({"phase": end, "nodes": nodes});
+    api.create(&format!("{WORKFLOWS}/{name}"), wf);
+}
+
+/// `mlk run` (followed) while the controller writes `train`'s wait node as `train` and the
+/// Workflow's phase as `end`.
+fn followed(train: &'static str, end: &'static str) -> crate::Run {
+    let c = Cluster::new(PIPELINE, STACK);
+    let api = c.api.clone();
+    let phases: &'static [(&str, &str)] = match train {
+        "Failed" => &[
+            ("create-prep", "Succeeded"),
+            ("wait-prep", "Succeeded"),
+            ("create-train", "Succeeded"),
+            ("wait-train", "Failed"),
+        ],
+        _ => &[
+            ("create-prep", "Succeeded"),
+            ("wait-prep", "Succeeded"),
+            ("create-train", "Succeeded"),
+            ("wait-train", "Succeeded"),
+            ("create-eval", "Running"),
+        ],
+    };
+    let t = std::thread::spawn(move || controller(&api, phases, end));
+    let out = c.run(&[]);
+    t.join().unwrap();
+    out
+}
+
+#[test]
+fn a_followed_run_says_each_step_and_ends_with_the_workflow() {
+    let out = followed("Succeeded", "Succeeded");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in ["prep: succeeded", "train: succeeded", "eval: running"] {
+        assert!(out.stderr.contains(line), "{line}: {}", out.stderr);
+    }
+    let end = format!("run {} succeeded", out.stdout.trim());
+    assert!(out.stderr.contains(&end), "{}", out.stderr);
+}
+
+#[test]
+fn a_failing_step_fails_the_run_with_argos_message() {
+    let out = followed("Failed", "Failed");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let why = "train: failed: Job t-train failed: BackoffLimitExceeded";
+    assert!(out.stderr.contains(why), "{}", out.stderr);
+    assert!(!out.stderr.contains("eval:"), "{}", out.stderr);
+}
+
+#[test]
+fn a_cluster_without_argo_is_told_so() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.hide("Workflow");
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(out.stdout.is_empty(), "no run id: {}", out.stdout);
+    c.snapshot("cluster-argo-missing", &out);
+}
+
+#[test]
+fn a_refused_template_is_named() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.fail_next_apply(422);
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(c.api.objects("workflows").is_empty());
+    c.snapshot("cluster-argo-refused", &out);
+}
