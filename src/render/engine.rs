@@ -134,6 +134,8 @@ fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
     json!({
         "name": wait_task(&step.name),
         "metadata": { "labels": { labels::STEP: step.name } },
+        // The launcher image runs as a non-root user: the pod passes `restricted` Pod Security.
+        "securityContext": { "runAsNonRoot": true, "seccompProfile": { "type": "RuntimeDefault" } },
         "container": {
             "name": "main",
             "image": image,
