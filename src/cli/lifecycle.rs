@@ -1,14 +1,16 @@
 //! `mlk delete RUN` and `mlk status RUN --cluster`: a cluster run's objects, found by the
 //! `mlk.dev/run` label in the namespace of `-n` (else the context's, as kubectl). `mlk delete`
 //! first stops the run's mlk process when it still runs on this machine, and only when that
-//! process is known to be the run's (see [`crate::exec::liveness`]).
+//! process is known to be the run's (see [`crate::exec::liveness`]). A run handed to Argo
+//! (`engine = "argo"`) is its Workflow, named after the run id: its status is read from the
+//! Workflow's nodes, and deleting the Workflow deletes the objects it owns.
 
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, delete_run, run_objects};
+use crate::cluster::{Cluster, delete_run, engine, run_objects};
 use crate::exec::liveness::{self, Liveness};
 use crate::exec::{RunRecord, record};
 
@@ -87,7 +89,14 @@ pub(super) fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) ->
         Err(code) => return code,
     };
     match delete_run(&cluster, &args.run) {
-        Ok(deleted) if deleted.is_empty() => nothing(reporter, &args.run, &cluster),
+        Ok(deleted) if deleted.is_empty() => match engine::delete_workflow(&cluster, &args.run) {
+            Ok(true) => write_stdout(format!("deleted Workflow/{}\n", args.run).as_bytes()),
+            Ok(false) => nothing(reporter, &args.run, &cluster),
+            Err(e) => {
+                reporter.diagnostic(&e);
+                Exit::Io
+            }
+        },
         Ok(deleted) => {
             let text: String = deleted.iter().map(|d| format!("deleted {d}\n")).collect();
             write_stdout(text.as_bytes())
@@ -148,7 +157,7 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
         Err(code) => return code,
     };
     let objects = match run_objects(&cluster, run) {
-        Ok(o) if o.is_empty() => return nothing(reporter, run, &cluster),
+        Ok(o) if o.is_empty() => return workflow_status(&cluster, run, reporter),
         Ok(o) => o,
         Err(e) => {
             reporter.diagnostic(&e);
@@ -164,6 +173,33 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
         ]);
     }
     let mut out = format!("run {run} in namespace {}\n", cluster.namespace);
+    out.push_str(&super::table::aligned(&rows));
+    write_stdout(out.as_bytes())
+}
+
+/// `mlk status RUN --cluster` of a run handed to Argo: its steps from the Workflow's nodes.
+fn workflow_status(cluster: &Cluster, run: &str, reporter: &Reporter) -> Exit {
+    let state = match engine::find_workflow(cluster, run) {
+        Ok(Some(s)) => s,
+        Ok(None) => return nothing(reporter, run, cluster),
+        Err(e) => {
+            reporter.diagnostic(&e);
+            return Exit::Io;
+        }
+    };
+    let mut rows = vec![["STEP", "STATE", "MESSAGE"].map(String::from)];
+    for (step, (phase, message)) in &state.steps {
+        rows.push([step.clone(), phase.clone(), message.clone()]);
+    }
+    let phase = if state.phase.is_empty() {
+        "Pending"
+    } else {
+        &state.phase
+    };
+    let mut out = format!(
+        "run {run} (Workflow {run}, {phase}) in namespace {}\n",
+        cluster.namespace
+    );
     out.push_str(&super::table::aligned(&rows));
     write_stdout(out.as_bytes())
 }

@@ -2,9 +2,9 @@
 //! steps' supporting objects applied, a Workflow named after the run id created from the
 //! template, and the Workflow's nodes read back as step states.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use super::backend::FIELD_MANAGER;
@@ -152,14 +152,68 @@ pub(crate) fn workflow_state(
     steps: &[String],
     run_id: &str,
 ) -> Result<Option<WorkflowState>, EngineError> {
-    let Some(ar) = cluster.block_on(served(cluster, ARGO.0, ARGO.1, "Workflow"))? else {
+    let Some(api) = workflows(cluster)? else {
         return Err(EngineError::ArgoMissing);
     };
-    let api: Api<DynamicObject> = Api::namespaced_with(cluster.client(), &cluster.namespace, &ar);
     let wf = cluster
         .block_on(retry(|| api.get_opt(run_id)))
         .map_err(|e| ClusterError::from_kube(&e, "reading the workflow", cluster))?;
     Ok(wf.map(|wf| state_of(&wf.data, steps)))
+}
+
+/// The Workflow `run_id` when the cluster serves Workflows and has it, with the steps its
+/// nodes name (for `mlk status RUN --cluster`, which has no plan).
+pub(crate) fn find_workflow(
+    cluster: &Cluster,
+    run_id: &str,
+) -> Result<Option<WorkflowState>, ClusterError> {
+    let Some(api) = workflows(cluster)? else {
+        return Ok(None);
+    };
+    let wf = cluster
+        .block_on(retry(|| api.get_opt(run_id)))
+        .map_err(|e| ClusterError::from_kube(&e, "reading the workflow", cluster))?;
+    Ok(wf.map(|wf| {
+        let steps: BTreeSet<String> = wf
+            .data
+            .pointer("/status/nodes")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|m| m.values())
+            .filter_map(|n| n.get("templateName").and_then(Value::as_str))
+            .filter_map(|t| {
+                t.strip_prefix("create-")
+                    .or_else(|| t.strip_prefix("wait-"))
+            })
+            .map(str::to_owned)
+            .collect();
+        let steps: Vec<String> = steps.into_iter().collect();
+        state_of(&wf.data, &steps)
+    }))
+}
+
+/// Deletes the Workflow `run_id` (Argo's garbage collection deletes the objects it owns);
+/// whether there was one.
+pub(crate) fn delete_workflow(cluster: &Cluster, run_id: &str) -> Result<bool, ClusterError> {
+    let Some(api) = workflows(cluster)? else {
+        return Ok(false);
+    };
+    let dp = DeleteParams::background();
+    match cluster.block_on(retry(|| api.delete(run_id, &dp))) {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(r)) if r.code == 404 => Ok(false),
+        Err(e) => Err(ClusterError::from_kube(
+            &e,
+            "deleting the workflow",
+            cluster,
+        )),
+    }
+}
+
+/// The Workflows of the cluster's namespace, when the cluster serves them.
+fn workflows(cluster: &Cluster) -> Result<Option<Api<DynamicObject>>, ClusterError> {
+    let ar = cluster.block_on(served(cluster, ARGO.0, ARGO.1, "Workflow"))?;
+    Ok(ar.map(|ar| Api::namespaced_with(cluster.client(), &cluster.namespace, &ar)))
 }
 
 /// A step's state from its create and wait nodes: failed when either failed, succeeded when

@@ -122,3 +122,40 @@ fn a_refused_template_is_named() {
     assert!(c.api.objects("workflows").is_empty());
     c.snapshot("cluster-argo-refused", &out);
 }
+
+#[test]
+fn status_reads_the_workflows_nodes_and_delete_deletes_it() {
+    let c = Cluster::new(PIPELINE, STACK);
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim().to_owned();
+    let path = format!("{WORKFLOWS}/{run_id}");
+    let mut wf = c.api.objects("workflows")[&run_id].clone();
+    wf["status"] = json!({"phase": "Running", "nodes": {
+        "n1": {"templateName": "create-prep", "phase": "Succeeded"},
+        "n2": {"templateName": "wait-prep", "phase": "Failed", "message": "Job t-prep failed: DeadlineExceeded"},
+    }});
+    c.api.create(&path, wf);
+    let status = c.mlk(&["status", &run_id, "--cluster", "-n", "ml"]);
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains(&format!(
+            "run {run_id} (Workflow {run_id}, Running) in namespace ml"
+        )),
+        "{}",
+        status.stdout
+    );
+    let prep = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("prep "))
+        .unwrap();
+    assert!(
+        prep.contains("Failed") && prep.contains("DeadlineExceeded"),
+        "{prep}"
+    );
+    let deleted = c.mlk(&["delete", &run_id, "-n", "ml"]);
+    assert_eq!(deleted.code, 0, "{}", deleted.stderr);
+    assert_eq!(deleted.stdout, format!("deleted Workflow/{run_id}\n"));
+    assert!(c.api.objects("workflows").is_empty());
+}
