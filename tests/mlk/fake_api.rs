@@ -416,6 +416,17 @@ impl FakeApi {
         self.state().objects.insert(path.into(), obj);
     }
 
+    /// Stores the workload `obj` at `path` as an engine's task creates it: its scripted
+    /// controller runs as for an apply by mlk.
+    pub(crate) fn create_workload(&self, path: &str, obj: Value) {
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("ml")
+            .to_owned();
+        let obj = self.state().put(path, obj);
+        self.control(path.to_owned(), ns, obj);
+    }
+
     /// Scripts the workload of `step`.
     pub(crate) fn script(&self, step: &str, script: Script) {
         self.state().scripts.insert(step.into(), script);

@@ -159,3 +159,73 @@ fn status_reads_the_workflows_nodes_and_delete_deletes_it() {
     assert_eq!(deleted.stdout, format!("deleted Workflow/{run_id}\n"));
     assert!(c.api.objects("workflows").is_empty());
 }
+
+/// What Argo's create task does: the manifest of `create-STEP` in the applied template, with
+/// the Workflow's name filled in, created as the step's workload.
+fn create_task(api: &FakeApi, run_id: &str, step: &str) {
+    let template = &api.objects("workflowtemplates")["t"];
+    let task = template["spec"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == format!("create-{step}"))
+        .unwrap();
+    let manifest = task["resource"]["manifest"]
+        .as_str()
+        .unwrap()
+        .replace("{{workflow.name}}", run_id);
+    let obj: Value = serde_yaml::from_str(&manifest).unwrap();
+    let name = obj["metadata"]["name"].as_str().unwrap().to_owned();
+    api.create_workload(&format!("/apis/batch/v1/namespaces/ml/jobs/{name}"), obj);
+}
+
+#[test]
+fn logs_follow_an_argo_runs_pods_across_a_dropped_stream_until_the_workflow_ends() {
+    let c = Cluster::new(PIPELINE, STACK);
+    c.api.script(
+        "prep",
+        crate::fake_api::Script {
+            lines: (1..=5).map(|i| format!("prep line {i}")).collect(),
+            ..Default::default()
+        },
+    );
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run_id = out.stdout.trim().to_owned();
+    c.api.drop_next_log_after("t-prep", 2);
+    let api = c.api.clone();
+    let id = run_id.clone();
+    // Argo starts the step after `mlk logs -f` has begun: it follows the Workflow, not
+    // only the pods there are.
+    let argo = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1000));
+        create_task(&api, &id, "prep");
+        let path = format!("{WORKFLOWS}/{id}");
+        let done = |jobs: &std::collections::BTreeMap<String, Value>| {
+            jobs.values().any(|j| {
+                j.pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Complete"))
+            })
+        };
+        while !done(&api.objects("jobs")) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let mut wf = api.objects("workflows")[&id].clone();
+        wf["status"] = json!({"phase": "Succeeded", "nodes": {}});
+        api.create(&path, wf);
+    });
+    let logs = c.mlk(&["logs", &run_id, "-f", "-n", "ml"]);
+    argo.join().unwrap();
+    assert_eq!(logs.code, 0, "{}", logs.stderr);
+    for i in 1..=5 {
+        let line = format!("prep line {i}");
+        assert_eq!(
+            logs.stdout.matches(&line).count(),
+            1,
+            "{line}:\n{}",
+            logs.stdout
+        );
+    }
+}
