@@ -67,7 +67,7 @@ pub enum DryRun {
 }
 
 /// A backend for deciding what would run without connecting anywhere.
-struct NoBackend;
+pub(super) struct NoBackend;
 
 impl exec::Backend for NoBackend {
     fn start(

@@ -3,11 +3,17 @@
 //! id printed; without `--detach`, the Workflow's steps followed until Argo is done.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::compile::{Compiled, compile};
-use super::run::{RunArgs, open_artifacts};
+use super::run::{NoBackend, RunArgs, open_artifacts};
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, POLL, engine};
+use crate::artifacts::Artifacts;
+use crate::cache::status::{Presence, now_unix};
+use crate::cache::store::{LocalStore, Store};
+use crate::cache::{StoreSite, store_site};
+use crate::cluster::{Cluster, ConfigMapStore, POLL, engine};
+use crate::exec::{Selection, StepState};
 use crate::resolve::Options;
 
 /// Runs the pipeline through Argo; the run id is the Workflow's name. `mlk run` compiled it
@@ -36,25 +42,36 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
         Ok(m) => m,
         Err(code) => return code,
     };
-    match open_artifacts(plan, reporter) {
-        Ok(Some(a)) => {
-            let dir = c.loaded.pipeline.dir.clone();
-            if let Err(e) = a.push(&dir, plan.steps.iter(), true) {
-                reporter.status(&format!("error: {e}"));
-                return Exit::from(&e);
-            }
-        }
-        Ok(None) => {}
+    let artifacts = match open_artifacts(plan, reporter) {
+        Ok(a) => a,
         Err(code) => return code,
-    }
+    };
     let cluster = match Cluster::connect(&global.stack_target(&plan.stack)) {
-        Ok(c) => c,
+        Ok(c) => Arc::new(c),
         Err(e) => {
             reporter.diagnostic(&e);
             return Exit::Io;
         }
     };
-    if let Err(e) = engine::submit(&cluster, &manifests, &plan.pipeline, run_id) {
+    let cached = match cached_steps(&c, args, &cluster, artifacts.as_deref()) {
+        Ok(cached) => cached,
+        Err(e) => {
+            reporter.status(&format!("error: {e}"));
+            return Exit::Io;
+        }
+    };
+    if let Some(a) = &artifacts {
+        let to_run = plan.steps.iter().filter(|s| !cached.contains(&s.name));
+        if let Err(e) = a.push(&c.loaded.pipeline.dir, to_run, true) {
+            reporter.status(&format!("error: {e}"));
+            return Exit::from(&e);
+        }
+    }
+    for step in &cached {
+        reporter.status(&format!("{step}: cached (left out of the run)"));
+    }
+    let names = (plan.pipeline.as_str(), run_id);
+    if let Err(e) = engine::submit(&cluster, &manifests, names, &cached) {
         reporter.diagnostic(&e);
         return Exit::Io;
     }
@@ -63,6 +80,44 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
         return code;
     }
     follow(&cluster, plan, run_id, reporter)
+}
+
+/// The steps whose cache record and outputs exist (mlk's hit rule, as `mlk run` on the
+/// `mlk` engine decides it): the run leaves them out. `--no-cache` leaves none out.
+fn cached_steps(
+    c: &Compiled,
+    args: &RunArgs,
+    cluster: &Arc<Cluster>,
+    artifacts: Option<&Artifacts>,
+) -> Result<Vec<String>, crate::exec::ExecError> {
+    let plan = &c.resolved.plan;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let store: Option<Box<dyn Store>> =
+        match store_site(plan.stack.backend, c.loaded.stack.cache.store, &cwd) {
+            StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(Arc::clone(cluster)))),
+            StoreSite::Local(dir) => Some(Box::new(LocalStore::new(&dir))),
+            StoreSite::Off => None,
+        };
+    let exists = artifacts.map(|a| move |m: &str| a.exists(m));
+    let presence = exists
+        .as_ref()
+        .map(|f| Presence(f as &(dyn Fn(&str) -> bool + Sync)));
+    let initial = crate::exec::prepare(
+        plan,
+        &NoBackend,
+        store.as_deref(),
+        presence,
+        &Selection::All,
+        args.no_cache,
+        now_unix(),
+    )?;
+    Ok(plan
+        .steps
+        .iter()
+        .zip(&initial)
+        .filter(|(_, i)| i.state == StepState::Cached)
+        .map(|(s, _)| s.name.clone())
+        .collect())
 }
 
 /// Says each step's state as it changes until the Workflow is done: 0 when it succeeded.
@@ -88,7 +143,7 @@ fn follow(
         };
         for (step, (phase, message)) in &state.steps {
             if said.get(step) != Some(phase) {
-                if phase != "Pending" {
+                if phase != "Pending" && phase != "Cached" {
                     let why = if message.is_empty() {
                         String::new()
                     } else {

@@ -12,7 +12,7 @@ use super::preflight::served;
 use super::{Cluster, ClusterError, retry};
 use crate::labels;
 use crate::render::Manifest;
-use crate::render::engine::{create_task, wait_task};
+use crate::render::engine::{create_task, skip_parameter, wait_task};
 
 /// Argo's group and version.
 const ARGO: (&str, &str) = ("argoproj.io", "v1alpha1");
@@ -52,12 +52,12 @@ pub(crate) enum EngineError {
 }
 
 /// Applies `manifests` (the WorkflowTemplate and supporting objects) and creates the
-/// Workflow `run_id` from the template `pipeline`.
+/// Workflow `run_id` from the template `pipeline`, leaving out the steps of `cached`.
 pub(crate) fn submit(
     cluster: &Cluster,
     manifests: &[Manifest],
-    pipeline: &str,
-    run_id: &str,
+    (pipeline, run_id): (&str, &str),
+    cached: &[String],
 ) -> Result<(), EngineError> {
     if cluster
         .block_on(served(cluster, ARGO.0, ARGO.1, "Workflow"))?
@@ -65,7 +65,7 @@ pub(crate) fn submit(
     {
         return Err(EngineError::ArgoMissing);
     }
-    let workflow = json!({
+    let mut workflow = json!({
         "apiVersion": format!("{}/{}", ARGO.0, ARGO.1),
         "kind": "Workflow",
         "metadata": {
@@ -78,6 +78,13 @@ pub(crate) fn submit(
         },
         "spec": { "workflowTemplateRef": { "name": pipeline } },
     });
+    let skip: Vec<Value> = cached
+        .iter()
+        .map(|s| json!({ "name": skip_parameter(s), "value": "true" }))
+        .collect();
+    if !skip.is_empty() {
+        workflow["spec"]["arguments"] = json!({ "parameters": skip });
+    }
     let mut docs = Vec::new();
     for m in manifests {
         let doc: Value = serde_yaml::from_str(&m.yaml).map_err(|e| EngineError::Refused {
@@ -252,6 +259,7 @@ fn state_of(data: &Value, steps: &[String]) -> WorkflowState {
         let state = match (failed, wait.map(|n| field(n, "phase"))) {
             (Some(n), _) => ("Failed".to_owned(), field(n, "message")),
             (None, Some(p)) if p == "Succeeded" => ("Succeeded".into(), String::new()),
+            (None, Some(p)) if p == "Skipped" || p == "Omitted" => ("Cached".into(), String::new()),
             _ if create.is_some() => ("Running".into(), String::new()),
             _ => ("Pending".into(), String::new()),
         };

@@ -47,6 +47,11 @@ pub(crate) fn wait_task(step: &str) -> String {
     format!("wait-{step}")
 }
 
+/// The Workflow parameter that leaves a cached step out of a run (`"true"`).
+pub(crate) fn skip_parameter(step: &str) -> String {
+    format!("skip-{step}")
+}
+
 /// The WorkflowTemplate (and CronWorkflow) of a plan, with its steps' supporting objects.
 pub(crate) fn workflows(plan: &Plan, templates: &Templates) -> Result<Vec<Manifest>, RenderError> {
     let objects = super::render(plan, templates, None)?;
@@ -73,6 +78,7 @@ fn workflow_labels(plan: &Plan) -> Value {
 
 fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, RenderError> {
     let mut tasks = Vec::new();
+    let mut parameters = Vec::new();
     let mut templates = vec![Value::Null];
     for step in &plan.steps {
         let Some(object) = workloads
@@ -88,8 +94,20 @@ fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, Re
         if !upstream.is_empty() {
             task["dependencies"] = json!(upstream);
         }
+        let mut wait_task = json!({ "name": wait, "template": wait, "dependencies": [create] });
+        // A run can leave out a step whose cache record and outputs it found (`mlk run`
+        // sets the parameter); its downstream tasks go on, as after a skipped task.
+        if step.cache.enabled {
+            let when = format!(
+                "{{{{workflow.parameters.{}}}}} != true",
+                skip_parameter(&step.name)
+            );
+            task["when"] = when.clone().into();
+            wait_task["when"] = when.into();
+            parameters.push(json!({ "name": skip_parameter(&step.name), "value": "false" }));
+        }
         tasks.push(task);
-        tasks.push(json!({ "name": wait, "template": wait, "dependencies": [create] }));
+        tasks.push(wait_task);
         templates.push(create_template(step, object));
         templates.push(wait_template(plan, step, object));
     }
@@ -104,6 +122,7 @@ fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, Re
         },
         "spec": {
             "entrypoint": ENTRYPOINT,
+            "arguments": { "parameters": parameters },
             "serviceAccountName": WORKFLOW_SERVICE_ACCOUNT,
             "podMetadata": { "labels": { labels::MANAGED_BY: labels::MANAGED_BY_MLK, labels::PIPELINE: plan.pipeline } },
             "templates": templates,

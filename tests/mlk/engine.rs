@@ -106,6 +106,18 @@ fn every_step_is_created_then_waited_for_in_dag_order() {
     assert_eq!(deps("create-train"), ["wait-preprocess"]);
     assert_eq!(deps("create-serve"), ["wait-evaluate", "wait-train"]);
     assert_eq!(tasks.len(), 8);
+    // A cached step can be left out of a run by its parameter (`mlk run` sets it).
+    let when = "{{workflow.parameters.skip-preprocess}} != true";
+    assert_eq!(tasks[0]["when"], when);
+    assert_eq!(tasks[1]["when"], when);
+    let parameters = value["spec"]["arguments"]["parameters"]
+        .as_sequence()
+        .unwrap();
+    assert!(
+        parameters
+            .iter()
+            .any(|p| p["name"] == "skip-preprocess" && p["value"] == "false")
+    );
     for t in &templates[1..] {
         assert!(t.get("retryStrategy").is_none(), "no double retries: {t:?}");
         let name = t["name"].as_str().unwrap();

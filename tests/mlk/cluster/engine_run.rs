@@ -229,3 +229,35 @@ fn logs_follow_an_argo_runs_pods_across_a_dropped_stream_until_the_workflow_ends
         );
     }
 }
+
+#[test]
+fn steps_with_a_cache_hit_are_left_out_of_the_workflow() {
+    // A run of the mlk engine on the same cluster writes the cache records (ConfigMaps).
+    let mlk_engine = STACK
+        .replace("engine = \"argo\"\n", "")
+        .replace("store = \"none\"", "store = \"configmap\"");
+    let c = Cluster::new(PIPELINE, &mlk_engine);
+    let first = c.run(&[]);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    std::fs::write(
+        c.path().join("stack.toml"),
+        STACK.replace("store = \"none\"", "store = \"configmap\""),
+    )
+    .unwrap();
+    let out = c.run(&["--detach"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for step in ["prep", "train", "eval"] {
+        let line = format!("{step}: cached (left out of the run)");
+        assert!(out.stderr.contains(&line), "{line}: {}", out.stderr);
+    }
+    let wf = &c.api.objects("workflows")[out.stdout.trim()];
+    let skip = wf["spec"]["arguments"]["parameters"].as_array().unwrap();
+    let names: Vec<&str> = skip.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["skip-prep", "skip-train", "skip-eval"], "{wf}");
+    assert!(skip.iter().all(|p| p["value"] == "true"));
+    // --no-cache leaves nothing out.
+    let again = c.run(&["--detach", "--no-cache"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let wf = &c.api.objects("workflows")[again.stdout.trim()];
+    assert!(wf["spec"].get("arguments").is_none(), "{wf}");
+}
