@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::cache::digest::{DigestError, Digester, Progress};
 use crate::cache::stat_cache::StatCache;
 use crate::diag::{Located, Problems};
+use crate::domain::Engine;
 use crate::load::{InputDef, Loaded, StackRef, load};
 use crate::render::{Manifest, RenderError, Templates, render};
 use crate::resolve::{InputDigests, Options, ResolveError, Resolved, resolve};
@@ -31,7 +32,11 @@ impl Compiled {
             .templates_dir
             .as_ref()
             .map(|d| d.get_ref().as_path());
-        Templates::new(dir).and_then(|t| render(&self.resolved.plan, &t, run_id))
+        let plan = &self.resolved.plan;
+        Templates::new(dir).and_then(|t| match plan.stack.engine {
+            Engine::Mlk => render(plan, &t, run_id),
+            Engine::Argo => crate::render::engine::workflows(plan, &t),
+        })
     }
 }
 

@@ -91,6 +91,41 @@ pub enum TrainingApi {
     Trainjob,
 }
 
+/// What runs a pipeline's DAG on a cluster (`[stack] engine`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// mlk itself: `mlk run` submits each step when its upstream steps are done.
+    #[default]
+    Mlk,
+    /// Argo Workflows: a WorkflowTemplate per pipeline, run by Argo's controller.
+    Argo,
+}
+
+/// What a schedule does when the previous run is still going (`[pipeline] concurrency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Concurrency {
+    /// Start the new run anyway.
+    Allow,
+    /// Skip the new run.
+    #[default]
+    Forbid,
+    /// Stop the running one and start the new run.
+    Replace,
+}
+
+impl Concurrency {
+    /// Argo's spelling (`concurrencyPolicy`).
+    pub fn argo(self) -> &'static str {
+        match self {
+            Concurrency::Allow => "Allow",
+            Concurrency::Forbid => "Forbid",
+            Concurrency::Replace => "Replace",
+        }
+    }
+}
+
 /// How GPUs are shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "kebab-case")]

@@ -14,6 +14,8 @@ pub(crate) const PIPELINE: &str = "mlk.dev/pipeline";
 pub(crate) const STEP: &str = "mlk.dev/step";
 /// Label: the run id, on objects created by `mlk run`.
 pub(crate) const RUN: &str = "mlk.dev/run";
+/// Label: the Argo Workflow that created a pod (Argo finds a step's logs by it).
+pub(crate) const ARGO_WORKFLOW: &str = "workflows.argoproj.io/workflow";
 /// Label: the stack whose admin objects these are (`mlk stack render`).
 pub(crate) const STACK: &str = "mlk.dev/stack";
 /// Label on cache-record ConfigMaps (value [`CACHE_RECORD`]).

@@ -1,7 +1,9 @@
 //! `mlk delete RUN` and `mlk status RUN --cluster`: a cluster run's objects, found by the
 //! `mlk.dev/run` label in the namespace of `-n` (else the context's, as kubectl). `mlk delete`
 //! first stops the run's mlk process when it still runs on this machine, and only when that
-//! process is known to be the run's (see [`crate::exec::liveness`]).
+//! process is known to be the run's (see [`crate::exec::liveness`]). A run handed to Argo
+//! (`engine = "argo"`) is its Workflow, named after the run id: its status is read from the
+//! Workflow's nodes, and deleting the Workflow deletes the objects it owns.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, RunObject, applied_again, delete_run, run_objects};
+use crate::cluster::{Cluster, RunObject, applied_again, delete_run, engine, run_objects};
 use crate::exec::liveness::{self, Liveness};
 use crate::exec::{RunRecord, record};
 
@@ -88,7 +90,14 @@ pub(super) fn delete(args: &DeleteArgs, global: &Global, reporter: &Reporter) ->
         Err(code) => return code,
     };
     match delete_run(&cluster, &args.run) {
-        Ok(deleted) if deleted.is_empty() => nothing(reporter, &args.run, &cluster),
+        Ok(deleted) if deleted.is_empty() => match engine::delete_workflow(&cluster, &args.run) {
+            Ok(true) => write_stdout(format!("deleted Workflow/{}\n", args.run).as_bytes()),
+            Ok(false) => nothing(reporter, &args.run, &cluster),
+            Err(e) => {
+                reporter.diagnostic(&e);
+                Exit::Io
+            }
+        },
         Ok(deleted) => {
             let text: String = deleted.iter().map(|d| format!("deleted {d}\n")).collect();
             write_stdout(text.as_bytes())
@@ -158,6 +167,17 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
             return Exit::Io;
         }
     };
+    if objects.is_empty() {
+        // No objects: a run handed to Argo is then read from its Workflow's nodes.
+        match engine::find_workflow(&cluster, run) {
+            Ok(Some(state)) => return workflow_status(&cluster, run, &state),
+            Ok(None) => {}
+            Err(e) => {
+                reporter.diagnostic(&e);
+                return Exit::Io;
+            }
+        }
+    }
     let mut rows: Vec<(RunObject, Option<String>)> =
         objects.into_iter().map(|o| (o, None)).collect();
     if let Some(r) = &record {
@@ -196,5 +216,24 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
     }
     let mut out = format!("run {run} in namespace {}\n", cluster.namespace);
     out.push_str(&super::table::aligned(&table));
+    write_stdout(out.as_bytes())
+}
+
+/// `mlk status RUN --cluster` of a run handed to Argo: its steps from the Workflow's nodes.
+fn workflow_status(cluster: &Cluster, run: &str, state: &engine::WorkflowState) -> Exit {
+    let mut rows = vec![["STEP", "STATE", "MESSAGE"].map(String::from)];
+    for (step, (phase, message)) in &state.steps {
+        rows.push([step.clone(), phase.clone(), message.clone()]);
+    }
+    let phase = if state.phase.is_empty() {
+        "Pending"
+    } else {
+        &state.phase
+    };
+    let mut out = format!(
+        "run {run} (Workflow {run}, {phase}) in namespace {}\n",
+        cluster.namespace
+    );
+    out.push_str(&super::table::aligned(&rows));
     write_stdout(out.as_bytes())
 }

@@ -23,12 +23,14 @@ mod report;
 mod report_cmd;
 mod run;
 mod run_cluster;
+mod run_engine;
 mod run_progress;
 mod schema;
 mod stack;
 mod status;
 mod store_cp;
 mod table;
+mod wait;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -254,6 +256,9 @@ pub enum Command {
     /// Move a step's inputs and outputs around its command (the launcher, inside pods).
     #[command(hide = true)]
     Launch(launch::LaunchArgs),
+    /// Wait for one workload until mlk's rules say it succeeded or failed (an engine's task).
+    #[command(hide = true)]
+    Wait(wait::WaitArgs),
 }
 
 /// Pipeline and stack selection shared by render, plan and check.
@@ -391,6 +396,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Push(args) => push::run(&args, &cli.global, &reporter),
         Command::StoreCp(args) => store_cp::run(&args, &reporter),
         Command::Launch(_) => Exit::Invalid,
+        Command::Wait(args) => wait::run(&args, &cli.global, &reporter),
     }
 }
 

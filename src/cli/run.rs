@@ -67,7 +67,7 @@ pub enum DryRun {
 }
 
 /// A backend for deciding what would run without connecting anywhere.
-struct NoBackend;
+pub(super) struct NoBackend;
 
 impl exec::Backend for NoBackend {
     fn start(
@@ -169,6 +169,9 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
             plan.stack.name
         ));
         return Exit::Invalid;
+    }
+    if plan.stack.engine == crate::domain::Engine::Argo {
+        return super::run_engine::run(args, global, &run_id, reporter);
     }
     if args.detach && driver.is_none() {
         return detach::start(&run_id, &cwd.join(".mlk/runs"), &cwd, reporter);

@@ -17,6 +17,14 @@ const RUN_KINDS: &[(&str, &str, &str)] = &[
     ("networking.k8s.io", "v1", "NetworkPolicy"),
 ];
 
+/// The group and version of a workload kind mlk runs (`None` for other kinds).
+pub(super) fn run_kind(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    RUN_KINDS
+        .iter()
+        .find(|(_, _, k)| *k == kind && *k != "NetworkPolicy")
+        .copied()
+}
+
 /// One object of a run.
 #[derive(Debug, Clone)]
 pub(crate) struct RunObject {

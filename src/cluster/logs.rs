@@ -309,7 +309,7 @@ fn all_finished(objects: &[RunObject]) -> bool {
 /// labelled `mlk.dev/run=RUN` (and `mlk.dev/step=STEP`), each line sent to `out`. Without
 /// `follow` what is there is read once, pod by pod; with it every container is followed (new
 /// pods too, across dropped streams and restarts, as for `mlk run`) until every workload of
-/// the run has finished. `Ok(false)`: the run has neither objects nor pods; an error when no
+/// the run has finished (for a run handed to Argo: until its Workflow has). `Ok(false)`: the run has neither objects nor pods; an error when no
 /// line could be read and some log could not ([`ClusterError::LogsUnread`]).
 pub(crate) fn run_logs(
     cluster: &Cluster,
@@ -341,7 +341,10 @@ pub(crate) fn run_logs(
     let list = cluster
         .block_on(watch.list())
         .map_err(|e| ClusterError::from_kube(&e, "listing pods", cluster))?;
-    if objects.is_empty() && list.items.is_empty() {
+    // A run handed to Argo is its Workflow: its objects carry no run label, its pods do.
+    let workflow = |c: &Cluster| super::engine::find_workflow(c, run_id).ok().flatten();
+    let mut engine_going = workflow(cluster).map(|w| !w.finished());
+    if objects.is_empty() && list.items.is_empty() && engine_going.is_none() {
         return Ok(false);
     }
     let objects = Arc::new(Mutex::new(objects));
@@ -375,10 +378,13 @@ pub(crate) fn run_logs(
         .into_iter()
         .filter(|k| k.kind != "NetworkPolicy")
         .collect();
-    while !all_finished(&lock(&objects)) {
+    while !all_finished(&lock(&objects)) || engine_going == Some(true) {
         std::thread::sleep(OBJECTS_POLL);
         if let Ok(o) = run_objects_in(cluster, &workloads, run_id) {
             *lock(&objects) = of_step(o);
+        }
+        if engine_going.is_some() {
+            engine_going = workflow(cluster).map(|w| !w.finished());
         }
     }
     // Pods created until now are still followed: the watch lists once more.

@@ -18,12 +18,14 @@ mod answer;
 
 pub(crate) use answer::on_slow_answer;
 mod backend;
+pub(crate) mod engine;
 mod errors;
 mod lifecycle;
 mod logs;
 mod pods;
 mod preflight;
 mod store;
+mod until_done;
 mod wait;
 
 use std::future::Future;
@@ -43,6 +45,7 @@ pub(crate) use lifecycle::{RunObject, applied_again, delete_run, run_objects};
 pub(crate) use logs::{RunLine, run_logs};
 pub(crate) use preflight::preflight;
 pub(crate) use store::ConfigMapStore;
+pub(crate) use until_done::{Ended, wait_for};
 
 /// Time between two looks at a running step, and the first wait before a request is tried
 /// again.
@@ -106,6 +109,61 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
+/// The pod's own service account, when mlk runs in a pod (an engine's task) with no
+/// kubeconfig given and none in the environment.
+fn in_cluster(target: &Target) -> Option<Config> {
+    let none_given = target.kubeconfig.is_none()
+        && std::env::var_os("KUBECONFIG").is_none()
+        && target.context.is_none();
+    let home_config = std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".kube/config"))
+        .is_some_and(|p| p.exists());
+    if !none_given || home_config || std::env::var_os("KUBERNETES_SERVICE_HOST").is_none() {
+        return None;
+    }
+    Config::incluster().ok()
+}
+
+/// The client configuration of the kubeconfig's context, and the context's name.
+fn from_kubeconfig(
+    rt: &tokio::runtime::Runtime,
+    target: &Target,
+) -> Result<(Config, Option<String>), ClusterError> {
+    let kubeconfig = match &target.kubeconfig {
+        Some(p) => Kubeconfig::read_from(p),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| ClusterError::Kubeconfig {
+        message: error_chain(&e),
+    })?;
+    let contexts: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
+    let context = target
+        .context
+        .clone()
+        .or_else(|| kubeconfig.current_context.clone());
+    let options = KubeConfigOptions {
+        context: target.context.clone(),
+        ..KubeConfigOptions::default()
+    };
+    let config = rt
+        .block_on(Config::from_custom_kubeconfig(kubeconfig, &options))
+        .map_err(|e| match e {
+            KubeconfigError::LoadContext(name) => ClusterError::NoContext {
+                name,
+                known: if contexts.is_empty() {
+                    "none".into()
+                } else {
+                    contexts.join(", ")
+                },
+            },
+            KubeconfigError::CurrentContextNotSet => ClusterError::NoCurrentContext,
+            other => ClusterError::Kubeconfig {
+                message: error_chain(&other),
+            },
+        })?;
+    Ok((config, context))
+}
+
 impl Cluster {
     /// Reads the kubeconfig and builds a client; nothing is sent yet.
     pub(crate) fn connect(target: &Target) -> Result<Cluster, ClusterError> {
@@ -117,38 +175,10 @@ impl Cluster {
                 what: "starting the network runtime".into(),
                 message: e.to_string(),
             })?;
-        let kubeconfig = match &target.kubeconfig {
-            Some(p) => Kubeconfig::read_from(p),
-            None => Kubeconfig::read(),
-        }
-        .map_err(|e| ClusterError::Kubeconfig {
-            message: error_chain(&e),
-        })?;
-        let contexts: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
-        let context = target
-            .context
-            .clone()
-            .or_else(|| kubeconfig.current_context.clone());
-        let options = KubeConfigOptions {
-            context: target.context.clone(),
-            ..KubeConfigOptions::default()
+        let (config, context) = match in_cluster(target) {
+            Some(config) => (config, None),
+            None => from_kubeconfig(&rt, target)?,
         };
-        let config = rt
-            .block_on(Config::from_custom_kubeconfig(kubeconfig, &options))
-            .map_err(|e| match e {
-                KubeconfigError::LoadContext(name) => ClusterError::NoContext {
-                    name,
-                    known: if contexts.is_empty() {
-                        "none".into()
-                    } else {
-                        contexts.join(", ")
-                    },
-                },
-                KubeconfigError::CurrentContextNotSet => ClusterError::NoCurrentContext,
-                other => ClusterError::Kubeconfig {
-                    message: error_chain(&other),
-                },
-            })?;
         let server = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
         let mut config = config;

@@ -190,6 +190,37 @@ pub enum LoadError {
         label: String,
     },
 
+    /// `[pipeline] schedule` is not a cron expression Argo's scheduler accepts.
+    #[error("{message}")]
+    #[diagnostic(
+        code(mlk::load::cron),
+        help(
+            "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" (02:00 every day) or \"30 6 * * MON-FRI\"; or @hourly, @daily, @weekly, @monthly, @yearly, @every 1h"
+        )
+    )]
+    BadCron {
+        /// What is wrong with which schedule, naming the field.
+        message: String,
+        /// The bad field (the whole value when its position is unknown).
+        #[label("{label}")]
+        at: SourceSpan,
+        /// Short label text.
+        label: &'static str,
+    },
+
+    /// `[pipeline] timezone` is not an IANA time zone name.
+    #[error("unknown time zone `{name}`")]
+    #[diagnostic(code(mlk::load::timezone), help("{help}"))]
+    UnknownTimezone {
+        /// The name as written.
+        name: String,
+        /// A suggestion, or how to find a name.
+        help: String,
+        /// The value.
+        #[label("not an IANA time zone")]
+        at: SourceSpan,
+    },
+
     /// A plain value (literal or template) in an environment variable whose name looks like a
     /// credential.
     #[error("`{name}` looks like a credential but its value is not a secret reference")]

@@ -11,6 +11,7 @@
 mod error;
 mod pipeline;
 mod read;
+mod schedule;
 pub mod schema;
 mod stack;
 pub mod toml;
@@ -26,6 +27,7 @@ pub use pipeline::{
 };
 pub(crate) use read::kind_of;
 pub use read::{MAX_FILE_BYTES, read_file};
+pub use schedule::ScheduleDef;
 pub use stack::{
     ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
     MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
@@ -161,6 +163,8 @@ fn finish(sources: &mut Sources, problems: &mut Problems, file: FileId, mut cx: 
         | LoadError::BadName { at, .. }
         | LoadError::BadValue { at, .. }
         | LoadError::LiteralSecret { at, .. }
+        | LoadError::BadCron { at, .. }
+        | LoadError::UnknownTimezone { at, .. }
         | LoadError::NotUtf8 { at, .. } => at.offset(),
         LoadError::Io { .. } | LoadError::NotAFile { .. } | LoadError::TooLarge { .. } => 0,
     });

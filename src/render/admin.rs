@@ -7,6 +7,8 @@
 //! - KAI (`scheduling.run.ai/v2`): a parent Queue per cohort (the stack's name for queues
 //!   without one) and a leaf Queue per `[queues.*]`.
 //! - PriorityClasses (`scheduling.k8s.io/v1`) for the default and KAI schedulers.
+//! - For an engine, its workflow ServiceAccount, Role and RoleBinding
+//!   (`super::engine::workflow_access`).
 
 use std::collections::BTreeMap;
 
@@ -33,6 +35,7 @@ pub(crate) fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderErro
         SchedulerKind::Default => priority_classes(plan, &mut docs),
     }
     super::topology::admin(plan, &mut docs);
+    docs.extend(super::engine::workflow_access(plan));
     let mut out = Vec::with_capacity(docs.len());
     for doc in docs {
         let field = |k: &str| doc.pointer(k).and_then(Value::as_str).map(str::to_owned);

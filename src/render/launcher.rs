@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{StepKind, StoreKind, TrainingApi};
+use crate::domain::{Engine, StepKind, StoreKind, TrainingApi};
 use crate::resolve::data::{POD_LAUNCHER, POD_ROOT, POD_STORE};
 use crate::resolve::{Plan, Step};
 
@@ -56,6 +56,11 @@ pub(super) fn command(plan: &Plan, step: &Step) -> Vec<String> {
     let mut c = vec![binary(plan, step), "launch".into()];
     c.extend(crate::launch::store_args(&plan.stack, Some(POD_STORE)));
     c.extend(crate::launch::step_args(step));
+    // In an engine's run nobody checks the cache before the pod starts (a scheduled run has
+    // no laptop): the launcher checks it and skips the command on a hit.
+    if plan.stack.engine == Engine::Argo && step.cache.enabled && step.data.manifest.is_some() {
+        c.push("--skip-if-cached".into());
+    }
     c.push("--".into());
     c.extend(step.command.iter().cloned());
     c

@@ -10,6 +10,7 @@
 pub(crate) mod admin;
 mod block_json;
 mod dra;
+pub(crate) mod engine;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
@@ -171,7 +172,8 @@ impl Manifest {
     }
 }
 
-/// Apply order of kinds: cluster-wide admin objects first, then policies, then workloads.
+/// Apply order of kinds: cluster-wide admin objects first, then accounts and policies, then
+/// workloads, then the workflows that create workloads.
 pub(crate) fn kind_rank(kind: &str) -> u32 {
     match kind {
         "Namespace" => 0,
@@ -181,14 +183,19 @@ pub(crate) fn kind_rank(kind: &str) -> u32 {
         "ClusterQueue" => 4,
         "Queue" => 5,
         "LocalQueue" => 6,
-        "ConfigMap" => 7,
-        "NetworkPolicy" => 8,
-        "ResourceClaimTemplate" => 9,
-        "Job" => 10,
-        "PyTorchJob" => 11,
-        "TrainJob" => 12,
-        "InferenceService" => 13,
-        _ => 20,
+        "ServiceAccount" => 7,
+        "Role" => 8,
+        "RoleBinding" => 9,
+        "ConfigMap" => 10,
+        "NetworkPolicy" => 11,
+        "ResourceClaimTemplate" => 12,
+        "Job" => 13,
+        "PyTorchJob" => 14,
+        "TrainJob" => 15,
+        "InferenceService" => 16,
+        "WorkflowTemplate" => 17,
+        "CronWorkflow" => 18,
+        _ => 30,
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::launcher;
-use crate::domain::{EnvValue, SchedulerKind, Security, ServingMode, StepKind};
+use crate::domain::{Engine, EnvValue, SchedulerKind, Security, ServingMode, StepKind};
 use crate::labels;
 use crate::resolve::{CHECKPOINT_ENV, Plan, Step};
 
@@ -26,6 +26,22 @@ pub(super) fn step_labels(
     labels.insert(labels::STEP.into(), step.name.clone());
     if let Some(run) = run_id {
         labels.insert(labels::RUN.into(), run.into());
+    }
+    labels
+}
+
+/// Labels every pod of a step carries: the step's, and on a stack whose engine is Argo, the
+/// Workflow's name (the run id there) under mlk's run label and the label Argo finds a
+/// step's logs by. Only pods get them: Argo fills in `{{workflow.name}}` when it creates the
+/// object, and a pod template's labels are not checked as label values before that.
+fn pod_labels(plan: &Plan, step: &Step, run_id: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = step_labels(plan, step, run_id);
+    if plan.stack.engine == Engine::Argo {
+        labels.insert(labels::RUN.into(), super::engine::WORKFLOW_NAME.into());
+        labels.insert(
+            labels::ARGO_WORKFLOW.into(),
+            super::engine::WORKFLOW_NAME.into(),
+        );
     }
     labels
 }
@@ -173,7 +189,7 @@ fn volume_name(i: usize) -> String {
     format!("volume-{i}")
 }
 
-fn container_security() -> Value {
+pub(super) fn container_security() -> Value {
     json!({
         "allowPrivilegeEscalation": false,
         "capabilities": { "drop": ["ALL"] },
@@ -249,7 +265,7 @@ pub(super) fn pod_template(
     container_name: &str,
     run_id: Option<&str>,
 ) -> Value {
-    let mut labels = step_labels(plan, step, run_id);
+    let mut labels = pod_labels(plan, step, run_id);
     if plan.stack.scheduler == SchedulerKind::Kai {
         kai_labels(step, &mut labels);
     }
@@ -277,7 +293,7 @@ pub(super) fn pod_template(
 /// The `spec.predictor` of an InferenceService.
 pub(super) fn predictor(plan: &Plan, step: &Step, run_id: Option<&str>) -> Value {
     let mut p = pod_fields(plan, step);
-    let mut labels = step_labels(plan, step, run_id);
+    let mut labels = pod_labels(plan, step, run_id);
     if plan.stack.scheduler == SchedulerKind::Kai {
         kai_labels(step, &mut labels);
     }

@@ -305,6 +305,22 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A schedule on a stack whose engine cannot start runs on its own.
+    #[error("pipeline has a schedule, but stack `{stack}` has no engine that can run it")]
+    #[diagnostic(
+        code(mlk::resolve::schedule_engine),
+        help(
+            "a schedule needs an engine that runs in the cluster: set `engine = \"argo\"` in the stack's [stack] table (Argo Workflows then starts the pipeline), or remove `schedule` and start runs with `mlk run`"
+        )
+    )]
+    ScheduleEngine {
+        /// The stack's name.
+        stack: String,
+        /// The schedule.
+        #[label("needs [stack] engine = \"argo\"")]
+        at: SourceSpan,
+    },
+
     /// A canary rollout on a stack whose KServe mode and version cannot carry it.
     #[error("a standard-mode canary is not possible with KServe {version}: {why}")]
     #[diagnostic(code(mlk::resolve::canary_mode), help("{help}"))]

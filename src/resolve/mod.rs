@@ -30,6 +30,7 @@ mod policy;
 mod queue;
 mod quota;
 mod refs;
+mod schedule;
 mod scope;
 mod serve;
 mod settings;
@@ -51,7 +52,7 @@ pub use error::ResolveError;
 pub use gpu::request_at as gpu_request_at;
 pub use plan::{
     CacheInfo, Data, Fetch, Gpu, Input, Plan, Priority, Publish, Push, PytorchSpec, Resources,
-    ServeSpec, StackInfo, Step,
+    Schedule, ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
 pub use topology::TopologyPlacement;
@@ -202,6 +203,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
     let mut cx = Cx::new(l);
     let params = params::params(&mut cx, &opts.params);
     stack::check(&l.stack, &mut |e| cx.stack(e));
+    let schedule = schedule::schedule(&mut cx);
     let normalized = normalized(l);
     // Each distinct templated string is compiled once, then reused for its references and
     // both expansions (cache key and manifest) in every step that has it.
@@ -277,6 +279,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
         stack,
         params,
         cost: cost::estimate(&l.stack, &plan_steps),
+        schedule,
         steps: plan_steps,
     };
     Ok(Resolved { plan, warnings })

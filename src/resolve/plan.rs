@@ -32,6 +32,9 @@ pub struct Plan {
     /// Estimated cost, when the stack has prices (`hourly_cost`, `[cost]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostEstimate>,
+    /// When the stack's engine starts the pipeline (`[pipeline] schedule`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
 }
 
 impl Plan {
@@ -50,6 +53,18 @@ impl Plan {
     }
 }
 
+/// A pipeline's schedule, checked against the stack's engine.
+#[derive(Debug, Clone, Serialize)]
+pub struct Schedule {
+    /// The cron expression, as written.
+    pub cron: String,
+    /// The IANA time zone, if one is given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    /// What a start does while the previous run is still going.
+    pub concurrency: crate::domain::Concurrency,
+}
+
 /// The parts of the stack that shape the output.
 #[derive(Debug, Clone, Serialize)]
 pub struct StackInfo {
@@ -57,6 +72,8 @@ pub struct StackInfo {
     pub name: String,
     /// Where steps run.
     pub backend: Backend,
+    /// What runs the DAG on a cluster.
+    pub engine: crate::domain::Engine,
     /// Namespace of every object.
     pub namespace: String,
     /// kubeconfig context.

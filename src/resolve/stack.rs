@@ -35,6 +35,10 @@ pub struct AdminPlan {
     /// `[topology]`: the Topology object's name and its levels (name, node label), widest
     /// first.
     pub topology: Option<(String, Vec<(String, String)>)>,
+    /// What runs pipelines (an engine needs its workflow account).
+    pub engine: crate::domain::Engine,
+    /// The training API distributed steps compile to.
+    pub training_api: crate::domain::TrainingApi,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -207,6 +211,8 @@ pub fn resolve_stack(
             queues,
             priorities,
             topology: super::topology::admin(stack),
+            engine: stack.engine,
+            training_api: stack.training.api,
         },
         warnings,
     ))

@@ -33,6 +33,7 @@ pub(super) fn stack_info(l: &Loaded) -> StackInfo {
     StackInfo {
         name: s.name.get_ref().clone(),
         backend: s.backend,
+        engine: s.engine,
         namespace: s.namespace.get_ref().clone(),
         context: s.context.clone(),
         scheduler: s.scheduler.kind,

@@ -88,6 +88,21 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         "clustertrainingruntimes",
         false,
     ),
+    ("argoproj.io", "v1alpha1", "Workflow", "workflows", true),
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "WorkflowTemplate",
+        "workflowtemplates",
+        true,
+    ),
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "CronWorkflow",
+        "cronworkflows",
+        true,
+    ),
     (
         "authorization.k8s.io",
         "v1",
@@ -399,6 +414,17 @@ impl FakeApi {
     /// Stores `obj` at `path` (an object's URL path), as if someone had created it.
     pub(crate) fn create(&self, path: &str, obj: Value) {
         self.state().objects.insert(path.into(), obj);
+    }
+
+    /// Stores the workload `obj` at `path` as an engine's task creates it: its scripted
+    /// controller runs as for an apply by mlk.
+    pub(crate) fn create_workload(&self, path: &str, obj: Value) {
+        let ns = obj["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("ml")
+            .to_owned();
+        let obj = self.state().put(path, obj);
+        self.control(path.to_owned(), ns, obj);
     }
 
     /// Scripts the workload of `step`.

@@ -17,6 +17,7 @@ mod completions;
 mod detach;
 mod determinism;
 mod diagnostics;
+mod engine;
 mod examples;
 mod fake_api;
 mod friction;

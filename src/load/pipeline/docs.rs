@@ -10,6 +10,18 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ),
     ("pipeline.description", "Free text."),
     (
+        "pipeline.schedule",
+        "A cron expression (minute hour day-of-month month day-of-week, or @daily, @every 1h): the stack's engine starts the pipeline on this schedule (needs `[stack] engine = \"argo\"`).",
+    ),
+    (
+        "pipeline.timezone",
+        "The IANA time zone of `schedule` (default the engine's, usually UTC).",
+    ),
+    (
+        "pipeline.concurrency",
+        "What a scheduled start does while the previous run is still going: \"forbid\" (default: skip it), \"allow\" or \"replace\".",
+    ),
+    (
         "pipeline.cache_salt",
         "Part of every cache key of this pipeline: change it to run every step again.",
     ),

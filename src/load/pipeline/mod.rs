@@ -36,6 +36,8 @@ pub struct PipelineFile {
     pub description: Option<String>,
     /// `[pipeline] cache_salt`.
     pub cache_salt: Option<String>,
+    /// `[pipeline] schedule`, `timezone`, `concurrency`.
+    pub schedule: Option<super::schedule::ScheduleDef>,
     /// `[params]`: name → default value.
     pub params: BTreeMap<String, Sp<ParamValue>>,
     /// `[defaults]`.
@@ -123,13 +125,14 @@ pub(super) fn decode_with(text: &str, path: &Path, mut cx: Cx) -> (Option<Pipeli
     };
     let mut root = Table::root(&doc);
 
-    let (name, description, cache_salt) = match root.table("pipeline", &mut cx) {
+    let (name, description, cache_salt, schedule) = match root.table("pipeline", &mut cx) {
         Some(mut p) => {
             let name: Option<Sp<String>> = p.req("name", &mut cx);
             let description = p.opt("description", &mut cx);
             let cache_salt = p.opt("cache_salt", &mut cx);
+            let schedule = super::schedule::schedule(&mut p, &mut cx);
             p.finish(&mut cx);
-            (name, description, cache_salt)
+            (name, description, cache_salt, schedule)
         }
         None => {
             if root.raw("pipeline").is_none() {
@@ -140,7 +143,7 @@ pub(super) fn decode_with(text: &str, path: &Path, mut cx: Cx) -> (Option<Pipeli
                     at: (0..0).into(),
                 });
             }
-            (None, None, None)
+            (None, None, None, None)
         }
     };
     if let Some(n) = &name {
@@ -198,6 +201,7 @@ pub(super) fn decode_with(text: &str, path: &Path, mut cx: Cx) -> (Option<Pipeli
         name,
         description,
         cache_salt,
+        schedule,
         params,
         defaults,
         steps,

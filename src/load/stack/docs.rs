@@ -10,6 +10,10 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "Where `mlk run` runs steps: on a cluster, or as local processes.",
     ),
     (
+        "stack.engine",
+        "What runs a pipeline's DAG on a cluster: \"mlk\" (default: `mlk run` submits each step) or \"argo\" (`mlk render` emits an Argo Workflows WorkflowTemplate per pipeline, and a CronWorkflow for a scheduled one).",
+    ),
+    (
         "stack.namespace",
         "Namespace of every namespaced object (default \"default\").",
     ),

@@ -30,7 +30,7 @@ pub use workloads::TrainingDef;
 use super::LoadError;
 use super::toml::{Cx, Sp, Table};
 use super::values::{check_name, choice};
-use crate::domain::{Backend, ServingMode};
+use crate::domain::{Backend, Engine, ServingMode};
 
 /// The text of the built-in `local` stack (also the reference for `examples/stacks/local.toml`).
 pub const LOCAL_STACK_TOML: &str = r#"# The built-in local stack: steps run as processes on this machine.
@@ -59,6 +59,10 @@ pub struct StackFile {
     pub name: Sp<String>,
     /// `[stack] backend`.
     pub backend: Backend,
+    /// `[stack] engine`.
+    pub engine: Engine,
+    /// Where `engine` is written (empty when defaulted).
+    pub engine_span: std::ops::Range<usize>,
     /// `[stack] namespace`.
     pub namespace: Sp<String>,
     /// `[stack] context`.
@@ -114,6 +118,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
 
     let mut name = None;
     let mut backend = Backend::Kubernetes;
+    let mut engine = None;
     let mut namespace = None;
     let mut context = None;
     let mut service_account = None;
@@ -132,6 +137,9 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
                     Backend::Kubernetes
                 };
             }
+            engine = s
+                .raw("engine")
+                .and_then(|e| choice(e, &["mlk", "argo"], cx));
             namespace = s.opt::<Sp<String>>("namespace", cx);
             context = s.opt("context", cx);
             service_account = s.opt("service_account", cx);
@@ -156,6 +164,14 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     }
 
     let artifacts = storage::artifacts(&mut root, cx);
+    let engine_span = engine.as_ref().map(|e| e.span()).unwrap_or(0..0);
+    let engine = match engine.map(|e| *e.get_ref()) {
+        Some("argo") => Engine::Argo,
+        _ => Engine::Mlk,
+    };
+    if engine == Engine::Argo {
+        engine_fits(backend, &artifacts, &engine_span, cx);
+    }
     let cache = storage::cache(&mut root, backend, cx);
     let scheduler = scheduling::scheduler(&mut root, cx);
     let (serving, kserve) = workloads::serving(&mut root, cx);
@@ -175,6 +191,8 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         namespace: namespace.unwrap_or_else(|| Spanned::new(0..0, "default".into())),
         name,
         backend,
+        engine,
+        engine_span,
         context,
         service_account,
         image_pull_secrets,
@@ -195,6 +213,32 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         topology,
     });
     (stack, std::mem::take(cx))
+}
+
+/// Whether the rest of the stack can use `engine = "argo"`: it runs in a cluster, and its
+/// tasks run the mlk binary of the launcher image (to wait for a step's workload).
+fn engine_fits(
+    backend: Backend,
+    artifacts: &ArtifactsDef,
+    at: &std::ops::Range<usize>,
+    cx: &mut Cx,
+) {
+    if backend == Backend::Local {
+        cx.error(LoadError::value(
+            at.clone(),
+            "needs a cluster",
+            "engine \"argo\" runs pipelines in a cluster, but this stack's backend is \"local\"",
+            "use `backend = \"kubernetes\"` with Argo Workflows installed in the cluster, or remove `engine`",
+        ));
+    }
+    if artifacts.launcher_image.is_none() {
+        cx.error(LoadError::value(
+            at.clone(),
+            "needs a launcher image",
+            "engine \"argo\" needs `[artifacts] launcher_image`: its tasks run the mlk binary to wait for each step and to move its data",
+            "set `[artifacts] launcher_image` (see docs/launcher.md), or remove `engine`",
+        ));
+    }
 }
 
 /// `templates_dir`, resolved against the stack file's directory (`dir`, absent for the

@@ -5,10 +5,12 @@
 //! share: the pipeline and stack they run, and [`Cluster`], a project pointed at a fake API.
 
 mod detach;
+mod engine_run;
 mod lifecycle;
 mod logs;
 mod submit;
 mod tls;
+mod wait_cmd;
 mod waiting;
 
 use std::path::Path;
