@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 use super::output::{Change, apply_reported, plan_dir, report_stale, unified_diff};
 use super::{Exit, Reporter, write_stdout, write_stdout_parts};
 use crate::compile::find_stack;
+use crate::domain::SchedulerKind;
 use crate::load::{StackRef, load_stack};
 use crate::render::admin::render_admin;
 use crate::render::stream_parts;
@@ -89,9 +90,23 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     if manifests.is_empty() {
         // Nothing on stdout must not look like a render that failed silently.
         reporter.status(&format!(
-            "stack {} has no admin objects to render: it defines no queues ([queues.NAME]) and no priorities ([priorities]); a KAI stack's Queues, and a Kueue stack's ClusterQueues and LocalQueues, come from [queues.NAME]",
+            "stack {} has no admin objects to render: it defines no queues ([queues.NAME]), no priorities ([priorities]) and no [tenant]; a KAI stack's Queues, and a Kueue stack's ClusterQueues and LocalQueues, come from [queues.NAME], the namespace and its quota, access and network rules from [tenant]",
             plan.stack
         ));
+    }
+    if plan.tenant.as_ref().is_some_and(|t| t.quota.is_none()) {
+        let note = match plan.scheduler {
+            SchedulerKind::Default => {
+                "no ResourceQuota: add [tenant.quota] to cap the namespace's requests"
+            }
+            SchedulerKind::Kueue => {
+                "no ResourceQuota: with Kueue, quota lives in the ClusterQueues of [queues.NAME]"
+            }
+            SchedulerKind::Kai => {
+                "no ResourceQuota: with KAI, quota lives in the Queues of [queues.NAME]"
+            }
+        };
+        reporter.status(&format!("stack {}: {note}", plan.stack));
     }
     let Some(dir) = &args.output else {
         return write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));

@@ -9,7 +9,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::discovery;
 
-use super::access::{self, Missing, When};
+use super::access::{self, Missing, Of};
 use super::{Cluster, ClusterError, retry};
 use crate::domain::SchedulerKind;
 use crate::labels;
@@ -57,16 +57,23 @@ async fn run(
             })
             .map(|ar| (ar.group.clone(), ar.plural.clone()))
             .collect();
-        let kueue = resources
+        let attached: Vec<(String, String)> = resources
             .values()
-            .find(|ar| ar.kind == "Workload" && ar.group == "kueue.x-k8s.io")
-            .map(|ar| (ar.group.clone(), ar.plural.clone()));
-        let when = |w: When| match w {
-            When::Always => true,
-            When::ClusterStore => cluster_store,
-            When::Kueue => plan.stack.scheduler == SchedulerKind::Kueue,
+            .filter(|ar| ar.kind == "NetworkPolicy")
+            .map(|ar| (ar.group.clone(), ar.plural.clone()))
+            .collect();
+        let uses = plan.stack.uses(cluster_store);
+        // Workloads: the kinds this run applies (discovered), not every kind the stack may.
+        let targets = |of: Of| match of {
+            Of::Workloads => workloads.clone(),
+            Of::Attached => attached.clone(),
+            _ => uses
+                .targets(of)
+                .into_iter()
+                .map(|(g, r)| (g.to_owned(), r.to_owned()))
+                .collect(),
         };
-        access::missing(cluster, when, &workloads, kueue).await
+        access::missing(cluster, |w| uses.applies(w), targets).await
     };
     match fatal.await {
         Ok(missing) => warnings.extend(missing.iter().map(|m: &Missing| {

@@ -29,7 +29,7 @@ pub use read::{MAX_FILE_BYTES, read_file};
 pub use stack::{
     ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
     MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
-    TrainingDef,
+    TenantDef, TenantQuotaDef, TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};

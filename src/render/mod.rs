@@ -13,6 +13,7 @@ mod dra;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
+mod tenant;
 mod trainjob;
 pub(crate) mod yaml;
 
@@ -174,20 +175,27 @@ impl Manifest {
 pub(crate) fn kind_rank(kind: &str) -> u32 {
     match kind {
         "Namespace" => 0,
-        "PriorityClass" => 1,
-        "WorkloadPriorityClass" => 2,
-        "ResourceFlavor" => 3,
-        "ClusterQueue" => 4,
-        "Queue" => 5,
-        "LocalQueue" => 6,
-        "ConfigMap" => 7,
-        "NetworkPolicy" => 8,
-        "ResourceClaimTemplate" => 9,
-        "Job" => 10,
-        "PyTorchJob" => 11,
-        "TrainJob" => 12,
-        "InferenceService" => 13,
-        _ => 20,
+        "ResourceQuota" => 1,
+        "LimitRange" => 2,
+        "ServiceAccount" => 3,
+        "ClusterRole" => 4,
+        "Role" => 5,
+        "ClusterRoleBinding" => 6,
+        "RoleBinding" => 7,
+        "PriorityClass" => 8,
+        "WorkloadPriorityClass" => 9,
+        "ResourceFlavor" => 10,
+        "ClusterQueue" => 11,
+        "Queue" => 12,
+        "LocalQueue" => 13,
+        "ConfigMap" => 14,
+        "NetworkPolicy" => 15,
+        "ResourceClaimTemplate" => 16,
+        "Job" => 17,
+        "PyTorchJob" => 18,
+        "TrainJob" => 19,
+        "InferenceService" => 20,
+        _ => 30,
     }
 }
 

@@ -35,6 +35,7 @@ mod serve;
 mod settings;
 mod stack;
 mod step;
+mod tenant;
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -52,6 +53,7 @@ pub use plan::{
     ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
+pub use tenant::{Tenant, TenantQuota};
 
 pub use error::Shared;
 

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::ResolveError;
 use super::mig;
+use super::tenant::{self, Tenant};
 use crate::diag::{FileId, Located, Problems, Sources};
 use crate::domain::{GpuSharing, SchedulerKind, Toleration};
 use crate::load::{QuotaDef, StackFile};
@@ -32,6 +33,8 @@ pub struct AdminPlan {
     pub queues: Vec<AdminQueue>,
     /// One per `[priorities]` entry, by name.
     pub priorities: Vec<AdminPriority>,
+    /// `[tenant]`: the namespace and what goes in it.
+    pub tenant: Option<Tenant>,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -95,6 +98,7 @@ fn amounts(q: &QuotaDef) -> Amounts {
 /// make sense together, GPU type names, queues' cohorts, and the MIG tables of a MIG stack's
 /// types. `resolve` and `mlk stack check` both run them.
 pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
+    tenant::check(stack, report);
     if stack.gpu.sharing == GpuSharing::Kai && stack.scheduler.kind != SchedulerKind::Kai {
         report(ResolveError::KaiScheduler {
             at: stack.gpu.sharing_span.clone().into(),
@@ -174,6 +178,19 @@ pub fn resolve_stack(
             description: p.get_ref().description.clone(),
         })
         .collect();
+    // What one device gives of each GPU resource (the most any type gives).
+    let mut per_device: BTreeMap<String, u32> =
+        BTreeMap::from([(super::gpu::NVIDIA_GPU.to_owned(), 1)]);
+    for f in &flavors {
+        for (res, n) in &f.per_device {
+            let e = per_device.entry(res.clone()).or_insert(0);
+            *e = (*e).max(*n);
+        }
+    }
+    let tenant = stack
+        .tenant
+        .as_ref()
+        .map(|t| tenant::tenant(stack, t, &per_device));
     let warnings = problems.take_warnings();
     Ok((
         AdminPlan {
@@ -185,6 +202,7 @@ pub fn resolve_stack(
             gpu_resources,
             queues,
             priorities,
+            tenant,
         },
         warnings,
     ))

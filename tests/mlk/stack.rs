@@ -106,3 +106,70 @@ fn stack_render_of_a_stack_without_admin_objects_says_so() {
         out.stderr
     );
 }
+
+/// A stack file in a temporary directory.
+fn temp_stack(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stack.toml");
+    std::fs::write(&path, text).unwrap();
+    let path = path.to_string_lossy().into_owned();
+    (dir, path)
+}
+
+const TENANT: &str =
+    "[stack]\nname = \"team\"\nbackend = \"kubernetes\"\nnamespace = \"team\"\n\n[tenant]\n";
+
+#[test]
+fn tenant_roles_hold_exactly_the_verbs_the_stack_uses() {
+    // No cache ConfigMaps, PyTorchJobs, no isolation: no configmaps, trainjobs or
+    // networkpolicies in the runner's Role; no quota on a default stack without [tenant.quota].
+    let (_d, bare) = temp_stack(&format!("{TENANT}\n[cache]\nstore = \"none\"\n"));
+    let out = mlk(&["stack", "render", &bare]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for absent in [
+        "configmaps",
+        "trainjobs",
+        "networkpolicies",
+        "ResourceQuota",
+        "\"*\"",
+    ] {
+        assert!(!out.stdout.contains(absent), "{absent}:\n{}", out.stdout);
+    }
+    assert!(out.stdout.contains("pods/log") && out.stdout.contains("kind: Namespace"));
+    assert!(out.stderr.contains("add [tenant.quota]"), "{}", out.stderr);
+    // TrainJobs, ConfigMap cache, isolation: each brings its kinds, and the cluster-wide read
+    // of the training runtime goes into a ClusterRole named after the stack.
+    let (_d, full) = temp_stack(&format!(
+        "{TENANT}\n[cache]\nstore = \"configmap\"\n\n[training]\napi = \"trainjob\"\n\n[policy]\nnetwork_isolation = true\n"
+    ));
+    let out = mlk(&["stack", "render", &full]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for present in [
+        "configmaps",
+        "trainjobs",
+        "networkpolicies",
+        "clustertrainingruntimes",
+        "name: mlk-team-runner",
+    ] {
+        assert!(out.stdout.contains(present), "{present}:\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("pytorchjobs"), "{}", out.stdout);
+}
+
+#[test]
+fn tenant_mistakes_are_diagnostics() {
+    let (_d, kueue) = temp_stack(&format!(
+        "{TENANT}artifact_cidrs = [\"10.0.0.0/40\"]\n\n[tenant.quota]\ngpu = 2\npriorities = [\"bach\"]\n\n[scheduler]\nkind = \"kueue\"\n\n[priorities]\nbatch = {{ value = 1 }}\n"
+    ));
+    let out = mlk(&["stack", "check", &kueue]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a CIDR"), "{}", out.stderr);
+    let (_d, kueue) = temp_stack(&format!(
+        "{TENANT}\n[tenant.quota]\ngpu = 2\npriorities = [\"bach\"]\n\n[scheduler]\nkind = \"kueue\"\n\n[priorities]\nbatch = {{ value = 1 }}\n"
+    ));
+    let out = mlk(&["stack", "check", &kueue]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    for code in ["mlk::resolve::tenant_quota", "mlk::resolve::priority"] {
+        assert!(out.stderr.contains(code), "{code}: {}", out.stderr);
+    }
+}

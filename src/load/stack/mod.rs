@@ -10,6 +10,7 @@ mod docs;
 mod gpu;
 mod scheduling;
 mod storage;
+mod tenant;
 mod workloads;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ pub(super) use docs::SCHEMA_DOCS;
 pub use gpu::{DeviceRef, GpuDef, GpuTypeDef, MIG_TABLES};
 pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef};
 pub use storage::{ArtifactsDef, CacheDef};
+pub use tenant::{TenantDef, TenantQuotaDef};
 pub use workloads::TrainingDef;
 
 use super::LoadError;
@@ -93,6 +95,8 @@ pub struct StackFile {
     pub cost: CostDef,
     /// `[capacity.*]`.
     pub capacity: BTreeMap<String, Sp<CapacityDef>>,
+    /// `[tenant]`: the namespace and what `mlk stack render` puts in it.
+    pub tenant: Option<TenantDef>,
 }
 
 /// Decodes a stack file's text; `dir` is the stack file's directory (None for built-ins).
@@ -163,6 +167,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     let queues = scheduling::queues(&mut root, cx);
     let cost = defaults::cost(&mut root, cx);
     let capacity = capacity::capacity(&mut root, cx);
+    let tenant = tenant::tenant(&mut root, cx);
     root.mark_required("stack");
     root.finish(cx);
 
@@ -187,6 +192,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         queues,
         cost,
         capacity,
+        tenant,
     });
     (stack, std::mem::take(cx))
 }
