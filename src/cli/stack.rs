@@ -94,6 +94,26 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
             plan.stack
         ));
     }
+    let shared: Vec<String> = manifests
+        .iter()
+        .filter(|m| {
+            m.namespace.is_none()
+                && !matches!(
+                    m.kind.as_str(),
+                    "Namespace" | "ClusterRole" | "ClusterRoleBinding"
+                )
+        })
+        .map(|m| format!("{} {}", m.kind, m.name))
+        .collect();
+    if !shared.is_empty() {
+        reporter.status(&format!(
+            "stack {}: cluster-scoped names are shared by every stack ({}): each carries the label {}={}, and `mlk run` warns when a queue, GPU flavor or priority class its steps use belongs to another stack",
+            plan.stack,
+            shared.join(", "),
+            crate::labels::STACK,
+            plan.stack
+        ));
+    }
     if plan.tenant.as_ref().is_some_and(|t| t.quota.is_none()) {
         let note = match plan.scheduler {
             SchedulerKind::Default => {

@@ -1,6 +1,7 @@
 //! Checks made before anything is created: the namespace exists, every kind the run needs is
-//! served (with the operator to install when it is not), the user may create each kind, and
-//! which of the other verbs mlk uses ([`super::access::NEEDS`]) the user may not use.
+//! served (with the operator to install when it is not), the user may create each kind,
+//! which of the other verbs mlk uses ([`crate::access::NEEDS`]) the user may not use, and
+//! which cluster-scoped admin objects the steps use belong to another stack.
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,7 @@ async fn run(
         queues(cluster, plan, &mut resources, &mut problems, &mut warnings).await?;
         permissions(cluster, manifests, &resources, &mut problems).await?;
         runtimes(cluster, manifests, &mut problems).await?;
+        shared_names(cluster, plan, &mut warnings).await;
         let workloads: Vec<(String, String)> = resources
             .values()
             .filter(|ar| {
@@ -248,7 +250,9 @@ async fn queues(
     }
     for (queue, step) in names {
         match retry(|| api.get_opt(&queue)).await {
-            Ok(Some(live)) => warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name)),
+            Ok(Some(live)) => {
+                warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name, "queues"));
+            }
             Ok(None) => problems.push(ClusterError::NoQueue {
                 kind: kind.into(),
                 queue,
@@ -308,15 +312,72 @@ async fn runtimes(
     Ok(())
 }
 
+/// Warnings for the cluster-scoped admin objects the steps use besides queues (Kueue
+/// ResourceFlavors of their GPU types and WorkloadPriorityClasses, or PriorityClasses) that
+/// belong to another stack. Only warnings: a kind not served, an object not there or a read
+/// that is not allowed says nothing here (the permission check names that read).
+async fn shared_names(cluster: &Cluster, plan: &Plan, warnings: &mut Vec<String>) {
+    let mut wanted: Vec<(&str, &[&str], &str, String, &str)> = Vec::new();
+    let kueue = plan.stack.scheduler == SchedulerKind::Kueue;
+    const KUEUE: (&str, &[&str]) = ("kueue.x-k8s.io", &["v1beta2", "v1beta1"]);
+    for s in &plan.steps {
+        if let (true, Some(t)) = (kueue, s.gpu.gpu_type()) {
+            wanted.push((
+                KUEUE.0,
+                KUEUE.1,
+                "ResourceFlavor",
+                t.to_owned(),
+                "GPU types",
+            ));
+        }
+        if let Some(p) = &s.priority {
+            wanted.push(if kueue {
+                (
+                    KUEUE.0,
+                    KUEUE.1,
+                    "WorkloadPriorityClass",
+                    p.name.clone(),
+                    "priorities",
+                )
+            } else {
+                (
+                    "scheduling.k8s.io",
+                    &["v1"],
+                    "PriorityClass",
+                    p.name.clone(),
+                    "priorities",
+                )
+            });
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    for (group, versions, kind, name, what) in wanted {
+        let mut found = None;
+        for version in versions {
+            if let Ok(Some(ar)) = served(cluster, group, version, kind).await {
+                found = Some(ar);
+                break;
+            }
+        }
+        let Some(ar) = found else { continue };
+        let api: Api<DynamicObject> = Api::all_with(cluster.client(), &ar);
+        if let Ok(Some(live)) = retry(|| api.get_opt(&name)).await {
+            warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name, what));
+        }
+    }
+}
+
 /// A warning when `live` (an admin object the run uses) is labelled as another stack's
 /// (`mlk.dev/stack`, which `mlk stack render` puts on every admin object): cluster-scoped
-/// names are shared by every stack, so the last stack applied overwrote it, or will.
-fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str) -> Option<String> {
+/// names are shared by every stack, so the last stack applied overwrote it, or will. `what`
+/// names what the user renames (`queues`, `GPU types`, `priorities`).
+fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str, what: &str) -> Option<String> {
     let owner = live.metadata.labels.as_ref()?.get(labels::STACK)?;
     let name = live.metadata.name.as_deref().unwrap_or_default();
     (owner != stack).then(|| {
         format!(
-            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's queues names of their own",
+            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's {what} names of their own",
             labels::STACK
         )
     })

@@ -73,6 +73,27 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "ResourceFlavor",
+        "resourceflavors",
+        false,
+    ),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "WorkloadPriorityClass",
+        "workloadpriorityclasses",
+        false,
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+    ),
     ("scheduling.run.ai", "v2", "Queue", "queues", false),
     (
         "trainer.kubeflow.org",
