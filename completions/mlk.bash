@@ -28,6 +28,9 @@ _mlk() {
             mlk,delete)
                 cmd="mlk__subcmd__delete"
                 ;;
+            mlk,doctor)
+                cmd="mlk__subcmd__doctor"
+                ;;
             mlk,help)
                 cmd="mlk__subcmd__help"
                 ;;
@@ -45,6 +48,9 @@ _mlk() {
                 ;;
             mlk,plan)
                 cmd="mlk__subcmd__plan"
+                ;;
+            mlk,push)
+                cmd="mlk__subcmd__push"
                 ;;
             mlk,render)
                 cmd="mlk__subcmd__render"
@@ -100,6 +106,9 @@ _mlk() {
             mlk__subcmd__help,delete)
                 cmd="mlk__subcmd__help__subcmd__delete"
                 ;;
+            mlk__subcmd__help,doctor)
+                cmd="mlk__subcmd__help__subcmd__doctor"
+                ;;
             mlk__subcmd__help,help)
                 cmd="mlk__subcmd__help__subcmd__help"
                 ;;
@@ -117,6 +126,9 @@ _mlk() {
                 ;;
             mlk__subcmd__help,plan)
                 cmd="mlk__subcmd__help__subcmd__plan"
+                ;;
+            mlk__subcmd__help,push)
+                cmd="mlk__subcmd__help__subcmd__push"
                 ;;
             mlk__subcmd__help,render)
                 cmd="mlk__subcmd__help__subcmd__render"
@@ -176,7 +188,7 @@ _mlk() {
 
     case "${cmd}" in
         mlk)
-            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render plan check cache run status delete logs report lineage stack init man schema completions help"
+            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render push plan check cache run status delete logs report lineage stack doctor init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -557,8 +569,58 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__doctor)
+            opts="-s -o -n -q -v -h -V --stack --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__help)
-            opts="render plan check cache run status delete logs report lineage stack init man schema completions help"
+            opts="render push plan check cache run status delete logs report lineage stack doctor init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -669,6 +731,20 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -740,6 +816,20 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__help__subcmd__plan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__help__subcmd__push)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1042,6 +1132,56 @@ _mlk() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table json mermaid dot" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__push)
+            opts="-s -p -n -q -v -h -V --stack --param --check --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
+            cand push 'Store a pipeline''s local inputs in the stack''s artifact store, by content'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
@@ -42,6 +43,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
             cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand doctor 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
             cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
@@ -61,6 +63,26 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand --namespace 'Namespace of every object, instead of the stack''s'
             cand --color 'When to use colours'
             cand --check 'Write nothing; exit 1 with a diff when DIR differs from what would be written'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'mlk;push'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path'
+            cand -p 'Override a pipeline parameter (repeatable)'
+            cand --param 'Override a pipeline parameter (repeatable)'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand --check 'Upload nothing; exit 1 when an input is not in the store yet'
             cand -q 'Print only errors'
             cand --quiet 'Print only errors'
             cand -v 'Print more about what mlk does'
@@ -368,6 +390,25 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;stack;help;help'= {
         }
+        &'mlk;doctor'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mlk;init'= {
             cand --template 'What to start from'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
@@ -432,6 +473,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;help'= {
             cand render 'Render Kubernetes manifests for a pipeline on a stack'
+            cand push 'Store a pipeline''s local inputs in the stack''s artifact store, by content'
             cand plan 'Show what would run: every step''s kind, resources, GPUs, queue and object name'
             cand check 'Validate a pipeline against a stack without writing anything'
             cand cache 'List, explain and clear cache records'
@@ -442,6 +484,7 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
             cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
             cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand doctor 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
             cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
@@ -449,6 +492,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'mlk;help;render'= {
+        }
+        &'mlk;help;push'= {
         }
         &'mlk;help;plan'= {
         }
@@ -484,6 +529,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;help;stack;render'= {
         }
         &'mlk;help;stack;check'= {
+        }
+        &'mlk;help;doctor'= {
         }
         &'mlk;help;init'= {
         }

@@ -35,6 +35,7 @@ complete -c mlk -n "__fish_mlk_needs_command" -s v -l verbose -d 'Print more abo
 complete -c mlk -n "__fish_mlk_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_needs_command" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "render" -d 'Render Kubernetes manifests for a pipeline on a stack'
+complete -c mlk -n "__fish_mlk_needs_command" -f -a "push" -d 'Store a pipeline\'s local inputs in the stack\'s artifact store, by content'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "plan" -d 'Show what would run: every step\'s kind, resources, GPUs, queue and object name'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "check" -d 'Validate a pipeline against a stack without writing anything'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "cache" -d 'List, explain and clear cache records'
@@ -45,6 +46,7 @@ complete -c mlk -n "__fish_mlk_needs_command" -f -a "logs" -d 'Print the logs of
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "report" -d 'Write a run\'s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "lineage" -d 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+complete -c mlk -n "__fish_mlk_needs_command" -f -a "doctor" -d 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "init" -d 'Create a pipeline and its stacks to start from'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "schema" -d 'Print the JSON Schema of pipeline or stack files, for editors'
@@ -64,6 +66,19 @@ complete -c mlk -n "__fish_mlk_using_subcommand render" -s q -l quiet -d 'Print 
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s v -l verbose -d 'Print more about what mlk does'
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s V -l version -d 'Print version'
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand push" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mlk -n "__fish_mlk_using_subcommand push" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
+complete -c mlk -n "__fish_mlk_using_subcommand push" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stderr is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c mlk -n "__fish_mlk_using_subcommand push" -l check -d 'Upload nothing; exit 1 when an input is not in the store yet'
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s q -l quiet -d 'Print only errors'
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s v -l verbose -d 'Print more about what mlk does'
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mlk -n "__fish_mlk_using_subcommand push" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "table\t'An aligned table'
@@ -260,6 +275,19 @@ complete -c mlk -n "__fish_mlk_using_subcommand stack; and __fish_seen_subcomman
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and __fish_seen_subcommand_from help" -f -a "render" -d 'Print (or write into DIR) the stack\'s admin objects, for the cluster admin to apply'
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check a stack file on its own (syntax, queues, GPU types and sharing settings)'
 complete -c mlk -n "__fish_mlk_using_subcommand stack; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path' -r
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "text\t'One line per requirement, and what to do'
+json\t'`{stack, server, namespace, can_run, checks: [{area, what, status, detail, fix, required}]}`'"
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -l color -d 'When to use colours' -r -f -a "auto\t'Colour when stderr is a terminal and NO_COLOR is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s q -l quiet -d 'Print only errors'
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s v -l verbose -d 'Print more about what mlk does'
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mlk -n "__fish_mlk_using_subcommand doctor" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand init" -l template -d 'What to start from' -r -f -a "quickstart\t'A two-step pipeline and the local stack'
 train-serve\t'A training step and a KServe serve step, with a local and a Knative dev stack'"
 complete -c mlk -n "__fish_mlk_using_subcommand init" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
@@ -303,22 +331,24 @@ complete -c mlk -n "__fish_mlk_using_subcommand completions" -s q -l quiet -d 'P
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s v -l verbose -d 'Print more about what mlk does'
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "render" -d 'Render Kubernetes manifests for a pipeline on a stack'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "plan" -d 'Show what would run: every step\'s kind, resources, GPUs, queue and object name'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "check" -d 'Validate a pipeline against a stack without writing anything'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "cache" -d 'List, explain and clear cache records'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "run" -d 'Run a pipeline: independent steps in parallel, cached steps skipped'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "status" -d 'Show a run\'s steps from its local record (latest by default), or from the cluster'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "delete" -d 'Stop a run going on here, and delete a cluster run\'s objects (by label)'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "logs" -d 'Print the logs of a run: stored ones of a local run, or its pods\' in the cluster'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "report" -d 'Write a run\'s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "lineage" -d 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "init" -d 'Create a pipeline and its stacks to start from'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "schema" -d 'Print the JSON Schema of pipeline or stack files, for editors'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render plan check cache run status delete logs report lineage stack init man schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "render" -d 'Render Kubernetes manifests for a pipeline on a stack'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "push" -d 'Store a pipeline\'s local inputs in the stack\'s artifact store, by content'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "plan" -d 'Show what would run: every step\'s kind, resources, GPUs, queue and object name'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "check" -d 'Validate a pipeline against a stack without writing anything'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "cache" -d 'List, explain and clear cache records'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "run" -d 'Run a pipeline: independent steps in parallel, cached steps skipped'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "status" -d 'Show a run\'s steps from its local record (latest by default), or from the cluster'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "delete" -d 'Stop a run going on here, and delete a cluster run\'s objects (by label)'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "logs" -d 'Print the logs of a run: stored ones of a local run, or its pods\' in the cluster'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "report" -d 'Write a run\'s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "lineage" -d 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "stack" -d 'A stack\'s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "doctor" -d 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "init" -d 'Create a pipeline and its stacks to start from'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "man" -d 'Write manual pages (roff): the top page to stdout, or every page into DIR'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "schema" -d 'Print the JSON Schema of pipeline or stack files, for editors'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mlk -n "__fish_mlk_using_subcommand help; and not __fish_seen_subcommand_from render push plan check cache run status delete logs report lineage stack doctor init man schema completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List the records of the local cache store (.mlk/cache): pipeline, step, key, age, run, outputs'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "explain" -d 'Print every component of a step\'s cache key with its digest, and the step\'s status'
 complete -c mlk -n "__fish_mlk_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "clear" -d 'Remove records of the local cache store: all of them, or one step\'s'

@@ -12,7 +12,7 @@ use crate::domain::SchedulerKind;
 use crate::load::{StackRef, load_stack};
 use crate::render::admin::render_admin;
 use crate::render::stream_parts;
-use crate::resolve::resolve_stack;
+use crate::resolve::{AdminPlan, resolve_stack};
 
 /// `mlk stack` subcommands.
 #[derive(Debug, Subcommand)]
@@ -49,28 +49,34 @@ pub struct StackRenderArgs {
     pub check: bool,
 }
 
+/// Finds, loads and resolves the stack `arg` names (diagnostics reported), for `mlk stack`
+/// and `mlk doctor`.
+pub(super) fn admin_plan(
+    arg: Option<&str>,
+    reporter: &Reporter,
+) -> Result<(StackRef, AdminPlan), Exit> {
+    let stack_ref = find_stack(arg).map_err(|d| {
+        reporter.diagnostic(&d);
+        Exit::Invalid
+    })?;
+    let loaded = load_stack(&stack_ref)
+        .map_err(|problems| super::compile::fail(reporter, problems.items()))?;
+    let (plan, warnings) = resolve_stack(&loaded.stack, loaded.file, &loaded.sources)
+        .map_err(|problems| super::compile::fail(reporter, problems.items()))?;
+    reporter.diagnostics(&warnings);
+    Ok((stack_ref, plan))
+}
+
 /// Runs `mlk stack …`.
 pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     let (arg, render) = match cmd {
         StackCommand::Render(a) => (&a.stack, Some(a)),
         StackCommand::Check(a) => (a, None),
     };
-    let stack_ref = match find_stack(Some(&arg.stack)) {
-        Ok(s) => s,
-        Err(d) => {
-            reporter.diagnostic(&d);
-            return Exit::Invalid;
-        }
+    let (stack_ref, plan) = match admin_plan(Some(&arg.stack), reporter) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
-    let loaded = match load_stack(&stack_ref) {
-        Ok(l) => l,
-        Err(problems) => return super::compile::fail(reporter, problems.items()),
-    };
-    let (plan, warnings) = match resolve_stack(&loaded.stack, loaded.file, &loaded.sources) {
-        Ok(p) => p,
-        Err(problems) => return super::compile::fail(reporter, problems.items()),
-    };
-    reporter.diagnostics(&warnings);
     let manifests = match render_admin(&plan) {
         Ok(m) => m,
         Err(e) => {

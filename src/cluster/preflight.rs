@@ -372,7 +372,12 @@ async fn shared_names(cluster: &Cluster, plan: &Plan, warnings: &mut Vec<String>
 /// (`mlk.dev/stack`, which `mlk stack render` puts on every admin object): cluster-scoped
 /// names are shared by every stack, so the last stack applied overwrote it, or will. `what`
 /// names what the user renames (`queues`, `GPU types`, `priorities`).
-fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str, what: &str) -> Option<String> {
+pub(super) fn owned_elsewhere(
+    live: &DynamicObject,
+    kind: &str,
+    stack: &str,
+    what: &str,
+) -> Option<String> {
     let owner = live.metadata.labels.as_ref()?.get(labels::STACK)?;
     let name = live.metadata.name.as_deref().unwrap_or_default();
     (owner != stack).then(|| {
@@ -393,7 +398,7 @@ fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {
 }
 
 /// What to install for `kind`.
-fn operator(kind: &str) -> &'static str {
+pub(super) fn operator(kind: &str) -> &'static str {
     match kind {
         "PyTorchJob" => {
             "the Kubeflow training operator (https://github.com/kubeflow/training-operator)"
@@ -406,6 +411,9 @@ fn operator(kind: &str) -> &'static str {
             "Kueue (https://kueue.sigs.k8s.io/)"
         }
         "Queue" => "the KAI Scheduler (https://github.com/NVIDIA/KAI-Scheduler)",
+        "DeviceClass" | "ResourceClaimTemplate" => {
+            "Kubernetes 1.34 or later (resource.k8s.io/v1, Dynamic Resource Allocation)"
+        }
         _ => "the operator that serves this kind, or pick a stack that matches this cluster",
     }
 }

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::admin::meta;
-use crate::access::{APPLY_VERBS, NEEDS, Of};
+use crate::access::{APPLY_VERBS, NEEDS, Of, Uses};
 use crate::resolve::{AdminPlan, Tenant};
 
 /// The runner's and readers' Roles (and RoleBindings).
@@ -72,7 +72,7 @@ fn accounts(plan: &AdminPlan, t: &Tenant, docs: &mut Vec<Value>) {
             "automountServiceAccountToken": false,
         }));
     }
-    let (runner, cluster) = runner_rules(t);
+    let (runner, cluster) = runner_rules(&plan.uses);
     let account = json!([{"kind": "ServiceAccount", "name": t.runner, "namespace": ns}]);
     role(
         plan,
@@ -93,7 +93,7 @@ fn accounts(plan: &AdminPlan, t: &Tenant, docs: &mut Vec<Value>) {
         .iter()
         .map(|g| json!({"kind": "Group", "name": g, "apiGroup": "rbac.authorization.k8s.io"}))
         .collect();
-    let reads = rules(t, |n| n.reader, false);
+    let reads = rules(&plan.uses, |n| n.reader, false);
     role(
         plan,
         "Role",
@@ -110,26 +110,26 @@ type Grants = BTreeMap<(String, String), BTreeSet<&'static str>>;
 
 /// The runner's namespaced and cluster-scoped grants: applying every kind its runs apply,
 /// and every need that applies.
-fn runner_rules(t: &Tenant) -> (Grants, Grants) {
-    let mut namespaced = rules(t, |_| true, false);
-    for a in t.uses.applied() {
+fn runner_rules(uses: &Uses) -> (Grants, Grants) {
+    let mut namespaced = rules(uses, |_| true, false);
+    for a in uses.applied() {
         let e = namespaced
             .entry((a.group.to_owned(), a.plural.to_owned()))
             .or_default();
         e.extend(APPLY_VERBS.iter().copied());
     }
-    (namespaced, rules(t, |_| true, true))
+    (namespaced, rules(uses, |_| true, true))
 }
 
 /// The grants of the [`NEEDS`] that apply and that `pick` picks, cluster-scoped or not.
-fn rules(t: &Tenant, pick: impl Fn(&crate::access::Need) -> bool, cluster: bool) -> Grants {
+fn rules(uses: &Uses, pick: impl Fn(&crate::access::Need) -> bool, cluster: bool) -> Grants {
     let mut out = Grants::new();
     for n in NEEDS
         .iter()
-        .filter(|n| t.uses.applies(n.when) && pick(n))
+        .filter(|n| uses.applies(n.when) && pick(n))
         .filter(|n| matches!(n.of, Of::Cluster(..)) == cluster)
     {
-        for (group, resource) in t.uses.targets(n.of) {
+        for (group, resource) in uses.targets(n.of) {
             out.entry((group.to_owned(), resource.to_owned()))
                 .or_default()
                 .insert(n.verb);

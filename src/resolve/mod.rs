@@ -36,6 +36,9 @@ mod settings;
 mod stack;
 mod step;
 mod tenant;
+
+/// The ClusterTrainingRuntime of TrainJobs when `[training] runtime` names none.
+pub(crate) const TRAINING_RUNTIME: &str = "torch-distributed";
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -47,6 +50,7 @@ use miette::{Diagnostic, LabeledSpan};
 
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
+pub(crate) use gpu::NVIDIA_GPU;
 pub use gpu::request_at as gpu_request_at;
 pub use plan::{
     CacheInfo, Data, Fetch, Gpu, Input, Plan, Priority, Publish, Push, PytorchSpec, Resources,

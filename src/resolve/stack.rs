@@ -35,6 +35,16 @@ pub struct AdminPlan {
     pub priorities: Vec<AdminPriority>,
     /// `[tenant]`: the namespace and what goes in it.
     pub tenant: Option<Tenant>,
+    /// Where steps run.
+    pub backend: crate::domain::Backend,
+    /// kubeconfig context.
+    pub context: Option<String>,
+    /// The TrainJob runtime (a ClusterTrainingRuntime).
+    pub training_runtime: String,
+    /// The DRA DeviceClasses steps claim from (DRA stacks).
+    pub device_classes: Vec<&'static str>,
+    /// What runs on this stack do on a cluster.
+    pub(crate) uses: crate::access::Uses,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -203,6 +213,15 @@ pub fn resolve_stack(
             queues,
             priorities,
             tenant,
+            backend: stack.backend,
+            context: stack.context.clone(),
+            training_runtime: stack
+                .training
+                .runtime
+                .clone()
+                .unwrap_or_else(|| super::TRAINING_RUNTIME.into()),
+            device_classes: device_classes(stack),
+            uses: tenant::uses(stack),
         },
         warnings,
     ))
@@ -241,4 +260,22 @@ fn flavors(stack: &StackFile) -> Vec<Flavor> {
         });
     }
     flavors
+}
+
+/// The DRA DeviceClasses a DRA stack's claims name: whole and shared GPUs, and MIG devices
+/// with the `mig` strategy.
+fn device_classes(stack: &StackFile) -> Vec<&'static str> {
+    if stack.gpu.sharing != GpuSharing::Dra {
+        return Vec::new();
+    }
+    let mut out = vec![super::gpu::DRA_GPU_CLASS];
+    if stack
+        .gpu
+        .strategy
+        .as_ref()
+        .is_some_and(|s| *s.get_ref() == crate::domain::DraStrategy::Mig)
+    {
+        out.push(super::gpu::DRA_MIG_CLASS);
+    }
+    out
 }

@@ -33,8 +33,6 @@ pub struct Tenant {
     pub requests: BTreeMap<String, Quantity>,
     /// The LimitRange's default limits.
     pub limits: BTreeMap<String, Quantity>,
-    /// What runs on this stack do on the cluster (the runner's and readers' Roles).
-    pub(crate) uses: Uses,
 }
 
 /// The namespace's ResourceQuota.
@@ -136,13 +134,17 @@ pub(super) fn tenant(
         quota,
         requests,
         limits,
-        uses: Uses {
-            scheduler: stack.scheduler.kind,
-            cluster_store: stack.cache.store == CacheStore::Configmap
-                && stack.backend == Backend::Kubernetes,
-            training: stack.training.api,
-            network_isolation: stack.policy.network_isolation,
-            sharing: stack.gpu.sharing,
-        },
+    }
+}
+
+/// What runs on `stack` do on a cluster (the runner's and readers' Roles, `mlk doctor`).
+pub(super) fn uses(stack: &StackFile) -> Uses {
+    Uses {
+        scheduler: stack.scheduler.kind,
+        cluster_store: stack.cache.store == CacheStore::Configmap
+            && stack.backend == Backend::Kubernetes,
+        training: stack.training.api,
+        network_isolation: stack.policy.network_isolation,
+        sharing: stack.gpu.sharing,
     }
 }
