@@ -222,7 +222,7 @@ pub enum Command {
         after_help = "Examples:\n  mlk lineage latest train.model\n  mlk lineage 20261121-084500-1a2b evaluate.metrics -o json"
     )]
     Lineage(lineage::LineageArgs),
-    /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
+    /// A stack's admin objects: its tenant namespace, queues, flavors, priority classes.
     #[command(
         subcommand,
         after_help = "Examples:\n  mlk stack check prod\n  mlk stack render prod -o platform/queues/"
