@@ -14,6 +14,10 @@ pub(crate) enum Of {
     In(&'static str, &'static str),
     /// One cluster-scoped resource: `(group, plural)`.
     Cluster(&'static str, &'static str),
+    /// One cluster-scoped resource read only to notice an object of another stack: granted
+    /// to the runner, but neither the preflight nor `mlk doctor` checks it (without it, that
+    /// warning is all that is lost, and many users may not read cluster-scoped objects).
+    Owner(&'static str, &'static str),
     /// Each workload kind the run applies (Job, PyTorchJob, TrainJob, InferenceService).
     Workloads,
     /// The NetworkPolicies applied beside training workloads (`mlk status` and `mlk delete`
@@ -171,14 +175,14 @@ pub(crate) const NEEDS: &[Need] = &[
     ),
     need(
         "get",
-        Of::Cluster("kueue.x-k8s.io", "resourceflavors"),
+        Of::Owner("kueue.x-k8s.io", "resourceflavors"),
         When::Kueue,
         false,
         "noticing a GPU flavor that belongs to another stack",
     ),
     need(
         "get",
-        Of::Cluster("kueue.x-k8s.io", "workloadpriorityclasses"),
+        Of::Owner("kueue.x-k8s.io", "workloadpriorityclasses"),
         When::Kueue,
         false,
         "noticing a priority class that belongs to another stack",
@@ -192,7 +196,7 @@ pub(crate) const NEEDS: &[Need] = &[
     ),
     need(
         "get",
-        Of::Cluster("scheduling.k8s.io", "priorityclasses"),
+        Of::Owner("scheduling.k8s.io", "priorityclasses"),
         When::PriorityClasses,
         false,
         "noticing a PriorityClass that belongs to another stack",
@@ -330,7 +334,7 @@ impl Uses {
     pub(crate) fn targets(&self, of: Of) -> Vec<(&'static str, &'static str)> {
         match of {
             Of::Core(r) => vec![("", r)],
-            Of::In(g, r) | Of::Cluster(g, r) => vec![(g, r)],
+            Of::In(g, r) | Of::Cluster(g, r) | Of::Owner(g, r) => vec![(g, r)],
             Of::Workloads => self
                 .applied()
                 .iter()

@@ -19,6 +19,8 @@ pub(crate) struct Missing {
     pub what: String,
     /// From [`Need::disables`].
     pub disables: &'static str,
+    /// Whether it is about the namespace (else cluster-wide).
+    pub namespaced: bool,
 }
 
 /// Whether the user may `verb` `resource` (`plural` or `plural/subresource`) of `group` in
@@ -66,6 +68,7 @@ pub(crate) async fn missing(
     let mut out = Vec::new();
     for need in NEEDS.iter().filter(|n| when(n.when)) {
         let namespace = match need.of {
+            Of::Owner(..) => continue, // only a warning would be lost: not worth one
             Of::Cluster(..) => "",
             _ => cluster.namespace.as_str(),
         };
@@ -74,6 +77,7 @@ pub(crate) async fn missing(
                 out.push(Missing {
                     what: what(need, &group, &resource),
                     disables: need.disables,
+                    namespaced: !namespace.is_empty(),
                 });
             }
         }

@@ -79,9 +79,14 @@ async fn run(
     };
     match fatal.await {
         Ok(missing) => warnings.extend(missing.iter().map(|m: &Missing| {
+            let scope = if m.namespaced {
+                format!("in namespace `{}`", cluster.namespace)
+            } else {
+                "cluster-wide".to_owned()
+            };
             format!(
-                "you may not {} in namespace `{}`, which disables {}",
-                m.what, cluster.namespace, m.disables
+                "you may not {} {scope}, which disables {}",
+                m.what, m.disables
             )
         })),
         Err(e) => problems.push(e),

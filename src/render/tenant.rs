@@ -127,7 +127,7 @@ fn rules(uses: &Uses, pick: impl Fn(&crate::access::Need) -> bool, cluster: bool
     for n in NEEDS
         .iter()
         .filter(|n| uses.applies(n.when) && pick(n))
-        .filter(|n| matches!(n.of, Of::Cluster(..)) == cluster)
+        .filter(|n| matches!(n.of, Of::Cluster(..) | Of::Owner(..)) == cluster)
     {
         for (group, resource) in uses.targets(n.of) {
             out.entry((group.to_owned(), resource.to_owned()))

@@ -340,3 +340,26 @@ fn flavors_and_priority_classes_of_another_stack_are_said() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("belongs to stack"), "{}", out.stderr);
 }
+
+#[test]
+fn a_cluster_scoped_verb_the_user_lacks_is_said_as_cluster_wide() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research"}}),
+    );
+    c.api.deny("queues");
+    // Reading PriorityClasses only serves the another-stack warning: never asked.
+    c.api.deny("priorityclasses");
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: you may not get queues.scheduling.run.ai cluster-wide, which disables the preflight's check that the step's KAI Queue exists"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("priorityclasses"), "{}", out.stderr);
+}
