@@ -46,10 +46,7 @@ pub(super) fn tenant(plan: &AdminPlan, t: &Tenant, docs: &mut Vec<Value>) {
         let text = |m: &BTreeMap<String, crate::quantity::Quantity>| -> BTreeMap<String, String> {
             m.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
         };
-        let mut limit = json!({ "type": "Container", "defaultRequest": text(&t.requests) });
-        if !t.limits.is_empty() {
-            limit["default"] = json!(text(&t.limits));
-        }
+        let limit = json!({ "type": "Container", "defaultRequest": text(&t.requests) });
         docs.push(json!({
             "apiVersion": "v1", "kind": "LimitRange",
             "metadata": meta(plan, "mlk-defaults", Some(ns)), "spec": { "limits": [limit] },

@@ -1,12 +1,12 @@
 //! `[tenant]` checked: the namespace's Pod Security profile, its ResourceQuota (default
-//! scheduler only: Kueue and KAI keep quota in their queues), the defaults its LimitRange
+//! scheduler only: Kueue and KAI keep quota in their queues), the requests its LimitRange
 //! gives, who runs and who reads, and where its pods may connect.
 
 use std::collections::BTreeMap;
 
 use super::{ResolveError, hint};
 use crate::access::Uses;
-use crate::domain::{Backend, CacheStore, LimitsMode, SchedulerKind, Security};
+use crate::domain::{Backend, CacheStore, SchedulerKind, Security};
 use crate::load::{StackFile, TenantDef};
 use crate::quantity::Quantity;
 
@@ -29,10 +29,9 @@ pub struct Tenant {
     pub artifact_namespace: Option<String>,
     /// The ResourceQuota (default scheduler only).
     pub quota: Option<TenantQuota>,
-    /// The LimitRange's default requests (cpu, memory) and limits.
+    /// The LimitRange's default requests (cpu, memory). No default limits: a pod that
+    /// requests more than a default limit would be refused.
     pub requests: BTreeMap<String, Quantity>,
-    /// The LimitRange's default limits.
-    pub limits: BTreeMap<String, Quantity>,
 }
 
 /// The namespace's ResourceQuota.
@@ -85,15 +84,6 @@ pub(super) fn tenant(
     if let Some(m) = &d.resources.memory {
         requests.insert("memory".to_owned(), m.get_ref().clone());
     }
-    let limits = requests
-        .iter()
-        .filter(|(k, _)| match d.limits {
-            LimitsMode::All => true,
-            LimitsMode::Memory => *k == "memory",
-            LimitsMode::None => false,
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let quota = t.quota.as_ref().map(|q| {
         let q = q.get_ref();
         let mut hard = BTreeMap::new();
@@ -133,7 +123,6 @@ pub(super) fn tenant(
         artifact_namespace: t.artifact_namespace.clone(),
         quota,
         requests,
-        limits,
     }
 }
 

@@ -217,7 +217,7 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
     ),
     (
         "tenant",
-        "The team's namespace: `mlk stack render` emits it (Pod Security labels from [defaults] security), its ResourceQuota, a LimitRange from [defaults] resources and limits, the runner's ServiceAccount, Role and RoleBinding, a read-only Role, and NetworkPolicies.",
+        "The team's namespace: `mlk stack render` emits it (Pod Security labels from [defaults] security), its ResourceQuota, a LimitRange with [defaults] resources as default requests, the runner's ServiceAccount, Role and RoleBinding, a read-only Role, and NetworkPolicies.",
     ),
     (
         "tenant.runner",
