@@ -412,6 +412,9 @@ pub(super) fn operator(kind: &str) -> &'static str {
             "Kubeflow Trainer (https://github.com/kubeflow/trainer)"
         }
         "InferenceService" => "KServe (https://kserve.github.io/website/)",
+        "Service" => {
+            "Knative Serving (https://knative.dev/docs/install/), which KServe's Knative mode needs"
+        }
         "LocalQueue" | "ClusterQueue" | "ResourceFlavor" | "WorkloadPriorityClass" => {
             "Kueue (https://kueue.sigs.k8s.io/)"
         }

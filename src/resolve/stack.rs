@@ -37,6 +37,8 @@ pub struct AdminPlan {
     pub tenant: Option<Tenant>,
     /// Where steps run.
     pub backend: crate::domain::Backend,
+    /// KServe deployment mode.
+    pub serving: crate::domain::ServingMode,
     /// kubeconfig context.
     pub context: Option<String>,
     /// The TrainJob runtime (a ClusterTrainingRuntime).
@@ -214,6 +216,7 @@ pub fn resolve_stack(
             priorities,
             tenant,
             backend: stack.backend,
+            serving: stack.serving,
             context: stack.context.clone(),
             training_runtime: stack
                 .training

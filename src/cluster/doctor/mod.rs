@@ -8,13 +8,13 @@
 mod gpus;
 mod objects;
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde::Serialize;
 
 use super::preflight::{operator, served};
 use super::{Cluster, ClusterError, retry};
-use crate::domain::{GpuSharing, SchedulerKind, TrainingApi};
+use crate::domain::{GpuSharing, SchedulerKind, ServingMode, TrainingApi};
 use crate::resolve::AdminPlan;
 
 /// What `mlk doctor` found about one requirement.
@@ -63,6 +63,7 @@ pub(crate) fn doctor(cluster: &Cluster, plan: &AdminPlan) -> Result<Vec<Check>, 
         let mut out = Vec::new();
         namespace(cluster, plan, &mut out).await?;
         kinds(cluster, plan, &mut out).await?;
+        kserve_mode(cluster, plan, &mut out).await;
         gpus::gpus(cluster, plan, &mut out).await;
         objects::admin_objects(cluster, plan, &mut out).await?;
         objects::permissions(cluster, plan, &mut out).await?;
@@ -170,6 +171,15 @@ async fn kinds(
         false,
         " (serve steps only)",
     ));
+    if plan.serving == ServingMode::Knative {
+        wanted.push((
+            "serving.knative.dev",
+            &["v1"],
+            "Service",
+            false,
+            " (serve steps in KServe's Knative mode only)",
+        ));
+    }
     match u.scheduler {
         SchedulerKind::Kueue => {
             for kind in [
@@ -244,4 +254,42 @@ async fn kinds(
         out.push(c);
     }
     Ok(())
+}
+
+/// KServe's default deployment mode (`deploy` in ConfigMap `kserve/inferenceservice-config`),
+/// for information: mlk sets each InferenceService's mode itself. Unknown when unreadable.
+async fn kserve_mode(cluster: &Cluster, plan: &AdminPlan, out: &mut Vec<Check>) {
+    let api: Api<ConfigMap> = Api::namespaced(cluster.client(), "kserve");
+    let mine = match plan.serving {
+        ServingMode::Standard => "Standard",
+        ServingMode::Knative => "Knative",
+    };
+    let mut c = check("api", "KServe default deployment mode", Status::Unknown, "");
+    c.required = false;
+    c.detail = match retry(|| api.get_opt("inferenceservice-config")).await {
+        Ok(Some(cm)) => {
+            let deploy = cm
+                .data
+                .and_then(|d| d.get("deploy").cloned())
+                .unwrap_or_default();
+            let mode = serde_json::from_str::<serde_json::Value>(&deploy)
+                .ok()
+                .and_then(|v| v.get("defaultDeploymentMode")?.as_str().map(str::to_owned));
+            match mode {
+                Some(m) => {
+                    c.status = Status::Ok;
+                    format!(
+                        "{m}; mlk annotates each InferenceService with {mine}, the stack's mode"
+                    )
+                }
+                None => "the ConfigMap names no defaultDeploymentMode".into(),
+            }
+        }
+        Ok(None) => "no ConfigMap kserve/inferenceservice-config".into(),
+        Err(e) => format!(
+            "cannot read kserve/inferenceservice-config: {}",
+            ClusterError::from_kube(&e, "reading KServe's configuration", cluster)
+        ),
+    };
+    out.push(c);
 }

@@ -23,6 +23,10 @@ fn complete() -> Cluster {
         "/apis/scheduling.k8s.io/v1/priorityclasses/batch",
         json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "batch", "labels": {"mlk.dev/stack": "fake"}}, "value": 100}),
     );
+    c.api.create(
+        "/api/v1/namespaces/kserve/configmaps/inferenceservice-config",
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "inferenceservice-config", "namespace": "kserve"}, "data": {"deploy": "{\"defaultDeploymentMode\": \"Serverless\"}"}}),
+    );
     c
 }
 
@@ -79,7 +83,10 @@ fn a_cluster_with_everything_can_run_the_stack() {
 
 #[test]
 fn a_missing_operator_gpu_and_priority_class_are_said() {
-    let c = Cluster::new(PIPELINE, STACK);
+    let c = Cluster::new(
+        PIPELINE,
+        &format!("{STACK}\n[serving]\nmode = \"knative\"\n"),
+    );
     c.api.hide("PyTorchJob");
     let out = doctor(&c, false);
     assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
@@ -88,6 +95,9 @@ fn a_missing_operator_gpu_and_priority_class_are_said() {
         "→ install the Kubeflow training operator",
         "missing   gpu           h100: nvidia.com/gpu: no node labelled nvidia.com/gpu.product=H100 advertises it",
         "missing   priority      PriorityClass batch: not found",
+        // Only serve steps need Knative: said, but not counted.
+        "missing   api           Service: serving.knative.dev/v1 is not served (serve steps in KServe's Knative mode only) (optional)",
+        "→ install Knative Serving",
     ] {
         assert!(out.stdout.contains(line), "{line}\n{}", out.stdout);
     }
