@@ -163,14 +163,14 @@ pub(crate) const NEEDS: &[Need] = &[
         "get",
         Of::In("kueue.x-k8s.io", "localqueues"),
         When::Kueue,
-        true,
+        false,
         "the preflight's check that the step's LocalQueue exists",
     ),
     need(
         "list",
         Of::In("kueue.x-k8s.io", "workloads"),
         When::Kueue,
-        true,
+        false,
         "why a step waits for Kueue admission, and the pending timeout's reason",
     ),
     need(

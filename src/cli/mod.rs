@@ -44,7 +44,7 @@ pub use report::Reporter;
 pub enum Exit {
     /// 0: success.
     Ok = 0,
-    /// 1: a step failed, or `--check` found drift.
+    /// 1: a step failed, `--check` found drift, or `mlk doctor` found a requirement missing.
     Failed = 1,
     /// 2: invalid input (usage, pipeline, stack).
     Invalid = 2,
