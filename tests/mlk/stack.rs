@@ -173,3 +173,28 @@ fn tenant_mistakes_are_diagnostics() {
         assert!(out.stderr.contains(code), "{code}: {}", out.stderr);
     }
 }
+
+#[test]
+fn tenant_quota_counts_what_the_stacks_gpus_advertise() {
+    // A MIG stack's quota of 2 GPUs allows each profile's instances of 2 devices.
+    let (_d, mig) = temp_stack(&format!(
+        "{TENANT}\n[tenant.quota]\ngpu = 2\ncpu = \"16\"\n\n[gpu]\nsharing = \"mig\"\ndefault_type = \"a100\"\n\n[gpu.types.a100]\nmemory = \"80Gi\"\n"
+    ));
+    let out = mlk(&["stack", "render", &mig]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for line in [
+        "requests.cpu: \"16\"",
+        "requests.nvidia.com/gpu: \"2\"",
+        "requests.nvidia.com/mig-1g.10gb: \"14\"",
+        "requests.nvidia.com/mig-7g.80gb: \"2\"",
+    ] {
+        assert!(out.stdout.contains(line), "{line}\n{}", out.stdout);
+    }
+    assert!(!out.stdout.contains("scopeSelector"), "{}", out.stdout);
+    // The Namespace comes first, for GitOps tools that apply in order.
+    assert!(
+        out.stdout.starts_with("apiVersion: v1\nkind: Namespace\n"),
+        "{}",
+        out.stdout
+    );
+}
