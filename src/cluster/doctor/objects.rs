@@ -8,7 +8,7 @@ use crate::access::{APPLY_VERBS, Of};
 use crate::cluster::access::{self, review};
 use crate::cluster::preflight::owned_elsewhere;
 use crate::cluster::{Cluster, ClusterError, retry};
-use crate::domain::SchedulerKind;
+use crate::domain::{SchedulerKind, TrainingApi};
 use crate::resolve::AdminPlan;
 
 /// An admin object the stack needs: its check's area, `(group, versions)`, kind, name, and
@@ -22,7 +22,8 @@ struct Wanted<'a> {
     namespaced: bool,
 }
 
-/// The stack's queues and priority classes exist, and are this stack's.
+/// The stack's queues and priority classes exist and are this stack's; a TrainJob stack's
+/// ClusterTrainingRuntime exists.
 pub(super) async fn admin_objects(
     cluster: &Cluster,
     plan: &AdminPlan,
@@ -80,6 +81,17 @@ pub(super) async fn admin_objects(
             )
         });
     }
+    if plan.uses.training == TrainingApi::Trainjob {
+        let runtime = &plan.training_runtime;
+        all.push(wanted(
+            "runtime",
+            "trainer.kubeflow.org",
+            &["v1alpha1"],
+            "ClusterTrainingRuntime",
+            runtime,
+            false,
+        ));
+    }
     for Wanted {
         area,
         group,
@@ -93,10 +105,14 @@ pub(super) async fn admin_objects(
             .await?
             .map(|(ar, _)| ar);
         let mut c = check(area, format!("{kind} {name}"), Status::Missing, "not found");
-        c.fix = Some(format!(
-            "apply `mlk stack render {}` (the cluster admin)",
-            plan.stack
-        ));
+        c.fix = Some(if area == "runtime" {
+            "install Kubeflow Trainer's training runtimes, or name one that exists in [training] runtime".into()
+        } else {
+            format!(
+                "apply `mlk stack render {}` (the cluster admin)",
+                plan.stack
+            )
+        });
         if let Some(ar) = found {
             let api: Api<DynamicObject> = if namespaced {
                 Api::namespaced_with(cluster.client(), &cluster.namespace, &ar)

@@ -14,7 +14,12 @@ const KUEUE_STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nn
 
 /// A cluster with everything [`STACK`] needs: an H100 node and the PriorityClass.
 fn complete() -> Cluster {
-    let c = Cluster::new(PIPELINE, STACK);
+    complete_for(STACK)
+}
+
+/// [`complete`] for `stack`, a variant of [`STACK`].
+fn complete_for(stack: &str) -> Cluster {
+    let c = Cluster::new(PIPELINE, stack);
     c.api.create(
         "/api/v1/nodes/gpu-1",
         json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1", "labels": {"nvidia.com/gpu.product": "H100"}}, "status": {"allocatable": {"cpu": "64", "nvidia.com/gpu": "8"}}}),
@@ -193,4 +198,24 @@ fn a_local_stack_has_no_cluster_to_check() {
         out.stderr
     );
     assert!(c.api.requests().is_empty());
+}
+
+#[test]
+fn a_trainjob_stack_needs_its_training_runtime() {
+    let c = complete_for(&format!("{STACK}\n[training]\napi = \"trainjob\"\n"));
+    let out = doctor(&c, false);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "missing   runtime       ClusterTrainingRuntime torch-distributed: not found"
+        ),
+        "{}",
+        out.stdout
+    );
+    c.api.create(
+        "/apis/trainer.kubeflow.org/v1alpha1/clustertrainingruntimes/torch-distributed",
+        json!({"apiVersion": "trainer.kubeflow.org/v1alpha1", "kind": "ClusterTrainingRuntime", "metadata": {"name": "torch-distributed"}}),
+    );
+    let out = doctor(&c, false);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
 }
