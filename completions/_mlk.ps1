@@ -45,7 +45,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails')
             [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Show where an output of a run came from: step, cache key, inputs, upstream runs')
-            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
+            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: its tenant namespace, queues, flavors, priority classes')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write manual pages (roff): the top page to stdout, or every page into DIR')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of pipeline or stack files, for editors')
@@ -419,6 +420,26 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
         'mlk;stack;help;help' {
             break
         }
+        'mlk;doctor' {
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path')
+            [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only errors')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more about what mlk does')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'mlk;init' {
             [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'What to start from')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
@@ -497,7 +518,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             [CompletionResult]::new('logs', 'logs', [CompletionResultType]::ParameterValue, 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster')
             [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails')
             [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Show where an output of a run came from: step, cache key, inputs, upstream runs')
-            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes')
+            [CompletionResult]::new('stack', 'stack', [CompletionResultType]::ParameterValue, 'A stack''s admin objects: its tenant namespace, queues, flavors, priority classes')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a pipeline and its stacks to start from')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Write manual pages (roff): the top page to stdout, or every page into DIR')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of pipeline or stack files, for editors')
@@ -559,6 +581,9 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
             break
         }
         'mlk;help;stack;check' {
+            break
+        }
+        'mlk;help;doctor' {
             break
         }
         'mlk;help;init' {

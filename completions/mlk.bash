@@ -28,6 +28,9 @@ _mlk() {
             mlk,delete)
                 cmd="mlk__subcmd__delete"
                 ;;
+            mlk,doctor)
+                cmd="mlk__subcmd__doctor"
+                ;;
             mlk,help)
                 cmd="mlk__subcmd__help"
                 ;;
@@ -102,6 +105,9 @@ _mlk() {
                 ;;
             mlk__subcmd__help,delete)
                 cmd="mlk__subcmd__help__subcmd__delete"
+                ;;
+            mlk__subcmd__help,doctor)
+                cmd="mlk__subcmd__help__subcmd__doctor"
                 ;;
             mlk__subcmd__help,help)
                 cmd="mlk__subcmd__help__subcmd__help"
@@ -182,7 +188,7 @@ _mlk() {
 
     case "${cmd}" in
         mlk)
-            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render push plan check cache run status delete logs report lineage stack init man schema completions help"
+            opts="-n -q -v -h -V --kubeconfig --context --namespace --color --quiet --verbose --help --version render push plan check cache run status delete logs report lineage stack doctor init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -563,8 +569,58 @@ _mlk() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        mlk__subcmd__doctor)
+            opts="-s -o -n -q -v -h -V --stack --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         mlk__subcmd__help)
-            opts="render push plan check cache run status delete logs report lineage stack init man schema completions help"
+            opts="render push plan check cache run status delete logs report lineage stack doctor init man schema completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -662,6 +718,20 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mlk__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -42,7 +42,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand logs 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster'
             cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
             cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
-            cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand stack 'A stack''s admin objects: its tenant namespace, queues, flavors, priority classes'
+            cand doctor 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
             cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
@@ -389,6 +390,25 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;stack;help;help'= {
         }
+        &'mlk;doctor'= {
+            cand -s 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path'
+            cand --stack 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml) or path'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
+            cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
+            cand -n 'Namespace of every object, instead of the stack''s'
+            cand --namespace 'Namespace of every object, instead of the stack''s'
+            cand --color 'When to use colours'
+            cand -q 'Print only errors'
+            cand --quiet 'Print only errors'
+            cand -v 'Print more about what mlk does'
+            cand --verbose 'Print more about what mlk does'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'mlk;init'= {
             cand --template 'What to start from'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
@@ -463,7 +483,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
             cand logs 'Print the logs of a run: stored ones of a local run, or its pods'' in the cluster'
             cand report 'Write a run''s HTML report: DAG, timeline, cache, outputs, lineage, log tails'
             cand lineage 'Show where an output of a run came from: step, cache key, inputs, upstream runs'
-            cand stack 'A stack''s admin objects: Kueue queues and flavors, KAI queues, priority classes'
+            cand stack 'A stack''s admin objects: its tenant namespace, queues, flavors, priority classes'
+            cand doctor 'Check that a stack can run on its cluster: operators, GPUs, queues, permissions'
             cand init 'Create a pipeline and its stacks to start from'
             cand man 'Write manual pages (roff): the top page to stdout, or every page into DIR'
             cand schema 'Print the JSON Schema of pipeline or stack files, for editors'
@@ -508,6 +529,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
         &'mlk;help;stack;render'= {
         }
         &'mlk;help;stack;check'= {
+        }
+        &'mlk;help;doctor'= {
         }
         &'mlk;help;init'= {
         }

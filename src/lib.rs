@@ -13,12 +13,14 @@
 //!   lineage);
 //! - [`cli`]: the command line, the only code that prints.
 //!
-//! Shared leaf modules: `domain` (the closed sets of values both files and the plan name),
+//! Shared leaf modules: `access` (every verb mlk uses on a cluster), `domain` (the closed sets
+//! of values both files and the plan name),
 //! `labels` (every label and annotation key), `diag` (diagnostics tied to user files),
 //! `quantity`, `duration`, `names`, [`cache`] (cache keys, input digests, record
 //! stores and the hit rule), `threads` (independent work split across CPUs) and `store` (bytes
 //! moved between local paths and the artifact store: S3, GCS, Azure, local directories).
 
+pub(crate) mod access;
 pub(crate) mod artifacts;
 pub mod cache;
 pub mod cli;

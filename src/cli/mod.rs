@@ -8,6 +8,7 @@ mod cache;
 mod check;
 mod compile;
 mod detach;
+mod doctor;
 mod hash_progress;
 mod init;
 mod launch;
@@ -45,7 +46,7 @@ pub use report::Reporter;
 pub enum Exit {
     /// 0: success.
     Ok = 0,
-    /// 1: a step failed, or `--check` found drift.
+    /// 1: a step failed, `--check` found drift, or `mlk doctor` found a requirement missing.
     Failed = 1,
     /// 2: invalid input (usage, pipeline, stack).
     Invalid = 2,
@@ -223,12 +224,17 @@ pub enum Command {
         after_help = "Examples:\n  mlk lineage latest train.model\n  mlk lineage 20261121-084500-1a2b evaluate.metrics -o json"
     )]
     Lineage(lineage::LineageArgs),
-    /// A stack's admin objects: Kueue queues and flavors, KAI queues, priority classes.
+    /// A stack's admin objects: its tenant namespace, queues, flavors, priority classes.
     #[command(
         subcommand,
         after_help = "Examples:\n  mlk stack check prod\n  mlk stack render prod -o platform/queues/"
     )]
     Stack(stack::StackCommand),
+    /// Check that a stack can run on its cluster: operators, GPUs, queues, permissions.
+    #[command(
+        after_help = "Examples:\n  mlk doctor --stack prod\n  mlk doctor --stack prod -o json | jq '.checks[] | select(.status != \"ok\")'\n\nExit codes: 0 the stack can run, 1 something it needs is missing or outdated, 2 invalid stack, 3 cluster unreachable."
+    )]
+    Doctor(doctor::DoctorArgs),
     /// Create a pipeline and its stacks to start from.
     #[command(
         after_help = "Examples:\n  mlk init\n  mlk init fraud --template train-serve\n  mlk init . --force        # overwrite pipeline.toml and stacks/"
@@ -385,6 +391,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Report(args) => report_cmd::run(&args, &reporter),
         Command::Lineage(args) => lineage::run(&args, &reporter),
         Command::Stack(cmd) => stack::run(&cmd, &reporter),
+        Command::Doctor(args) => doctor::run(&args, &cli.global, &reporter),
         Command::Init(args) => init::run(&args, &reporter),
         Command::Man(args) => man::run(&args, &reporter),
         Command::Schema(args) => schema::run(&args, &reporter),

@@ -8,10 +8,11 @@ use clap::{Args, Subcommand};
 use super::output::{Change, apply_reported, plan_dir, report_stale, unified_diff};
 use super::{Exit, Reporter, write_stdout, write_stdout_parts};
 use crate::compile::find_stack;
+use crate::domain::SchedulerKind;
 use crate::load::{StackRef, load_stack};
 use crate::render::admin::render_admin;
 use crate::render::stream_parts;
-use crate::resolve::resolve_stack;
+use crate::resolve::{AdminPlan, resolve_stack};
 
 /// `mlk stack` subcommands.
 #[derive(Debug, Subcommand)]
@@ -48,28 +49,34 @@ pub struct StackRenderArgs {
     pub check: bool,
 }
 
+/// Finds, loads and resolves the stack `arg` names (diagnostics reported), for `mlk stack`
+/// and `mlk doctor`.
+pub(super) fn admin_plan(
+    arg: Option<&str>,
+    reporter: &Reporter,
+) -> Result<(StackRef, AdminPlan), Exit> {
+    let stack_ref = find_stack(arg).map_err(|d| {
+        reporter.diagnostic(&d);
+        Exit::Invalid
+    })?;
+    let loaded = load_stack(&stack_ref)
+        .map_err(|problems| super::compile::fail(reporter, problems.items()))?;
+    let (plan, warnings) = resolve_stack(&loaded.stack, loaded.file, &loaded.sources)
+        .map_err(|problems| super::compile::fail(reporter, problems.items()))?;
+    reporter.diagnostics(&warnings);
+    Ok((stack_ref, plan))
+}
+
 /// Runs `mlk stack …`.
 pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     let (arg, render) = match cmd {
         StackCommand::Render(a) => (&a.stack, Some(a)),
         StackCommand::Check(a) => (a, None),
     };
-    let stack_ref = match find_stack(Some(&arg.stack)) {
-        Ok(s) => s,
-        Err(d) => {
-            reporter.diagnostic(&d);
-            return Exit::Invalid;
-        }
+    let (stack_ref, plan) = match admin_plan(Some(&arg.stack), reporter) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
-    let loaded = match load_stack(&stack_ref) {
-        Ok(l) => l,
-        Err(problems) => return super::compile::fail(reporter, problems.items()),
-    };
-    let (plan, warnings) = match resolve_stack(&loaded.stack, loaded.file, &loaded.sources) {
-        Ok(p) => p,
-        Err(problems) => return super::compile::fail(reporter, problems.items()),
-    };
-    reporter.diagnostics(&warnings);
     let manifests = match render_admin(&plan) {
         Ok(m) => m,
         Err(e) => {
@@ -89,9 +96,43 @@ pub(super) fn run(cmd: &StackCommand, reporter: &Reporter) -> Exit {
     if manifests.is_empty() {
         // Nothing on stdout must not look like a render that failed silently.
         reporter.status(&format!(
-            "stack {} has no admin objects to render: it defines no queues ([queues.NAME]) and no priorities ([priorities]); a KAI stack's Queues, and a Kueue stack's ClusterQueues and LocalQueues, come from [queues.NAME]",
+            "stack {} has no admin objects to render: it defines no queues ([queues.NAME]), no priorities ([priorities]) and no [tenant]; a KAI stack's Queues, and a Kueue stack's ClusterQueues and LocalQueues, come from [queues.NAME], the namespace and its quota, access and network rules from [tenant]",
             plan.stack
         ));
+    }
+    let shared: Vec<String> = manifests
+        .iter()
+        .filter(|m| {
+            m.namespace.is_none()
+                && !matches!(
+                    m.kind.as_str(),
+                    "Namespace" | "ClusterRole" | "ClusterRoleBinding"
+                )
+        })
+        .map(|m| format!("{} {}", m.kind, m.name))
+        .collect();
+    if !shared.is_empty() {
+        reporter.status(&format!(
+            "stack {}: cluster-scoped names are shared by every stack ({}): each carries the label {}={}, and `mlk run` warns when a queue, GPU flavor or priority class its steps use belongs to another stack",
+            plan.stack,
+            shared.join(", "),
+            crate::labels::STACK,
+            plan.stack
+        ));
+    }
+    if plan.tenant.as_ref().is_some_and(|t| t.quota.is_none()) {
+        let note = match plan.scheduler {
+            SchedulerKind::Default => {
+                "no ResourceQuota: add [tenant.quota] to cap the namespace's requests"
+            }
+            SchedulerKind::Kueue => {
+                "no ResourceQuota: with Kueue, quota lives in the ClusterQueues of [queues.NAME]"
+            }
+            SchedulerKind::Kai => {
+                "no ResourceQuota: with KAI, quota lives in the Queues of [queues.NAME]"
+            }
+        };
+        reporter.status(&format!("stack {}: {note}", plan.stack));
     }
     let Some(dir) = &args.output else {
         return write_stdout_parts(stream_parts(&manifests).map(str::as_bytes));

@@ -18,6 +18,7 @@ mod answer;
 
 pub(crate) use answer::on_slow_answer;
 mod backend;
+mod doctor;
 pub(crate) mod engine;
 mod errors;
 mod lifecycle;
@@ -39,6 +40,7 @@ use kube::runtime::utils::Backoff;
 use kube::{Client, Config};
 
 pub(crate) use backend::KubeBackend;
+pub(crate) use doctor::{Check, Status, can_run, doctor};
 pub(crate) use errors::ClusterError;
 use errors::{plugin_failure, untrusted_certificate};
 pub(crate) use lifecycle::{RunObject, applied_again, delete_run, run_objects};

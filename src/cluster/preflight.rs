@@ -1,6 +1,7 @@
 //! Checks made before anything is created: the namespace exists, every kind the run needs is
-//! served (with the operator to install when it is not), the user may create each kind, and
-//! which of the other verbs mlk uses ([`super::access::NEEDS`]) the user may not use.
+//! served (with the operator to install when it is not), the user may create each kind,
+//! which of the other verbs mlk uses ([`crate::access::NEEDS`]) the user may not use, and
+//! which cluster-scoped admin objects the steps use belong to another stack.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::discovery;
 
-use super::access::{self, Missing, When};
+use super::access::{self, Missing, Of};
 use super::{Cluster, ClusterError, retry};
 use crate::domain::SchedulerKind;
 use crate::labels;
@@ -47,6 +48,7 @@ async fn run(
         queues(cluster, plan, &mut resources, &mut problems, &mut warnings).await?;
         permissions(cluster, manifests, &resources, &mut problems).await?;
         runtimes(cluster, manifests, &mut problems).await?;
+        shared_names(cluster, plan, &mut warnings).await;
         let workloads: Vec<(String, String)> = resources
             .values()
             .filter(|ar| {
@@ -57,22 +59,34 @@ async fn run(
             })
             .map(|ar| (ar.group.clone(), ar.plural.clone()))
             .collect();
-        let kueue = resources
+        let attached: Vec<(String, String)> = resources
             .values()
-            .find(|ar| ar.kind == "Workload" && ar.group == "kueue.x-k8s.io")
-            .map(|ar| (ar.group.clone(), ar.plural.clone()));
-        let when = |w: When| match w {
-            When::Always => true,
-            When::ClusterStore => cluster_store,
-            When::Kueue => plan.stack.scheduler == SchedulerKind::Kueue,
+            .filter(|ar| ar.kind == "NetworkPolicy")
+            .map(|ar| (ar.group.clone(), ar.plural.clone()))
+            .collect();
+        let uses = plan.stack.uses(cluster_store);
+        // Workloads: the kinds this run applies (discovered), not every kind the stack may.
+        let targets = |of: Of| match of {
+            Of::Workloads => workloads.clone(),
+            Of::Attached => attached.clone(),
+            _ => uses
+                .targets(of)
+                .into_iter()
+                .map(|(g, r)| (g.to_owned(), r.to_owned()))
+                .collect(),
         };
-        access::missing(cluster, when, &workloads, kueue).await
+        access::missing(cluster, |w| uses.applies(w), targets).await
     };
     match fatal.await {
         Ok(missing) => warnings.extend(missing.iter().map(|m: &Missing| {
+            let scope = if m.namespaced {
+                format!("in namespace `{}`", cluster.namespace)
+            } else {
+                "cluster-wide".to_owned()
+            };
             format!(
-                "you may not {} in namespace `{}`, which disables {}",
-                m.what, cluster.namespace, m.disables
+                "you may not {} {scope}, which disables {}",
+                m.what, m.disables
             )
         })),
         Err(e) => problems.push(e),
@@ -241,7 +255,9 @@ async fn queues(
     }
     for (queue, step) in names {
         match retry(|| api.get_opt(&queue)).await {
-            Ok(Some(live)) => warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name)),
+            Ok(Some(live)) => {
+                warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name, "queues"));
+            }
             Ok(None) => problems.push(ClusterError::NoQueue {
                 kind: kind.into(),
                 queue,
@@ -301,15 +317,77 @@ async fn runtimes(
     Ok(())
 }
 
+/// Warnings for the cluster-scoped admin objects the steps use besides queues (Kueue
+/// ResourceFlavors of their GPU types and WorkloadPriorityClasses, or PriorityClasses) that
+/// belong to another stack. Only warnings: a kind not served, an object not there or a read
+/// that is not allowed says nothing here (the permission check names that read).
+async fn shared_names(cluster: &Cluster, plan: &Plan, warnings: &mut Vec<String>) {
+    let mut wanted: Vec<(&str, &[&str], &str, String, &str)> = Vec::new();
+    let kueue = plan.stack.scheduler == SchedulerKind::Kueue;
+    const KUEUE: (&str, &[&str]) = ("kueue.x-k8s.io", &["v1beta2", "v1beta1"]);
+    for s in &plan.steps {
+        if let (true, Some(t)) = (kueue, s.gpu.gpu_type()) {
+            wanted.push((
+                KUEUE.0,
+                KUEUE.1,
+                "ResourceFlavor",
+                t.to_owned(),
+                "GPU types",
+            ));
+        }
+        if let Some(p) = &s.priority {
+            wanted.push(if kueue {
+                (
+                    KUEUE.0,
+                    KUEUE.1,
+                    "WorkloadPriorityClass",
+                    p.name.clone(),
+                    "priorities",
+                )
+            } else {
+                (
+                    "scheduling.k8s.io",
+                    &["v1"],
+                    "PriorityClass",
+                    p.name.clone(),
+                    "priorities",
+                )
+            });
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    for (group, versions, kind, name, what) in wanted {
+        let mut found = None;
+        for version in versions {
+            if let Ok(Some(ar)) = served(cluster, group, version, kind).await {
+                found = Some(ar);
+                break;
+            }
+        }
+        let Some(ar) = found else { continue };
+        let api: Api<DynamicObject> = Api::all_with(cluster.client(), &ar);
+        if let Ok(Some(live)) = retry(|| api.get_opt(&name)).await {
+            warnings.extend(owned_elsewhere(&live, kind, &plan.stack.name, what));
+        }
+    }
+}
+
 /// A warning when `live` (an admin object the run uses) is labelled as another stack's
 /// (`mlk.dev/stack`, which `mlk stack render` puts on every admin object): cluster-scoped
-/// names are shared by every stack, so the last stack applied overwrote it, or will.
-fn owned_elsewhere(live: &DynamicObject, kind: &str, stack: &str) -> Option<String> {
+/// names are shared by every stack, so the last stack applied overwrote it, or will. `what`
+/// names what the user renames (`queues`, `GPU types`, `priorities`).
+pub(super) fn owned_elsewhere(
+    live: &DynamicObject,
+    kind: &str,
+    stack: &str,
+    what: &str,
+) -> Option<String> {
     let owner = live.metadata.labels.as_ref()?.get(labels::STACK)?;
     let name = live.metadata.name.as_deref().unwrap_or_default();
     (owner != stack).then(|| {
         format!(
-            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's queues names of their own",
+            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's {what} names of their own",
             labels::STACK
         )
     })
@@ -325,7 +403,7 @@ fn missing(api_version: &str, kind: &str, step: &str) -> ClusterError {
 }
 
 /// What to install for `kind`.
-fn operator(kind: &str) -> &'static str {
+pub(super) fn operator(kind: &str) -> &'static str {
     match kind {
         "PyTorchJob" => {
             "the Kubeflow training operator (https://github.com/kubeflow/training-operator)"
@@ -334,10 +412,16 @@ fn operator(kind: &str) -> &'static str {
             "Kubeflow Trainer (https://github.com/kubeflow/trainer)"
         }
         "InferenceService" => "KServe (https://kserve.github.io/website/)",
+        "Service" => {
+            "Knative Serving (https://knative.dev/docs/install/), which KServe's Knative mode needs"
+        }
         "LocalQueue" | "ClusterQueue" | "ResourceFlavor" | "WorkloadPriorityClass" => {
             "Kueue (https://kueue.sigs.k8s.io/)"
         }
         "Queue" => "the KAI Scheduler (https://github.com/NVIDIA/KAI-Scheduler)",
+        "DeviceClass" | "ResourceClaimTemplate" => {
+            "Kubernetes 1.34 or later (resource.k8s.io/v1, Dynamic Resource Allocation)"
+        }
         _ => "the operator that serves this kind, or pick a stack that matches this cluster",
     }
 }

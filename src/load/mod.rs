@@ -31,7 +31,7 @@ pub use schedule::ScheduleDef;
 pub use stack::{
     ArtifactsDef, CacheDef, CapacityDef, CostDef, DeviceRef, GpuDef, GpuTypeDef, LOCAL_STACK_TOML,
     MIG_TABLES, PolicyDef, PriorityDef, QueueDef, QuotaDef, SchedulerDef, StackDefaults, StackFile,
-    TopologyDef, TopologyLevelDef, TrainingDef,
+    TenantDef, TenantQuotaDef, TopologyDef, TopologyLevelDef, TrainingDef,
 };
 
 use crate::diag::{FileId, Problems, Sources};

@@ -26,6 +26,9 @@ pub(crate) const DEFAULT_FLAVOR: &str = "default";
 /// Every admin object of the stack, sorted.
 pub(crate) fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderError> {
     let mut docs: Vec<Value> = Vec::new();
+    if let Some(t) = &plan.tenant {
+        super::tenant::tenant(plan, t, &mut docs);
+    }
     match plan.scheduler {
         SchedulerKind::Kueue => kueue(plan, &mut docs),
         SchedulerKind::Kai => {
@@ -63,7 +66,7 @@ pub(crate) fn render_admin(plan: &AdminPlan) -> Result<Vec<Manifest>, RenderErro
     Ok(out)
 }
 
-fn meta(plan: &AdminPlan, name: &str, namespace: Option<&str>) -> Value {
+pub(super) fn meta(plan: &AdminPlan, name: &str, namespace: Option<&str>) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), name.into());
     if let Some(ns) = namespace {

@@ -14,6 +14,7 @@ pub(crate) mod engine;
 pub(crate) mod launcher;
 mod pod;
 mod templates;
+mod tenant;
 mod topology;
 mod trainjob;
 pub(crate) mod yaml;
@@ -177,24 +178,29 @@ impl Manifest {
 pub(crate) fn kind_rank(kind: &str) -> u32 {
     match kind {
         "Namespace" => 0,
-        "PriorityClass" => 1,
-        "WorkloadPriorityClass" => 2,
-        "ResourceFlavor" => 3,
-        "ClusterQueue" => 4,
-        "Queue" => 5,
-        "LocalQueue" => 6,
-        "ServiceAccount" => 7,
-        "Role" => 8,
-        "RoleBinding" => 9,
-        "ConfigMap" => 10,
-        "NetworkPolicy" => 11,
-        "ResourceClaimTemplate" => 12,
-        "Job" => 13,
-        "PyTorchJob" => 14,
-        "TrainJob" => 15,
-        "InferenceService" => 16,
-        "WorkflowTemplate" => 17,
-        "CronWorkflow" => 18,
+        "ResourceQuota" => 1,
+        "LimitRange" => 2,
+        "ServiceAccount" => 3,
+        "ClusterRole" => 4,
+        "Role" => 5,
+        "ClusterRoleBinding" => 6,
+        "RoleBinding" => 7,
+        "PriorityClass" => 8,
+        "WorkloadPriorityClass" => 9,
+        "Topology" => 10,
+        "ResourceFlavor" => 11,
+        "ClusterQueue" => 12,
+        "Queue" => 13,
+        "LocalQueue" => 14,
+        "ConfigMap" => 15,
+        "NetworkPolicy" => 16,
+        "ResourceClaimTemplate" => 17,
+        "Job" => 18,
+        "PyTorchJob" => 19,
+        "TrainJob" => 20,
+        "InferenceService" => 21,
+        "WorkflowTemplate" => 22,
+        "CronWorkflow" => 23,
         _ => 30,
     }
 }

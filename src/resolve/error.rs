@@ -629,6 +629,22 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A `[tenant.quota]` on a stack whose scheduler keeps quota in its queues.
+    #[error("[tenant.quota] needs the default scheduler, not {scheduler}")]
+    #[diagnostic(
+        code(mlk::resolve::tenant_quota),
+        help(
+            "with Kueue or KAI, quota lives in the queues ([queues.NAME] quota), which they enforce when they admit workloads; a ResourceQuota beside them would refuse pods the queue admitted. Remove [tenant.quota]"
+        )
+    )]
+    TenantQuota {
+        /// The stack's scheduler.
+        scheduler: String,
+        /// `[tenant.quota]`.
+        #[label("here")]
+        at: SourceSpan,
+    },
+
     /// A KAI queue whose cohort (its parent queue) is itself.
     #[error("queue `{queue}` names itself as its cohort")]
     #[diagnostic(

@@ -19,7 +19,7 @@ use crate::load::{GpuAmount, GpuTypeDef, Loaded};
 use crate::quantity::Quantity;
 
 /// The resource name of whole NVIDIA GPUs.
-pub(super) const NVIDIA_GPU: &str = "nvidia.com/gpu";
+pub(crate) const NVIDIA_GPU: &str = "nvidia.com/gpu";
 
 /// The DRA driver's DeviceClass of whole (or shared) GPUs.
 pub(crate) const DRA_GPU_CLASS: &str = "gpu.nvidia.com";

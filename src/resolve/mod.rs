@@ -36,6 +36,10 @@ mod serve;
 mod settings;
 mod stack;
 mod step;
+mod tenant;
+
+/// The ClusterTrainingRuntime of TrainJobs when `[training] runtime` names none.
+pub(crate) const TRAINING_RUNTIME: &str = "torch-distributed";
 #[cfg(test)]
 pub(crate) mod testing;
 mod topology;
@@ -49,12 +53,14 @@ use miette::{Diagnostic, LabeledSpan};
 
 pub use cost::{CostEstimate, StepCost};
 pub use error::ResolveError;
+pub(crate) use gpu::NVIDIA_GPU;
 pub use gpu::request_at as gpu_request_at;
 pub use plan::{
     CacheInfo, Data, Fetch, Gpu, Input, Plan, Priority, Publish, Push, PytorchSpec, Resources,
     Schedule, ServeSpec, StackInfo, Step,
 };
 pub use stack::{AdminPlan, AdminPriority, AdminQueue, Amounts, Flavor, resolve_stack};
+pub use tenant::{Tenant, TenantQuota};
 pub use topology::TopologyPlacement;
 pub use volumes::{CHECKPOINT_ENV, Volume};
 

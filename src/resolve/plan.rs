@@ -114,6 +114,21 @@ pub struct StackInfo {
     pub network_isolation: bool,
 }
 
+impl StackInfo {
+    /// What runs on this stack make mlk do on a cluster (`cluster_store`: cache records are
+    /// ConfigMaps), for the permission checks.
+    pub(crate) fn uses(&self, cluster_store: bool) -> crate::access::Uses {
+        crate::access::Uses {
+            scheduler: self.scheduler,
+            cluster_store,
+            training: self.training_api,
+            network_isolation: self.network_isolation,
+            sharing: self.gpu_sharing,
+            engine: self.engine,
+        }
+    }
+}
+
 /// One resolved step.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::ResolveError;
 use super::mig;
+use super::tenant::{self, Tenant};
 use crate::diag::{FileId, Located, Problems, Sources};
 use crate::domain::{GpuSharing, SchedulerKind, Toleration};
 use crate::load::{QuotaDef, StackFile};
@@ -39,6 +40,20 @@ pub struct AdminPlan {
     pub engine: crate::domain::Engine,
     /// The training API distributed steps compile to.
     pub training_api: crate::domain::TrainingApi,
+    /// `[tenant]`: the namespace and what goes in it.
+    pub tenant: Option<Tenant>,
+    /// Where steps run.
+    pub backend: crate::domain::Backend,
+    /// KServe deployment mode.
+    pub serving: crate::domain::ServingMode,
+    /// kubeconfig context.
+    pub context: Option<String>,
+    /// The TrainJob runtime (a ClusterTrainingRuntime).
+    pub training_runtime: String,
+    /// The DRA DeviceClasses steps claim from (DRA stacks).
+    pub device_classes: Vec<&'static str>,
+    /// What runs on this stack do on a cluster.
+    pub(crate) uses: crate::access::Uses,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -120,6 +135,7 @@ pub(super) fn check(stack: &StackFile, report: &mut impl FnMut(ResolveError)) {
             at: t.span().into(),
         });
     }
+    tenant::check(stack, report);
     if stack.gpu.sharing == GpuSharing::Kai && stack.scheduler.kind != SchedulerKind::Kai {
         report(ResolveError::KaiScheduler {
             at: stack.gpu.sharing_span.clone().into(),
@@ -199,6 +215,19 @@ pub fn resolve_stack(
             description: p.get_ref().description.clone(),
         })
         .collect();
+    // What one device gives of each GPU resource (the most any type gives).
+    let mut per_device: BTreeMap<String, u32> =
+        BTreeMap::from([(super::gpu::NVIDIA_GPU.to_owned(), 1)]);
+    for f in &flavors {
+        for (res, n) in &f.per_device {
+            let e = per_device.entry(res.clone()).or_insert(0);
+            *e = (*e).max(*n);
+        }
+    }
+    let tenant = stack
+        .tenant
+        .as_ref()
+        .map(|t| tenant::tenant(stack, t, &per_device));
     let warnings = problems.take_warnings();
     Ok((
         AdminPlan {
@@ -213,6 +242,17 @@ pub fn resolve_stack(
             topology: super::topology::admin(stack),
             engine: stack.engine,
             training_api: stack.training.api,
+            tenant,
+            backend: stack.backend,
+            serving: stack.serving,
+            context: stack.context.clone(),
+            training_runtime: stack
+                .training
+                .runtime
+                .clone()
+                .unwrap_or_else(|| super::TRAINING_RUNTIME.into()),
+            device_classes: device_classes(stack),
+            uses: tenant::uses(stack),
         },
         warnings,
     ))
@@ -251,4 +291,22 @@ fn flavors(stack: &StackFile) -> Vec<Flavor> {
         });
     }
     flavors
+}
+
+/// The DRA DeviceClasses a DRA stack's claims name: whole and shared GPUs, and MIG devices
+/// with the `mig` strategy.
+fn device_classes(stack: &StackFile) -> Vec<&'static str> {
+    if stack.gpu.sharing != GpuSharing::Dra {
+        return Vec::new();
+    }
+    let mut out = vec![super::gpu::DRA_GPU_CLASS];
+    if stack
+        .gpu
+        .strategy
+        .as_ref()
+        .is_some_and(|s| *s.get_ref() == crate::domain::DraStrategy::Mig)
+    {
+        out.push(super::gpu::DRA_MIG_CLASS);
+    }
+    out
 }

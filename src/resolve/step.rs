@@ -44,7 +44,7 @@ pub(super) fn stack_info(l: &Loaded) -> StackInfo {
             .training
             .runtime
             .clone()
-            .unwrap_or_else(|| "torch-distributed".into()),
+            .unwrap_or_else(|| super::TRAINING_RUNTIME.into()),
         gpu_sharing: s.gpu.sharing,
         artifacts_uri: s.artifacts.uri.get_ref().trim_end_matches('/').to_owned(),
         artifacts_kind: s.artifacts.kind.clone(),

@@ -73,6 +73,35 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
         true,
     ),
     ("kueue.x-k8s.io", "v1beta1", "Workload", "workloads", true),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "ClusterQueue",
+        "clusterqueues",
+        false,
+    ),
+    ("", "v1", "Node", "nodes", false),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "ResourceFlavor",
+        "resourceflavors",
+        false,
+    ),
+    (
+        "kueue.x-k8s.io",
+        "v1beta1",
+        "WorkloadPriorityClass",
+        "workloadpriorityclasses",
+        false,
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        false,
+    ),
     ("scheduling.run.ai", "v2", "Queue", "queues", false),
     (
         "trainer.kubeflow.org",
@@ -112,6 +141,40 @@ const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ),
 ];
 
+/// Kueue's v1beta2 kinds (served besides v1beta1 after [`FakeApi::serve_kueue_v1beta2`]), and
+/// ClusterQueue at v1beta1.
+const KUEUE_V1BETA2: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "kueue.x-k8s.io",
+        "v1beta2",
+        "LocalQueue",
+        "localqueues",
+        true,
+    ),
+    ("kueue.x-k8s.io", "v1beta2", "Workload", "workloads", true),
+    (
+        "kueue.x-k8s.io",
+        "v1beta2",
+        "ClusterQueue",
+        "clusterqueues",
+        false,
+    ),
+    (
+        "kueue.x-k8s.io",
+        "v1beta2",
+        "ResourceFlavor",
+        "resourceflavors",
+        false,
+    ),
+    (
+        "kueue.x-k8s.io",
+        "v1beta2",
+        "WorkloadPriorityClass",
+        "workloadpriorityclasses",
+        false,
+    ),
+];
+
 /// What the scripted controller does with a step's workload.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Script {
@@ -129,12 +192,29 @@ pub(crate) struct Script {
     pub replace_after: Option<usize>,
 }
 
+impl State {
+    /// The resources served now.
+    fn resources(
+        &self,
+    ) -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str, &'static str, bool)>
+    {
+        let newer = if self.kueue_v1beta2 {
+            KUEUE_V1BETA2
+        } else {
+            &[]
+        };
+        RESOURCES.iter().chain(newer.iter())
+    }
+}
+
 #[derive(Default)]
 struct State {
     rv: u64,
     objects: BTreeMap<String, Value>,
     namespaces: BTreeSet<String>,
     hidden: BTreeSet<String>,
+    /// Whether Kueue's v1beta2 kinds are served too.
+    kueue_v1beta2: bool,
     denied: BTreeSet<String>,
     apply_faults: VecDeque<u16>,
     /// Applies whose answer is not sent (the connection is closed instead).
@@ -472,6 +552,11 @@ impl FakeApi {
         self.state().absent.insert(name.into());
     }
 
+    /// Serves Kueue's v1beta2 kinds besides v1beta1 (a Kueue release that has both).
+    pub(crate) fn serve_kueue_v1beta2(&self) {
+        self.state().kueue_v1beta2 = true;
+    }
+
     /// Stops serving `kind` (as if its CRD were not installed).
     pub(crate) fn hide(&self, kind: &str) {
         self.state().hidden.insert(kind.into());
@@ -597,8 +682,8 @@ impl FakeApi {
             return (200, json!({"kind": "APIVersions", "versions": ["v1"]}));
         }
         if path == "/apis" {
-            let groups: BTreeSet<(&str, &str)> = RESOURCES
-                .iter()
+            let groups: BTreeSet<(&str, &str)> = st
+                .resources()
                 .filter(|r| !r.0.is_empty())
                 .map(|r| (r.0, r.1))
                 .collect();
@@ -621,8 +706,8 @@ impl FakeApi {
             ["apis", g, v, rest @ ..] => (*g, *v, rest),
             _ => return not_found("path"),
         };
-        let served: Vec<_> = RESOURCES
-            .iter()
+        let served: Vec<_> = st
+            .resources()
             .filter(|r| r.0 == group && r.1 == version && !st.hidden.contains(r.2))
             .collect();
         if served.is_empty() {

@@ -248,4 +248,46 @@ pub(crate) const SCHEMA_DOCS: &[(&str, &str)] = &[
         "cost.memory_gib_hourly",
         "Price of one GiB of memory for one hour.",
     ),
+    (
+        "tenant",
+        "The team's namespace: `mlk stack render` emits it (Pod Security labels from [defaults] security), its ResourceQuota, a LimitRange with [defaults] resources as default requests, the runner's ServiceAccount, Role and RoleBinding, a read-only Role, and NetworkPolicies.",
+    ),
+    (
+        "tenant.runner",
+        "The ServiceAccount `mlk run` acts as (CI, a pod); its Role holds exactly the verbs runs on this stack use (default mlk-runner).",
+    ),
+    (
+        "tenant.readers",
+        "Groups bound to the read-only Role (status and logs).",
+    ),
+    (
+        "tenant.ingress_from",
+        "Namespaces whose pods may connect to this namespace's pods (e.g. knative-serving); all other ingress from outside the namespace is denied.",
+    ),
+    (
+        "tenant.artifact_cidrs",
+        "The artifact store's addresses (CIDRs): pods may then reach only DNS, the namespace's pods and the store.",
+    ),
+    (
+        "tenant.artifact_namespace",
+        "The namespace the artifact store runs in (e.g. minio): pods may then reach only DNS, the namespace's pods and the store.",
+    ),
+    (
+        "tenant.quota",
+        "The namespace's ResourceQuota (scheduler default only: Kueue and KAI keep quota in [queues]).",
+    ),
+    ("tenant.quota.cpu", "CPU requests, a Kubernetes quantity."),
+    (
+        "tenant.quota.memory",
+        "Memory requests, a Kubernetes quantity.",
+    ),
+    (
+        "tenant.quota.gpu",
+        "GPUs (devices); MIG and shared resources get as many as these devices give.",
+    ),
+    ("tenant.quota.pvcs", "PersistentVolumeClaims."),
+    (
+        "tenant.quota.priorities",
+        "Only pods of these priorities (from [priorities]) count against the quota (scopeSelector on PriorityClass).",
+    ),
 ];

@@ -10,6 +10,7 @@ mod docs;
 mod gpu;
 mod scheduling;
 mod storage;
+mod tenant;
 mod topology;
 mod workloads;
 
@@ -24,6 +25,7 @@ pub(super) use docs::SCHEMA_DOCS;
 pub use gpu::{DeviceRef, GpuDef, GpuTypeDef, MIG_TABLES};
 pub use scheduling::{PriorityDef, QueueDef, QuotaDef, SchedulerDef};
 pub use storage::{ArtifactsDef, CacheDef};
+pub use tenant::{TenantDef, TenantQuotaDef};
 pub use topology::{TopologyDef, TopologyLevelDef};
 pub use workloads::TrainingDef;
 
@@ -101,6 +103,8 @@ pub struct StackFile {
     pub capacity: BTreeMap<String, Sp<CapacityDef>>,
     /// `[topology]`.
     pub topology: Option<Sp<TopologyDef>>,
+    /// `[tenant]`: the namespace and what `mlk stack render` puts in it.
+    pub tenant: Option<TenantDef>,
 }
 
 /// Decodes a stack file's text; `dir` is the stack file's directory (None for built-ins).
@@ -184,6 +188,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     let cost = defaults::cost(&mut root, cx);
     let capacity = capacity::capacity(&mut root, cx);
     let topology = topology::topology(&mut root, cx);
+    let tenant = tenant::tenant(&mut root, cx);
     root.mark_required("stack");
     root.finish(cx);
 
@@ -211,6 +216,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
         cost,
         capacity,
         topology,
+        tenant,
     });
     (stack, std::mem::take(cx))
 }

@@ -5,6 +5,7 @@
 //! share: the pipeline and stack they run, and [`Cluster`], a project pointed at a fake API.
 
 mod detach;
+mod doctor;
 mod engine_run;
 mod lifecycle;
 mod logs;

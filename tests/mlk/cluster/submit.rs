@@ -289,3 +289,77 @@ fn a_queue_that_belongs_to_another_stack_is_said() {
         out.stderr
     );
 }
+
+#[test]
+fn flavors_and_priority_classes_of_another_stack_are_said() {
+    let pipeline = "[pipeline]\nname = \"t\"\n\n[defaults]\nimage = \"alpine:3\"\n\n[steps.train]\ncommand = [\"python\", \"train.py\"]\nresources = { gpu = 1 }\n";
+    let label = |kind: &str, name: &str, api: &str| serde_json::json!({"apiVersion": api, "kind": kind, "metadata": {"name": name, "labels": {"mlk.dev/stack": "vision"}}});
+    // Kueue: the GPU type's ResourceFlavor and the WorkloadPriorityClass.
+    let stack = format!(
+        "{STACK}{KUEUE}priority = \"batch\"\n\n[priorities]\nbatch = {{ value = 100 }}\n\n[gpu]\ndefault_type = \"h100\"\n\n[gpu.types.h100]\nmemory = \"80Gi\"\n"
+    );
+    let c = Cluster::new(pipeline, &stack).with_queue();
+    let kueue = "kueue.x-k8s.io/v1beta1";
+    c.api.create(
+        "/apis/kueue.x-k8s.io/v1beta1/resourceflavors/h100",
+        label("ResourceFlavor", "h100", kueue),
+    );
+    c.api.create(
+        "/apis/kueue.x-k8s.io/v1beta1/workloadpriorityclasses/batch",
+        label("WorkloadPriorityClass", "batch", kueue),
+    );
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for said in [
+        "warning: ResourceFlavor `h100` belongs to stack `vision` (its mlk.dev/stack label), not `fake`: its quota and settings are that stack's; give this stack's GPU types names of their own",
+        "warning: WorkloadPriorityClass `batch` belongs to stack `vision`",
+    ] {
+        assert!(out.stderr.contains(said), "{said}\n{}", out.stderr);
+    }
+    // The default scheduler: PriorityClasses; one of this stack's own says nothing.
+    let stack = format!(
+        "{STACK}\n[scheduler]\npriority = \"batch\"\n\n[priorities]\nbatch = {{ value = 100 }}\n"
+    );
+    let c = Cluster::new(pipeline, &stack);
+    let pc = "/apis/scheduling.k8s.io/v1/priorityclasses/batch";
+    c.api
+        .create(pc, label("PriorityClass", "batch", "scheduling.k8s.io/v1"));
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("warning: PriorityClass `batch` belongs to stack `vision`"),
+        "{}",
+        out.stderr
+    );
+    let c = Cluster::new(pipeline, &stack);
+    let mut own = label("PriorityClass", "batch", "scheduling.k8s.io/v1");
+    own["metadata"]["labels"]["mlk.dev/stack"] = "fake".into();
+    c.api.create(pc, own);
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("belongs to stack"), "{}", out.stderr);
+}
+
+#[test]
+fn a_cluster_scoped_verb_the_user_lacks_is_said_as_cluster_wide() {
+    let stack = format!("{STACK}\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n");
+    let c = Cluster::new(PIPELINE, &stack);
+    c.api.create(
+        "/apis/scheduling.run.ai/v2/queues/research",
+        serde_json::json!({"apiVersion": "scheduling.run.ai/v2", "kind": "Queue", "metadata": {"name": "research"}}),
+    );
+    c.api.deny("queues");
+    // Reading PriorityClasses only serves the another-stack warning: never asked.
+    c.api.deny("priorityclasses");
+    let out = c.run(&["--dry-run=server"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: you may not get queues.scheduling.run.ai cluster-wide, which disables the preflight's check that the step's KAI Queue exists"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("priorityclasses"), "{}", out.stderr);
+}

@@ -1,0 +1,111 @@
+//! `mlk doctor`'s GPU checks: the resources each GPU type's nodes advertise.
+
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{Api, ListParams};
+
+use super::{Check, Status, check};
+use crate::cluster::{Cluster, ClusterError, retry};
+use crate::domain::GpuSharing;
+use crate::resolve::AdminPlan;
+
+/// For each GPU type, the resources its sharing mode requests, on nodes its node selector
+/// picks; without types, `nvidia.com/gpu` anywhere (only GPU steps need it).
+pub(super) async fn gpus(cluster: &Cluster, plan: &AdminPlan, out: &mut Vec<Check>) {
+    if plan.sharing == GpuSharing::Dra {
+        return; // DRA GPUs are devices of DeviceClasses, not node resources
+    }
+    let api: Api<Node> = Api::all(cluster.client());
+    let params = ListParams::default();
+    let nodes = match retry(|| api.list(&params)).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            let mut c = check(
+                "gpu",
+                "GPU resources of nodes",
+                Status::Unknown,
+                format!(
+                    "cannot list nodes: {}",
+                    ClusterError::from_kube(&e, "listing nodes", cluster)
+                ),
+            );
+            c.required = false;
+            out.push(c);
+            return;
+        }
+    };
+    let advertised = |selector: &std::collections::BTreeMap<String, String>, resource: &str| {
+        nodes
+            .iter()
+            .filter(|n| {
+                let labels = n.metadata.labels.clone().unwrap_or_default();
+                selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+            })
+            .filter(|n| {
+                n.status
+                    .as_ref()
+                    .and_then(|s| s.allocatable.as_ref())
+                    .and_then(|a| a.get(resource))
+                    .is_some_and(|q| q.0 != "0")
+            })
+            .count()
+    };
+    let wanted: Vec<(
+        String,
+        std::collections::BTreeMap<String, String>,
+        String,
+        bool,
+    )> = if plan.flavors.is_empty() {
+        vec![(
+            "any GPU".into(),
+            Default::default(),
+            crate::resolve::NVIDIA_GPU.into(),
+            false,
+        )]
+    } else {
+        plan.flavors
+            .iter()
+            .flat_map(|f| {
+                f.per_device
+                    .keys()
+                    .filter(|r| {
+                        // MIG nodes advertise their instances; time-sliced ones the shared resource.
+                        let mig_or_shared = f.per_device.len() > 1;
+                        !(mig_or_shared && r.as_str() == crate::resolve::NVIDIA_GPU)
+                    })
+                    .map(|r| (f.name.clone(), f.node_labels.clone(), r.clone(), true))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    for (name, selector, resource, required) in wanted {
+        let n = advertised(&selector, &resource);
+        let mut c = check(
+            "gpu",
+            format!("{name}: {resource}"),
+            Status::Ok,
+            format!("{n} node(s) advertise it"),
+        );
+        c.required = required;
+        if n == 0 {
+            c.status = Status::Missing;
+            c.detail = if selector.is_empty() {
+                "no node advertises it".into()
+            } else {
+                format!(
+                    "no node labelled {} advertises it",
+                    selector
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )
+            };
+            c.fix = Some(match plan.sharing {
+                GpuSharing::Mig => "configure MIG on the type's nodes (NVIDIA GPU operator, mig.strategy=mixed) with this profile".into(),
+                GpuSharing::TimeSlicing => "configure the NVIDIA device plugin's time-slicing with renameByDefault so nodes advertise this resource".into(),
+                _ => "install the NVIDIA GPU operator (or device plugin) on the GPU nodes, and check the type's node_selector matches their labels".into(),
+            });
+        }
+        out.push(c);
+    }
+}
