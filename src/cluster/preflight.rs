@@ -387,7 +387,7 @@ pub(super) fn owned_elsewhere(
     let name = live.metadata.name.as_deref().unwrap_or_default();
     (owner != stack).then(|| {
         format!(
-            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: its quota and settings are that stack's; give this stack's {what} names of their own",
+            "{kind} `{name}` belongs to stack `{owner}` (its {} label), not `{stack}`: whichever stack is applied last sets it for both; give this stack's {what} names of their own",
             labels::STACK
         )
     })
@@ -421,6 +421,9 @@ pub(super) fn operator(kind: &str) -> &'static str {
         "Queue" => "the KAI Scheduler (https://github.com/NVIDIA/KAI-Scheduler)",
         "DeviceClass" | "ResourceClaimTemplate" => {
             "Kubernetes 1.34 or later (resource.k8s.io/v1, Dynamic Resource Allocation)"
+        }
+        "Workflow" | "WorkflowTemplate" | "CronWorkflow" => {
+            "Argo Workflows v4 (https://argo-workflows.readthedocs.io/), its controller watching this namespace"
         }
         _ => "the operator that serves this kind, or pick a stack that matches this cluster",
     }

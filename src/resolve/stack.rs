@@ -54,6 +54,11 @@ pub struct AdminPlan {
     pub device_classes: Vec<&'static str>,
     /// What runs on this stack do on a cluster.
     pub(crate) uses: crate::access::Uses,
+    /// The ServiceAccount every step pod runs as (`[stack] service_account`).
+    pub service_account: Option<String>,
+    /// Secrets every step pod needs: `[artifacts] env_from_secret`, then
+    /// `[stack] image_pull_secrets`.
+    pub secrets: Vec<String>,
 }
 
 /// A GPU type as a Kueue ResourceFlavor.
@@ -252,6 +257,14 @@ pub fn resolve_stack(
                 .clone()
                 .unwrap_or_else(|| super::TRAINING_RUNTIME.into()),
             device_classes: device_classes(stack),
+            service_account: stack.service_account.clone(),
+            secrets: stack
+                .artifacts
+                .env_from_secret
+                .iter()
+                .chain(&stack.image_pull_secrets)
+                .cloned()
+                .collect(),
             uses: tenant::uses(stack),
         },
         warnings,

@@ -47,6 +47,8 @@ fn condition(ty: &str, status: &str, message: &str) -> Value {
 const RESOURCES: &[(&str, &str, &str, &str, bool)] = &[
     ("", "v1", "Pod", "pods", true),
     ("", "v1", "ConfigMap", "configmaps", true),
+    ("", "v1", "ServiceAccount", "serviceaccounts", true),
+    ("", "v1", "Secret", "secrets", true),
     ("", "v1", "Namespace", "namespaces", false),
     ("", "v1", "Event", "events", true),
     ("batch", "v1", "Job", "jobs", true),
@@ -494,6 +496,11 @@ impl FakeApi {
     /// Stores `obj` at `path` (an object's URL path), as if someone had created it.
     pub(crate) fn create(&self, path: &str, obj: Value) {
         self.state().objects.insert(path.into(), obj);
+    }
+
+    /// Removes the object at `path`, as if someone had deleted it.
+    pub(crate) fn remove(&self, path: &str) {
+        self.state().objects.remove(path);
     }
 
     /// Stores the workload `obj` at `path` as an engine's task creates it: its scripted

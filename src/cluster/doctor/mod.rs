@@ -8,7 +8,7 @@
 mod gpus;
 mod objects;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject};
 use serde::Serialize;
 
@@ -34,7 +34,8 @@ pub(crate) enum Status {
 /// One requirement and what the cluster has of it. Field names are the `-o json` contract.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Check {
-    /// `namespace`, `api`, `device-class`, `gpu`, `queue`, `priority`, `permission`.
+    /// `namespace`, `api`, `device-class`, `gpu`, `account`, `flavor`, `queue`, `priority`,
+    /// `runtime`, `permission`.
     pub area: &'static str,
     /// What is required (`PyTorchJob`, `get pods/log`, `h100: nvidia.com/gpu`).
     pub what: String,
@@ -65,9 +66,67 @@ pub(crate) fn doctor(cluster: &Cluster, plan: &AdminPlan) -> Result<Vec<Check>, 
         kinds(cluster, plan, &mut out).await?;
         kserve_mode(cluster, plan, &mut out).await;
         gpus::gpus(cluster, plan, &mut out).await;
+        accounts(cluster, plan, &mut out).await?;
         objects::admin_objects(cluster, plan, &mut out).await?;
         objects::permissions(cluster, plan, &mut out).await?;
         Ok(out)
+    })
+}
+
+/// The ServiceAccount step pods run as and the Secrets they need exist in the namespace: a
+/// Job whose ServiceAccount is missing gets no pods, and a missing Secret keeps its containers
+/// from starting.
+async fn accounts(
+    cluster: &Cluster,
+    plan: &AdminPlan,
+    out: &mut Vec<Check>,
+) -> Result<(), ClusterError> {
+    let ns = &cluster.namespace;
+    if let Some(sa) = &plan.service_account {
+        let api: Api<ServiceAccount> = Api::namespaced(cluster.client(), ns);
+        let found = retry(|| api.get_opt(sa)).await.map(|o| o.is_some());
+        out.push(exists(cluster, "ServiceAccount", sa, found, || {
+            format!("kubectl create serviceaccount {sa} -n {ns} (or set [stack] service_account to one that exists)")
+        })?);
+    }
+    for name in &plan.secrets {
+        let api: Api<Secret> = Api::namespaced(cluster.client(), ns);
+        // Only whether it is there: its data is never read.
+        let found = retry(|| api.get_metadata_opt(name))
+            .await
+            .map(|o| o.is_some());
+        out.push(exists(cluster, "Secret", name, found, || {
+            format!("create the Secret {name} in namespace {ns} (the stack names it)")
+        })?);
+    }
+    Ok(())
+}
+
+/// The `account` check of a namespaced object `kind`/`name` that `found` says is there or
+/// not; a read the user may not make is `unknown`.
+fn exists(
+    cluster: &Cluster,
+    kind: &str,
+    name: &str,
+    found: Result<bool, kube::Error>,
+    fix: impl FnOnce() -> String,
+) -> Result<Check, ClusterError> {
+    let what = format!("{kind} {name}");
+    Ok(match found {
+        Ok(true) => check("account", what, Status::Ok, "exists"),
+        Ok(false) => {
+            let mut c = check("account", what, Status::Missing, "not found");
+            c.fix = Some(fix());
+            c
+        }
+        Err(e) => {
+            let e = fatal(ClusterError::from_kube(
+                &e,
+                &format!("reading {kind}s"),
+                cluster,
+            ))?;
+            check("account", what, Status::Unknown, e.to_string())
+        }
     })
 }
 
@@ -213,6 +272,22 @@ async fn kinds(
             true,
             "",
         ));
+    }
+    if u.engine == crate::domain::Engine::Argo {
+        for kind in ["WorkflowTemplate", "Workflow", "CronWorkflow"] {
+            let note = if kind == "CronWorkflow" {
+                " (scheduled pipelines only)"
+            } else {
+                ""
+            };
+            wanted.push((
+                "argoproj.io",
+                &["v1alpha1"],
+                kind,
+                kind != "CronWorkflow",
+                note,
+            ));
+        }
     }
     for (group, versions, kind, required, note) in wanted {
         let newest = format!("{group}/{}", versions[0]);

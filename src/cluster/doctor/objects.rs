@@ -60,6 +60,18 @@ pub(super) async fn admin_objects(
             SchedulerKind::Default => {}
         }
     }
+    if plan.scheduler == SchedulerKind::Kueue {
+        for f in &plan.flavors {
+            all.push(wanted(
+                "flavor",
+                "kueue.x-k8s.io",
+                KUEUE,
+                "ResourceFlavor",
+                &f.name,
+                false,
+            ));
+        }
+    }
     for p in &plan.priorities {
         all.push(if plan.scheduler == SchedulerKind::Kueue {
             wanted(
@@ -124,6 +136,12 @@ pub(super) async fn admin_objects(
                     Some(w) => {
                         c.status = Status::Outdated;
                         c.detail = w;
+                        // Applying this stack again would only take the name back from the
+                        // other one.
+                        c.fix = Some(format!(
+                            "rename this stack's {kind} (another stack uses `{name}`), apply `mlk stack render {}`, and render its pipelines again",
+                            plan.stack
+                        ));
                     }
                     None => {
                         c.status = Status::Ok;

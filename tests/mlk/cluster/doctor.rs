@@ -8,7 +8,7 @@ use super::{Cluster, PIPELINE};
 use crate::fake_api::FakeApi;
 
 /// A default-scheduler stack with a GPU type and a priority.
-const STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[cache]\nstore = \"configmap\"\n\n[scheduler]\npriority = \"batch\"\n\n[priorities]\nbatch = { value = 100 }\n\n[gpu]\ndefault_type = \"h100\"\n\n[gpu.types.h100]\nmemory = \"80Gi\"\nnode_selector = { \"nvidia.com/gpu.product\" = \"H100\" }\n";
+const STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\nservice_account = \"runner\"\nimage_pull_secrets = [\"pull\"]\n\n[cache]\nstore = \"configmap\"\n\n[scheduler]\npriority = \"batch\"\n\n[priorities]\nbatch = { value = 100 }\n\n[gpu]\ndefault_type = \"h100\"\n\n[gpu.types.h100]\nmemory = \"80Gi\"\nnode_selector = { \"nvidia.com/gpu.product\" = \"H100\" }\n";
 
 const KUEUE_STACK: &str = "[stack]\nname = \"fake\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[cache]\nstore = \"none\"\n\n[scheduler]\nkind = \"kueue\"\nqueue = \"team\"\n\n[queues.team]\nquota = { cpu = \"8\", memory = \"32Gi\" }\n";
 
@@ -27,6 +27,14 @@ fn complete_for(stack: &str) -> Cluster {
     c.api.create(
         "/apis/scheduling.k8s.io/v1/priorityclasses/batch",
         json!({"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": {"name": "batch", "labels": {"mlk.dev/stack": "fake"}}, "value": 100}),
+    );
+    c.api.create(
+        "/api/v1/namespaces/ml/serviceaccounts/runner",
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "runner", "namespace": "ml"}}),
+    );
+    c.api.create(
+        "/api/v1/namespaces/ml/secrets/pull",
+        json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pull", "namespace": "ml"}, "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": "e30="}}),
     );
     c.api.create(
         "/api/v1/namespaces/kserve/configmaps/inferenceservice-config",
@@ -87,6 +95,23 @@ fn a_cluster_with_everything_can_run_the_stack() {
 }
 
 #[test]
+fn a_missing_service_account_or_secret_is_said() {
+    // The pods' ServiceAccount and the Secrets the stack names: without them no pod starts.
+    let c = complete();
+    c.api.remove("/api/v1/namespaces/ml/serviceaccounts/runner");
+    c.api.remove("/api/v1/namespaces/ml/secrets/pull");
+    let out = doctor(&c, true);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let checks = checks(&out);
+    assert_eq!(status_of(&checks, "ServiceAccount runner"), "missing");
+    assert_eq!(status_of(&checks, "Secret pull"), "missing");
+    assert!(
+        !out.stdout.contains("e30="),
+        "a Secret's data is never read"
+    );
+}
+
+#[test]
 fn a_missing_operator_gpu_and_priority_class_are_said() {
     let c = Cluster::new(
         PIPELINE,
@@ -100,6 +125,8 @@ fn a_missing_operator_gpu_and_priority_class_are_said() {
         "→ install the Kubeflow training operator",
         "missing   gpu           h100: nvidia.com/gpu: no node labelled nvidia.com/gpu.product=H100 advertises it",
         "missing   priority      PriorityClass batch: not found",
+        "missing   account       ServiceAccount runner: not found",
+        "missing   account       Secret pull: not found",
         // Only serve steps need Knative: said, but not counted.
         "missing   api           Service: serving.knative.dev/v1 is not served (serve steps in KServe's Knative mode only) (optional)",
         "→ install Knative Serving",
@@ -107,7 +134,7 @@ fn a_missing_operator_gpu_and_priority_class_are_said() {
         assert!(out.stdout.contains(line), "{line}\n{}", out.stdout);
     }
     assert!(
-        out.stderr.contains("cannot run on") && out.stderr.contains("3 requirements are missing"),
+        out.stderr.contains("cannot run on") && out.stderr.contains("5 requirements are missing"),
         "{}",
         out.stderr
     );
@@ -140,6 +167,83 @@ fn an_old_kueue_is_outdated() {
     let out = doctor(&c, true);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     assert_eq!(status_of(&checks(&out), "LocalQueue"), "ok");
+}
+
+#[test]
+fn a_gpu_flavor_of_another_stack_is_outdated_with_a_rename_to_do() {
+    // Re-applying this stack would only take the shared name back from the other stack.
+    let stack = format!(
+        "{KUEUE_STACK}\n[gpu]\ndefault_type = \"h100\"\n\n[gpu.types.h100]\nmemory = \"80Gi\"\n"
+    );
+    let c = Cluster::new(PIPELINE, &stack).with_queue();
+    c.api.serve_kueue_v1beta2();
+    c.api.create(
+        "/apis/kueue.x-k8s.io/v1beta2/namespaces/ml/localqueues/team",
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "LocalQueue", "metadata": {"name": "team", "namespace": "ml", "labels": {"mlk.dev/stack": "fake"}}}),
+    );
+    c.api.create(
+        "/apis/kueue.x-k8s.io/v1beta2/resourceflavors/h100",
+        json!({"apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "ResourceFlavor", "metadata": {"name": "h100", "labels": {"mlk.dev/stack": "vision"}}}),
+    );
+    let out = doctor(&c, true);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let found = checks(&out);
+    assert_eq!(status_of(&found, "LocalQueue team"), "ok");
+    let flavor = found
+        .iter()
+        .find(|c| c["what"] == "ResourceFlavor h100")
+        .unwrap_or_else(|| panic!("{found:?}"));
+    assert_eq!(flavor["status"], "outdated");
+    assert!(
+        flavor["detail"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to stack `vision`"),
+        "{flavor}"
+    );
+    assert!(
+        flavor["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("rename this stack's ResourceFlavor"),
+        "{flavor}"
+    );
+}
+
+#[test]
+fn an_argo_stack_needs_argo_workflows() {
+    let stack = format!(
+        "{}\n[artifacts]\nuri = \"s3://b/p\"\nlauncher_image = \"example.com/mlk-launcher:1\"\n",
+        STACK.replace(
+            "namespace = \"ml\"\n",
+            "namespace = \"ml\"\nengine = \"argo\"\n"
+        )
+    );
+    let c = complete_for(&stack);
+    let out = doctor(&c, true);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let found = checks(&out);
+    for kind in ["WorkflowTemplate", "Workflow", "CronWorkflow"] {
+        assert_eq!(status_of(&found, kind), "ok", "{found:?}");
+    }
+    // The runner must follow and delete Workflows.
+    c.api.deny("delete workflows");
+    let out = doctor(&c, true);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert_eq!(
+        status_of(&checks(&out), "delete workflows.argoproj.io"),
+        "missing"
+    );
+    c.api.hide("Workflow");
+    let out = doctor(&c, false);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("missing   api           Workflow: argoproj.io/v1alpha1 is not served")
+            && out.stdout.contains("→ install Argo Workflows v4"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

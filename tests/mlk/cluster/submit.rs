@@ -311,7 +311,7 @@ fn flavors_and_priority_classes_of_another_stack_are_said() {
     let out = c.run(&["--dry-run=server"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     for said in [
-        "warning: ResourceFlavor `h100` belongs to stack `vision` (its mlk.dev/stack label), not `fake`: its quota and settings are that stack's; give this stack's GPU types names of their own",
+        "warning: ResourceFlavor `h100` belongs to stack `vision` (its mlk.dev/stack label), not `fake`: whichever stack is applied last sets it for both; give this stack's GPU types names of their own",
         "warning: WorkloadPriorityClass `batch` belongs to stack `vision`",
     ] {
         assert!(out.stderr.contains(said), "{said}\n{}", out.stderr);
