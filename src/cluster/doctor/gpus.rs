@@ -33,21 +33,19 @@ pub(super) async fn gpus(cluster: &Cluster, plan: &AdminPlan, out: &mut Vec<Chec
             return;
         }
     };
+    // Nodes that advertise `resource` and match `selector`: (ready and schedulable, others).
     let advertised = |selector: &std::collections::BTreeMap<String, String>, resource: &str| {
-        nodes
-            .iter()
-            .filter(|n| {
-                let labels = n.metadata.labels.clone().unwrap_or_default();
-                selector.iter().all(|(k, v)| labels.get(k) == Some(v))
-            })
-            .filter(|n| {
-                n.status
+        let matching = nodes.iter().filter(|n| {
+            let labels = n.metadata.labels.clone().unwrap_or_default();
+            selector.iter().all(|(k, v)| labels.get(k) == Some(v))
+                && n.status
                     .as_ref()
                     .and_then(|s| s.allocatable.as_ref())
                     .and_then(|a| a.get(resource))
                     .is_some_and(|q| q.0 != "0")
-            })
-            .count()
+        });
+        let (usable, other): (Vec<&Node>, Vec<&Node>) = matching.partition(|n| usable(n));
+        (usable.len(), other.len())
     };
     let wanted: Vec<(
         String,
@@ -78,15 +76,25 @@ pub(super) async fn gpus(cluster: &Cluster, plan: &AdminPlan, out: &mut Vec<Chec
             .collect()
     };
     for (name, selector, resource, required) in wanted {
-        let n = advertised(&selector, &resource);
+        let (n, unusable) = advertised(&selector, &resource);
+        let others = if unusable > 0 {
+            format!(" ({unusable} more not ready or cordoned)")
+        } else {
+            String::new()
+        };
         let mut c = check(
             "gpu",
             format!("{name}: {resource}"),
             Status::Ok,
-            format!("{n} node(s) advertise it"),
+            format!("{n} node(s) advertise it{others}"),
         );
         c.required = required;
-        if n == 0 {
+        if n == 0 && unusable > 0 {
+            c.status = Status::Missing;
+            c.detail =
+                format!("{unusable} node(s) advertise it, but none is ready and schedulable");
+            c.fix = Some("check the GPU nodes (kubectl get nodes; kubectl describe node NAME): a node that is NotReady or cordoned runs no step".into());
+        } else if n == 0 {
             c.status = Status::Missing;
             c.detail = if selector.is_empty() {
                 "no node advertises it".into()
@@ -108,4 +116,20 @@ pub(super) async fn gpus(cluster: &Cluster, plan: &AdminPlan, out: &mut Vec<Chec
         }
         out.push(c);
     }
+}
+
+/// Whether pods can be scheduled on `node`: its Ready condition is True and it is not
+/// cordoned.
+fn usable(node: &Node) -> bool {
+    let cordoned = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false);
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    ready && !cordoned
 }

@@ -22,7 +22,7 @@ fn complete_for(stack: &str) -> Cluster {
     let c = Cluster::new(PIPELINE, stack);
     c.api.create(
         "/api/v1/nodes/gpu-1",
-        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1", "labels": {"nvidia.com/gpu.product": "H100"}}, "status": {"allocatable": {"cpu": "64", "nvidia.com/gpu": "8"}}}),
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1", "labels": {"nvidia.com/gpu.product": "H100"}}, "status": {"allocatable": {"cpu": "64", "nvidia.com/gpu": "8"}, "conditions": [{"type": "Ready", "status": "True"}]}}),
     );
     c.api.create(
         "/apis/scheduling.k8s.io/v1/priorityclasses/batch",
@@ -241,6 +241,28 @@ fn an_argo_stack_needs_argo_workflows() {
         out.stdout
             .contains("missing   api           Workflow: argoproj.io/v1alpha1 is not served")
             && out.stdout.contains("→ install Argo Workflows v4"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_gpu_node_that_is_not_ready_or_cordoned_does_not_count() {
+    let c = complete();
+    c.api.create(
+        "/api/v1/nodes/gpu-1",
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-1", "labels": {"nvidia.com/gpu.product": "H100"}}, "status": {"allocatable": {"nvidia.com/gpu": "8"}, "conditions": [{"type": "Ready", "status": "Unknown"}]}}),
+    );
+    c.api.create(
+        "/api/v1/nodes/gpu-2",
+        json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "gpu-2", "labels": {"nvidia.com/gpu.product": "H100"}}, "spec": {"unschedulable": true}, "status": {"allocatable": {"nvidia.com/gpu": "8"}, "conditions": [{"type": "Ready", "status": "True"}]}}),
+    );
+    let out = doctor(&c, false);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains(
+            "missing   gpu           h100: nvidia.com/gpu: 2 node(s) advertise it, but none is ready and schedulable"
+        ),
         "{}",
         out.stdout
     );
