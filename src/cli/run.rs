@@ -230,15 +230,26 @@ fn push_inputs(setup: &Setup<'_>, ready: &Ready, reporter: &Reporter) -> Result<
         .filter(|(_, i)| i.state == StepState::Waiting)
         .map(|(s, _)| s);
     let dir = setup.cwd.join(&setup.compiled.loaded.pipeline.dir);
-    match a.push(&dir, to_run, true) {
+    push_steps(a, &dir, to_run, &plan.stack.artifacts_uri, reporter)
+}
+
+/// Stores by content the local inputs `steps` read (paths relative to `dir`), saying how
+/// many were uploaded to `store`; a store error is said and becomes the exit code.
+pub(super) fn push_steps<'a>(
+    a: &crate::artifacts::Artifacts,
+    dir: &std::path::Path,
+    steps: impl IntoIterator<Item = &'a crate::resolve::Step>,
+    store: &str,
+    reporter: &Reporter,
+) -> Result<(), Exit> {
+    match a.push(dir, steps, true) {
         Ok(pushed) => {
             let (stored, _, _, moved) = crate::artifacts::summary(&pushed);
             if stored > 0 {
                 reporter.status(&format!(
-                    "stored {stored} local input{} ({} bytes) in {}",
+                    "stored {stored} local input{} ({} bytes) in {store}",
                     if stored == 1 { "" } else { "s" },
                     moved.bytes,
-                    plan.stack.artifacts_uri
                 ));
             }
             Ok(())

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::compile::{Compiled, compile};
-use super::run::{NoBackend, RunArgs, open_artifacts};
+use super::run::{NoBackend, RunArgs, open_artifacts, push_steps};
 use super::{Exit, Global, Reporter, write_stdout};
 use crate::artifacts::Artifacts;
 use crate::cache::status::{Presence, now_unix};
@@ -62,9 +62,9 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
     };
     if let Some(a) = &artifacts {
         let to_run = plan.steps.iter().filter(|s| !cached.contains(&s.name));
-        if let Err(e) = a.push(&c.loaded.pipeline.dir, to_run, true) {
-            reporter.status(&format!("error: {e}"));
-            return Exit::from(&e);
+        let store = &plan.stack.artifacts_uri;
+        if let Err(code) = push_steps(a, &c.loaded.pipeline.dir, to_run, store, reporter) {
+            return code;
         }
     }
     for step in &cached {
