@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::cluster::{Cluster, RunObject, applied_again, delete_run, engine, run_objects};
+use crate::cluster::{
+    Cluster, RunObject, applied_again, delete_run, engine, run_kinds, run_objects_in,
+};
 use crate::exec::liveness::{self, Liveness};
 use crate::exec::{RunRecord, record};
 
@@ -160,8 +162,11 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let objects = match run_objects(&cluster, run) {
-        Ok(o) => o,
+    // One discovery for the run's objects and for those a later run applied again.
+    let found =
+        run_kinds(&cluster).and_then(|kinds| Ok((run_objects_in(&cluster, &kinds, run)?, kinds)));
+    let (objects, kinds) = match found {
+        Ok(found) => found,
         Err(e) => {
             reporter.diagnostic(&e);
             return Exit::Io;
@@ -188,7 +193,7 @@ pub(super) fn status(run: &str, global: &Global, reporter: &Reporter) -> Exit {
             .map(|s| (s.name.clone(), s.key.clone()))
             .collect();
         if !missing.is_empty() {
-            match applied_again(&cluster, &r.pipeline, &missing, run) {
+            match applied_again(&cluster, &kinds, &r.pipeline, &missing, run) {
                 Ok(again) => rows.extend(again.into_iter().map(|(o, by)| (o, Some(by)))),
                 Err(e) => {
                     reporter.diagnostic(&e);

@@ -95,16 +95,16 @@ async fn list_in(
     Ok(out)
 }
 
-/// The objects of a run, workloads first.
-pub(crate) fn run_objects(cluster: &Cluster, run_id: &str) -> Result<Vec<RunObject>, ClusterError> {
-    let kinds = cluster.block_on(served_kinds(cluster))?;
-    run_objects_in(cluster, &kinds, run_id)
+/// The kinds a run's objects may have that the cluster serves (one discovery), for
+/// [`run_objects_in`] and [`applied_again`].
+pub(crate) fn run_kinds(cluster: &Cluster) -> Result<Vec<ApiResource>, ClusterError> {
+    cluster.block_on(served_kinds(cluster))
 }
 
-/// [`run_objects`] among `kinds` (from [`served_kinds`]): no discovery requests. In the order
-/// they were created, which is the pipeline's (steps are applied in DAG order); objects
+/// The objects of a run among `kinds` (from [`run_kinds`]): no discovery requests. In the
+/// order they were created, which is the pipeline's (steps are applied in DAG order); objects
 /// created in the same second keep the order of [`RUN_KINDS`], then their names.
-pub(super) fn run_objects_in(
+pub(crate) fn run_objects_in(
     cluster: &Cluster,
     kinds: &[ApiResource],
     run_id: &str,
@@ -134,15 +134,16 @@ fn label(o: &DynamicObject, key: &str) -> Option<String> {
 /// run that serves the same model re-applies its InferenceService (it is patched, not
 /// replaced), and a `--no-cache` run replaces a step's workload with its own; either way the
 /// object's run label names the last run, and an earlier run's status finds it here.
+/// `kinds` come from [`run_kinds`].
 pub(crate) fn applied_again(
     cluster: &Cluster,
+    kinds: &[ApiResource],
     pipeline: &str,
     steps: &std::collections::BTreeMap<String, String>,
     run_id: &str,
 ) -> Result<Vec<(RunObject, String)>, ClusterError> {
     cluster.block_on(async {
-        let kinds = served_kinds(cluster).await?;
-        let found = list_in(cluster, &kinds, &[(labels::PIPELINE, pipeline)]).await?;
+        let found = list_in(cluster, kinds, &[(labels::PIPELINE, pipeline)]).await?;
         let mut out: Vec<(RunObject, String)> = found
             .iter()
             .filter(|(_, o)| {

@@ -26,7 +26,7 @@ use kube::api::{Api, ApiResource, LogParams};
 use kube::client::Body;
 use tokio::task::AbortHandle;
 
-use super::lifecycle::{run_objects_in, served_kinds};
+use super::lifecycle::{run_kinds, run_objects_in};
 use super::pods::{PodWatch, Seen};
 use super::{Cluster, ClusterError, POLL, RunObject, error_chain, lock};
 use crate::exec::{LogLine, LogSink, Stream};
@@ -331,7 +331,7 @@ pub(crate) fn run_logs(
             .collect()
     };
     // Discovered once: following refreshes the objects by listing them only.
-    let kinds = cluster.block_on(served_kinds(cluster))?;
+    let kinds = run_kinds(cluster)?;
     let objects = of_step(run_objects_in(cluster, &kinds, run_id)?);
     let watch = PodWatch {
         pods: pods.clone(),

@@ -43,7 +43,7 @@ pub(crate) use backend::KubeBackend;
 pub(crate) use doctor::{Check, Status, can_run, doctor};
 pub(crate) use errors::ClusterError;
 use errors::{plugin_failure, untrusted_certificate};
-pub(crate) use lifecycle::{RunObject, applied_again, delete_run, run_objects};
+pub(crate) use lifecycle::{RunObject, applied_again, delete_run, run_kinds, run_objects_in};
 pub(crate) use logs::{RunLine, run_logs};
 pub(crate) use preflight::preflight;
 pub(crate) use store::ConfigMapStore;
