@@ -88,14 +88,10 @@ fn gpu_sharing_plan_tables() {
 
 #[test]
 fn stack_render_of_a_stack_without_admin_objects_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("kai.toml");
-    std::fs::write(
-        &path,
+    let (_d, path) = temp_stack(
         "[stack]\nname = \"kai-bare\"\nbackend = \"kubernetes\"\nnamespace = \"ml\"\n\n[scheduler]\nkind = \"kai\"\nqueue = \"research\"\n",
-    )
-    .unwrap();
-    let out = mlk(&["stack", "render", path.to_str().unwrap()]);
+    );
+    let out = mlk(&["stack", "render", &path]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, "");
     assert!(

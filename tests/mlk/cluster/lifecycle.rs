@@ -51,21 +51,12 @@ fn status_and_delete_find_a_run_by_its_label() {
     let c = Cluster::new(PIPELINE, STACK);
     let out = c.run(&[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let run_id = regex::Regex::new(r"run (\d{8}-\d{6}-[0-9a-f]+) succeeded")
-        .unwrap()
-        .captures(&out.stderr)
-        .unwrap()[1]
-        .to_owned();
+    let run_id = run_id_of(&out.stderr);
     let status = c.mlk(&["status", &run_id, "--cluster", "-n", "ml"]);
     assert_eq!(status.code, 0, "{}", status.stderr);
     assert_eq!(lines(&status.stdout, "Complete"), 3, "{}", status.stdout);
     assert!(status.stdout.contains(" Job/t-prep-"), "{}", status.stdout);
-    let steps: Vec<&str> = status
-        .stdout
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
+    let steps = steps_listed(&status.stdout);
     assert_eq!(
         steps,
         ["prep", "train", "eval"],
@@ -89,6 +80,15 @@ fn status_and_delete_find_a_run_by_its_label() {
         "{}",
         again.stderr
     );
+}
+
+/// The STEP column of `mlk status --cluster`'s table.
+fn steps_listed(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect()
 }
 
 /// The run id in a run's closing line.
@@ -118,12 +118,7 @@ fn an_earlier_runs_status_shows_its_objects_that_a_later_run_applied_again() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     let again = format!("Complete (applied again by run {second})");
     assert_eq!(lines(&status.stdout, &again), 3, "{}", status.stdout);
-    let steps: Vec<&str> = status
-        .stdout
-        .lines()
-        .skip(2)
-        .filter_map(|l| l.split_whitespace().next())
-        .collect();
+    let steps = steps_listed(&status.stdout);
     assert_eq!(steps, ["prep", "train", "eval"], "{}", status.stdout);
     let latest = c.mlk(&["status", &second, "--cluster", "-n", "ml"]);
     assert_eq!(lines(&latest.stdout, "Complete"), 3, "{}", latest.stdout);
