@@ -294,7 +294,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__cache__subcmd__explain)
-            opts="-s -p -n -q -v -h -V --stack --param --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -n -q -v -h -V --stack --param --run-date --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,6 +313,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -452,7 +456,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__check)
-            opts="-s -p -n -q -v -h -V --stack --param --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -n -q -v -h -V --stack --param --run-date --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -471,6 +475,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1104,7 +1112,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__plan)
-            opts="-s -p -o -n -q -v -h -V --stack --param --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -o -n -q -v -h -V --stack --param --run-date --output --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1123,6 +1131,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1162,7 +1174,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__push)
-            opts="-s -p -n -q -v -h -V --stack --param --check --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -n -q -v -h -V --stack --param --run-date --check --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1181,6 +1193,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1212,7 +1228,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__render)
-            opts="-s -p -o -n -q -v -h -V --stack --param --output-dir --check --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -o -n -q -v -h -V --stack --param --run-date --output-dir --check --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1231,6 +1247,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1312,7 +1332,7 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__run)
-            opts="-s -p -j -n -q -v -h -V --stack --param --no-cache --from --only --jobs --detach --keep-failed --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -p -j -n -q -v -h -V --stack --param --run-date --no-cache --from --only --jobs --detach --keep-failed --dry-run --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1331,6 +1351,10 @@ _mlk() {
                     return 0
                     ;;
                 -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --run-date)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

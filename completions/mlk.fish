@@ -54,6 +54,7 @@ complete -c mlk -n "__fish_mlk_needs_command" -f -a "completions" -d 'Print a sh
 complete -c mlk -n "__fish_mlk_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand render" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s o -l output-dir -d 'Write `<kind>-<name>.yaml` files and a kustomization.yaml into DIR instead of stdout' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand render" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand render" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
@@ -68,6 +69,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand render" -s h -l help -d 'Print h
 complete -c mlk -n "__fish_mlk_using_subcommand render" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand push" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand push" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand push" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand push" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand push" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand push" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -81,6 +83,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand push" -s h -l help -d 'Print hel
 complete -c mlk -n "__fish_mlk_using_subcommand push" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand plan" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s o -l output -d 'Output format' -r -f -a "table\t'An aligned table'
 json\t'The whole plan as JSON (stable field names; see the README)'
 mermaid\t'The DAG as a Mermaid flowchart (GitHub and GitLab render it in Markdown)'
@@ -97,6 +100,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand plan" -s h -l help -d 'Print hel
 complete -c mlk -n "__fish_mlk_using_subcommand plan" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand check" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand check" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand check" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand check" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand check" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -134,6 +138,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcomman
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -161,6 +166,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcomman
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s s -l stack -d 'Stack name (stacks/NAME.toml, .mlk/stacks/NAME.toml, or the built-in `local`) or path' -r
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s p -l param -d 'Override a pipeline parameter (repeatable)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand run" -l run-date -d 'The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the pipeline\'s time zone' -r
 complete -c mlk -n "__fish_mlk_using_subcommand run" -l from -d 'Run STEP and everything downstream of it; upstream steps must be cached' -r
 complete -c mlk -n "__fish_mlk_using_subcommand run" -l only -d 'Run only STEP; the steps it reads from must be cached' -r
 complete -c mlk -n "__fish_mlk_using_subcommand run" -s j -l jobs -d 'Steps running at the same time (default: the number of CPUs)' -r

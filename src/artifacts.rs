@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::cache::store::{Record, Store as RecordStore};
 use crate::domain::StoreKind;
 use crate::exec::{Backend, Claim, Exited, Lease, LogSink, Process, Stop};
 use crate::resolve::{StackInfo, Step};
@@ -187,7 +188,8 @@ impl Artifacts {
                 }
                 outputs.insert(p.output.clone(), p.uri.clone());
             }
-            let text = crate::launch::manifest(outputs.into_iter().map(|(k, u)| (k, u, None)));
+            let text =
+                crate::launch::manifest(outputs.into_iter().map(|(k, u)| (k, u, None)), None);
             self.store
                 .put_bytes(manifest, text)
                 .await
@@ -254,5 +256,184 @@ impl Process for FinishingProcess {
     fn publish(&mut self) -> Result<(), String> {
         self.inner.publish()?;
         self.artifacts.finish(&self.step)
+    }
+}
+
+/// Cache records in the artifact store (`[cache] store = "artifacts"`): each is inside the
+/// manifest of the step's outputs (`{uri}/{pipeline}/{step}/{key}/.manifest.json`), where the
+/// launcher writes it when the step's outputs are complete. A record is thus in the store
+/// exactly when its outputs are, and a run in the cluster that no `mlk` process watches
+/// (an engine's) leaves records every `mlk` can read.
+pub(crate) struct ArtifactRecords(pub Arc<Artifacts>);
+
+/// The name of a step's manifest, which holds its record.
+const MANIFEST_NAME: &str = crate::resolve::data::MANIFEST;
+
+impl ArtifactRecords {
+    fn manifest(&self, pipeline: &str, step: &str, key: &str) -> String {
+        format!("{}/{pipeline}/{step}/{key}/{MANIFEST_NAME}", self.root())
+    }
+
+    fn root(&self) -> &str {
+        self.0.store.name().trim_end_matches('/')
+    }
+
+    fn err(uri: &str, e: &StoreError) -> crate::cache::store::StoreError {
+        crate::cache::store::StoreError {
+            path: uri.to_owned(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The record in the manifest at `uri`, if there is one of this mlk's format.
+    async fn read(&self, uri: &str) -> Result<Option<Record>, crate::cache::store::StoreError> {
+        let bytes = self
+            .0
+            .store
+            .get_bytes(uri)
+            .await
+            .map_err(|e| Self::err(uri, &e))?;
+        Ok(bytes.and_then(|b| {
+            serde_json::from_slice::<crate::launch::Written>(&b)
+                .ok()?
+                .record()
+        }))
+    }
+
+    /// The records of every manifest under `prefix` (a pipeline, a step or the whole store),
+    /// sorted by (pipeline, step, newest first).
+    fn under(&self, prefix: &str) -> Result<Vec<Record>, crate::cache::store::StoreError> {
+        let uri = format!("{}/{prefix}", self.root());
+        self.0.block(async {
+            let all = self
+                .0
+                .store
+                .list(uri.trim_end_matches('/'))
+                .await
+                .map_err(|e| Self::err(&uri, &e))?;
+            let manifests: Vec<&String> = all
+                .iter()
+                .filter(|u| u.ends_with(&format!("/{MANIFEST_NAME}")))
+                .collect();
+            let mut out = Vec::new();
+            for chunk in manifests.chunks(PARALLEL) {
+                let reads = chunk.iter().map(|u| self.read(u));
+                out.extend(
+                    futures::future::try_join_all(reads)
+                        .await?
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            out.sort_by(|a, b| {
+                (
+                    &a.pipeline,
+                    &a.step,
+                    std::cmp::Reverse(a.created_unix),
+                    &a.key,
+                )
+                    .cmp(&(
+                        &b.pipeline,
+                        &b.step,
+                        std::cmp::Reverse(b.created_unix),
+                        &b.key,
+                    ))
+            });
+            Ok(out)
+        })
+    }
+}
+
+impl RecordStore for ArtifactRecords {
+    fn get(
+        &self,
+        pipeline: &str,
+        step: &str,
+        key: &str,
+    ) -> Result<Option<Record>, crate::cache::store::StoreError> {
+        let uri = self.manifest(pipeline, step, key);
+        let found = self.0.block(self.read(&uri))?;
+        Ok(found.filter(|r| r.key == key && r.pipeline == pipeline && r.step == step))
+    }
+
+    fn history(
+        &self,
+        pipeline: &str,
+        step: &str,
+    ) -> Result<Vec<Record>, crate::cache::store::StoreError> {
+        let mut records = self.under(&format!("{pipeline}/{step}/"))?;
+        records.retain(|r| r.pipeline == pipeline && r.step == step);
+        Ok(records)
+    }
+
+    /// Writes the record into the step's manifest, keeping what the manifest says of the
+    /// outputs (the launcher or [`Artifacts::finish`] wrote it). Only a step without outputs
+    /// gets a manifest made here: one with outputs whose manifest is missing did not publish
+    /// them, and a record alone would be a hit without them.
+    fn put(&self, record: &Record) -> Result<(), crate::cache::store::StoreError> {
+        let uri = self.manifest(&record.pipeline, &record.step, &record.key);
+        self.0.block(async {
+            let old = self
+                .0
+                .store
+                .get_bytes(&uri)
+                .await
+                .map_err(|e| Self::err(&uri, &e))?;
+            let doc = old
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .filter(serde_json::Value::is_object);
+            let mut doc = match doc {
+                Some(doc) => doc,
+                None if record.outputs.is_empty() => serde_json::json!({ "format": 1, "outputs": {} }),
+                None => {
+                    return Err(crate::cache::store::StoreError {
+                        path: uri.clone(),
+                        message: "the step's outputs have no manifest in the store (they were not all published): no record written".into(),
+                    });
+                }
+            };
+            doc["record"] = serde_json::to_value(record).unwrap_or_default();
+            let bytes = serde_json::to_vec_pretty(&doc).unwrap_or_default();
+            self.0
+                .store
+                .put_bytes(&uri, bytes)
+                .await
+                .map_err(|e| Self::err(&uri, &e))
+        })
+    }
+
+    fn list(&self) -> Result<Vec<Record>, crate::cache::store::StoreError> {
+        self.under("")
+    }
+
+    /// Deletes the manifests (so the records, and the steps' outputs are no longer a hit);
+    /// the outputs themselves stay in the store.
+    fn clear(
+        &self,
+        pipeline: Option<&str>,
+        step: Option<&str>,
+    ) -> Result<usize, crate::cache::store::StoreError> {
+        let prefix = match (pipeline, step) {
+            (Some(p), Some(s)) => format!("{p}/{s}/"),
+            (Some(p), None) => format!("{p}/"),
+            _ => String::new(),
+        };
+        let records = self.under(&prefix)?;
+        let records: Vec<&Record> = records
+            .iter()
+            .filter(|r| pipeline.is_none_or(|p| r.pipeline == p))
+            .filter(|r| step.is_none_or(|s| r.step == s))
+            .collect();
+        self.0.block(async {
+            for r in &records {
+                let uri = self.manifest(&r.pipeline, &r.step, &r.key);
+                self.0
+                    .store
+                    .delete(&uri)
+                    .await
+                    .map_err(|e| Self::err(&uri, &e))?;
+            }
+            Ok(records.len())
+        })
     }
 }

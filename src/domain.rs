@@ -163,6 +163,8 @@ pub enum CacheStore {
     Configmap,
     /// `.mlk/cache` on this machine.
     Local,
+    /// In the artifact store, inside each step's output manifest (written by the launcher).
+    Artifacts,
     /// No caching.
     None,
 }

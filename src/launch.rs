@@ -21,6 +21,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
+use crate::cache::store::{RECORD_FORMAT, Record};
 use crate::domain::StoreKind;
 use crate::resolve::{StackInfo, Step};
 use crate::store::{Store, StoreError, StoreSpec, Transfer};
@@ -38,8 +39,19 @@ pub(crate) struct Spec {
     pub check: Vec<String>,
     /// Written after every output.
     pub manifest: Option<String>,
-    /// Skip the command (exit 0) when the manifest is already in the store.
+    /// Skip the command (exit 0) when the manifest is already in the store (with a fresh
+    /// record, when the launcher writes records).
     pub skip_if_cached: bool,
+    /// When the run started (RFC 3339, Argo's `{{workflow.creationTimestamp}}`): the
+    /// launcher puts the run's date in place of `$(MLK_RUN_DATE)` everywhere.
+    pub run_time: Option<String>,
+    /// The time zone of the run's date (an IANA name; UTC when absent).
+    pub timezone: Option<String>,
+    /// The step's cache record as JSON, without its time and run id: written into the
+    /// manifest, so the record and the outputs arrive in the store together.
+    pub record: Option<String>,
+    /// A record older than this many seconds is not a hit.
+    pub ttl: Option<u64>,
     /// The command and its arguments.
     pub command: Vec<String>,
 }
@@ -57,6 +69,42 @@ pub(crate) fn store_args(stack: &StackInfo, mount: Option<&str>) -> Vec<String> 
     ] {
         if let Some(v) = v {
             a.extend([flag.to_owned(), v.to_owned()]);
+        }
+    }
+    a
+}
+
+/// The arguments of a step in an engine's run, which no `mlk` process watches: the run's
+/// start (`run_time`, filled in by the engine) when only the run knows the step's date, and
+/// the record the launcher writes when the stack keeps its records in the artifact store.
+pub(crate) fn run_args(
+    pipeline: &str,
+    step: &Step,
+    (run_time, timezone): (&str, Option<&str>),
+    records: bool,
+) -> Vec<String> {
+    let mut a = Vec::new();
+    if step
+        .cache
+        .key
+        .ends_with(crate::resolve::RUN_DATE_PLACEHOLDER)
+    {
+        a.extend(["--run-time".into(), run_time.to_owned()]);
+        if let Some(tz) = timezone {
+            a.extend(["--timezone".into(), tz.to_owned()]);
+        }
+    }
+    if records && step.cache.enabled && step.data.manifest.is_some() {
+        let record = serde_json::json!({
+            "pipeline": pipeline,
+            "step": step.name,
+            "key": step.cache.key,
+            "components": step.cache.components,
+            "outputs": step.outputs,
+        });
+        a.extend(["--record".into(), record.to_string()]);
+        if let Some(ttl) = step.cache.ttl_seconds {
+            a.extend(["--ttl".into(), ttl.to_string()]);
         }
     }
     a
@@ -140,11 +188,103 @@ struct Published {
     bytes: Option<u64>,
 }
 
-/// The manifest: written last, so its presence means every output is in the store.
+/// The manifest: written last, so its presence means every output is in the store. On a
+/// stack whose records are in the artifact store it holds the step's cache record too.
 #[derive(Debug, Serialize)]
 struct Manifest {
     format: u32,
     outputs: BTreeMap<String, Published>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<Record>,
+}
+
+/// What the launcher reads of a manifest: its record.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Written {
+    /// The step's cache record, when the launcher (or `mlk run`) wrote one.
+    #[serde(default)]
+    pub record: Option<serde_json::Value>,
+}
+
+impl Written {
+    /// The record, when it is one of this mlk's format.
+    pub(crate) fn record(self) -> Option<Record> {
+        serde_json::from_value::<Record>(self.record?)
+            .ok()
+            .filter(|r| r.format == RECORD_FORMAT)
+    }
+}
+
+/// Seconds since the Unix epoch.
+fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The run's date in place of `$(MLK_RUN_DATE)` in every address, the record and the
+/// command; the child's environment (which Kubernetes left as written: the variable is not
+/// set in the pod) gets the same, and `MLK_RUN_DATE` itself.
+fn dated(spec: &Spec) -> Result<(Spec, Vec<(String, String)>), LaunchError> {
+    let Some(time) = &spec.run_time else {
+        return Ok((spec.clone(), Vec::new()));
+    };
+    let at: jiff::Timestamp = time.trim().parse().map_err(|e| {
+        LaunchError::Io(format!(
+            "--run-time `{time}` is not an RFC 3339 time ({e}); the engine fills it in from the Workflow's creation time"
+        ))
+    })?;
+    let date = crate::resolve::run_date::date_of(at, spec.timezone.as_deref());
+    let put = |s: &str| s.replace(crate::resolve::RUN_DATE_PLACEHOLDER, &date);
+    let mut env: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(_, v)| v.contains(crate::resolve::RUN_DATE_PLACEHOLDER))
+        .map(|(k, v)| (k, put(&v)))
+        .collect();
+    env.push(("MLK_RUN_DATE".into(), date.clone()));
+    let spec = Spec {
+        get: spec.get.iter().map(|(u, p)| (put(u), p.clone())).collect(),
+        put: spec.put.iter().map(|(p, u)| (p.clone(), put(u))).collect(),
+        check: spec.check.iter().map(|u| put(u)).collect(),
+        manifest: spec.manifest.as_deref().map(put),
+        record: spec.record.as_deref().map(put),
+        command: spec.command.iter().map(|a| put(a)).collect(),
+        ..spec.clone()
+    };
+    Ok((spec, env))
+}
+
+/// The record the launcher writes: the step's, with this run's id and the time now.
+fn record_of(template: &str) -> Result<Record, LaunchError> {
+    let mut v: serde_json::Value = serde_json::from_str(template)
+        .map_err(|e| LaunchError::Io(format!("--record is not a cache record: {e}")))?;
+    if let Some(m) = v.as_object_mut() {
+        m.insert("format".into(), RECORD_FORMAT.into());
+        m.insert("created_unix".into(), now_unix().into());
+        let run = std::env::var("MLK_RUN_ID").unwrap_or_default();
+        m.insert("run_id".into(), run.into());
+    }
+    serde_json::from_value(v)
+        .map_err(|e| LaunchError::Io(format!("--record is not a cache record: {e}")))
+}
+
+/// Whether the step's work is in the store: its manifest, with a record younger than the
+/// TTL when the launcher writes records.
+async fn cached(stores: &Stores, manifest: &str, spec: &Spec) -> Result<bool, LaunchError> {
+    let store = stores.of(manifest)?;
+    if spec.record.is_none() {
+        return Ok(store.exists(manifest).await?);
+    }
+    let Some(bytes) = store.get_bytes(manifest).await? else {
+        return Ok(false);
+    };
+    let record = serde_json::from_slice::<Written>(&bytes)
+        .ok()
+        .and_then(Written::record);
+    Ok(record.is_some_and(|r| {
+        spec.ttl
+            .is_none_or(|ttl| now_unix().saturating_sub(r.created_unix) <= ttl)
+    }))
 }
 
 /// Whether this process publishes: rank 0 of a distributed step (PyTorchJob's `RANK`,
@@ -162,11 +302,17 @@ pub(crate) fn launch(spec: &Spec, say: &dyn Fn(&str)) -> Result<u8, LaunchError>
         .enable_all()
         .build()
         .map_err(|e| LaunchError::Io(format!("cannot start the I/O runtime: {e}")))?;
+    let (spec, env) = dated(spec)?;
+    let spec = &spec;
+    if let Some((_, date)) = env.last() {
+        say(&format!("mlk launch: the run's date is {date}"));
+    }
+    let record = spec.record.as_deref().map(record_of).transpose()?;
     let stores = Stores::new(&spec.store)?;
     let rank0 = publishes(&|v| std::env::var(v).ok());
     if spec.skip_if_cached
         && let Some(m) = &spec.manifest
-        && rt.block_on(stores.of(m)?.exists(m))?
+        && rt.block_on(cached(&stores, m, spec))?
     {
         say(&format!(
             "mlk launch: the outputs are already in the store ({m}): the command is skipped"
@@ -179,11 +325,11 @@ pub(crate) fn launch(spec: &Spec, say: &dyn Fn(&str)) -> Result<u8, LaunchError>
         }
     }
     rt.block_on(fetch(&stores, &spec.get))?;
-    let status = run(&spec.command)?;
+    let status = run(&spec.command, &env)?;
     if status != 0 || !rank0 {
         return Ok(status);
     }
-    rt.block_on(publish(&stores, spec))?;
+    rt.block_on(publish(&stores, spec, record))?;
     Ok(0)
 }
 
@@ -259,7 +405,7 @@ async fn fetch(stores: &Stores, get: &[(String, PathBuf)]) -> Result<(), LaunchE
 }
 
 /// Uploads the outputs, checks those written by address, then writes the manifest.
-async fn publish(stores: &Stores, spec: &Spec) -> Result<(), LaunchError> {
+async fn publish(stores: &Stores, spec: &Spec, record: Option<Record>) -> Result<(), LaunchError> {
     let name = |uri: &str| uri.rsplit('/').next().unwrap_or(uri).to_owned();
     let mut jobs = Vec::new();
     for (path, uri) in &spec.put {
@@ -283,7 +429,14 @@ async fn publish(stores: &Stores, spec: &Spec) -> Result<(), LaunchError> {
         outputs.push((name(uri), uri.clone(), None));
     }
     if let Some(m) = &spec.manifest {
-        stores.of(m)?.put_bytes(m, manifest(outputs)).await?;
+        let record = record.map(|r| Record {
+            created_unix: now_unix(),
+            ..r
+        });
+        stores
+            .of(m)?
+            .put_bytes(m, manifest(outputs, record))
+            .await?;
     }
     Ok(())
 }
@@ -291,6 +444,7 @@ async fn publish(stores: &Stores, spec: &Spec) -> Result<(), LaunchError> {
 /// The manifest of outputs `(name, address, what was uploaded)`, as the launcher writes it.
 pub(crate) fn manifest(
     outputs: impl IntoIterator<Item = (String, String, Option<Transfer>)>,
+    record: Option<Record>,
 ) -> Vec<u8> {
     let outputs = outputs
         .into_iter()
@@ -303,12 +457,17 @@ pub(crate) fn manifest(
             (name, published)
         })
         .collect();
-    serde_json::to_vec_pretty(&Manifest { format: 1, outputs }).unwrap_or_default()
+    serde_json::to_vec_pretty(&Manifest {
+        format: 1,
+        outputs,
+        record,
+    })
+    .unwrap_or_default()
 }
 
 /// Runs the command with the launcher's stdio, environment and directory, forwarding
 /// SIGTERM, SIGINT and SIGHUP; its exit status (128 + the signal that ended it).
-fn run(command: &[String]) -> Result<u8, LaunchError> {
+fn run(command: &[String], env: &[(String, String)]) -> Result<u8, LaunchError> {
     use std::os::unix::process::ExitStatusExt;
     let Some((program, args)) = command.split_first() else {
         return Err(LaunchError::Io("no command after `--`".into()));
@@ -319,14 +478,14 @@ fn run(command: &[String]) -> Result<u8, LaunchError> {
         signal_hook::consts::SIGHUP,
     ])
     .map_err(|e| LaunchError::Io(format!("cannot handle signals: {e}")))?;
-    let mut child =
-        Command::new(program)
-            .args(args)
-            .spawn()
-            .map_err(|error| LaunchError::Start {
-                program: program.clone(),
-                error,
-            })?;
+    let mut child = Command::new(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .spawn()
+        .map_err(|error| LaunchError::Start {
+            program: program.clone(),
+            error,
+        })?;
     let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
     let handle = signals.handle();
     let forward = std::thread::spawn(move || {

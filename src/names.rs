@@ -102,6 +102,24 @@ pub(crate) fn workload_name(pipeline: &str, step: &str, spec_hash_hex: &str) -> 
     format!("{kept}-{hash}")
 }
 
+/// How many characters the API server appends to a `generateName` prefix.
+const GENERATED: usize = 5;
+
+/// The `generateName` prefix of a run-once workload named `name` (`<base>-<hash>`, as
+/// [`workload_name`] makes it) when an engine creates it once per run: `name-`, with `<base>`
+/// cut so that the name the server makes (the prefix and 5 characters) stays within
+/// [`MAX_OBJECT_NAME`], like every name mlk gives.
+pub(crate) fn generate_prefix(name: &str) -> String {
+    let room = MAX_OBJECT_NAME - GENERATED;
+    if name.len() < room {
+        return format!("{name}-");
+    }
+    let (base, hash) = name.rsplit_once('-').unwrap_or((name, ""));
+    let keep = room.saturating_sub(hash.len() + 2).min(base.len());
+    let base = base.get(..keep).unwrap_or(base).trim_end_matches('-');
+    format!("{base}-{hash}-")
+}
+
 /// The name of a long-lived serving object (InferenceService): `<pipeline>-<step>`, stable
 /// across spec changes, with a `p-` prefix when it would start with a digit.
 ///
@@ -191,6 +209,25 @@ pub(crate) fn explain_dns1123_label(s: &str) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    #[test]
+    fn a_generated_name_stays_within_the_limit() {
+        let short = super::workload_name("p", "train", "0123456789abcdef");
+        assert_eq!(super::generate_prefix(&short), "p-train-01234567-");
+        let long = super::workload_name(&"a".repeat(40), &"b".repeat(30), "0123456789abcdef");
+        assert_eq!(long.len(), super::MAX_OBJECT_NAME);
+        let prefix = super::generate_prefix(&long);
+        assert_eq!(
+            prefix.len() + super::GENERATED,
+            super::MAX_OBJECT_NAME,
+            "{prefix}"
+        );
+        assert!(prefix.ends_with("-01234567-"), "{prefix}");
+        assert!(
+            super::is_dns1035_label(&format!("{prefix}x7k2q")),
+            "{prefix}"
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

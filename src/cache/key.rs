@@ -29,8 +29,14 @@ pub struct KeyComponents {
     pub params: BTreeMap<String, serde_json::Value>,
     /// Input name → identity (a content digest, or a URI plus version).
     pub inputs: BTreeMap<String, String>,
-    /// `steps.X.outputs.Y` → the upstream step's key and output name.
+    /// `steps.X.outputs.Y` → the upstream step's key and output name (a dated upstream's
+    /// key with its date left symbolic: `<hex>-<run.date>`).
     pub upstream: BTreeMap<String, UpstreamOutput>,
+    /// The run's date, for a step whose strings read `{{ run.date }}` or whose upstream
+    /// outputs do: `YYYY-MM-DD`, or `$(MLK_RUN_DATE)` where only the run knows it. It is not
+    /// hashed: it is the key's suffix ([`KeyComponents::key`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_date: Option<String>,
 }
 
 /// An upstream output a step reads.
@@ -45,14 +51,34 @@ pub struct UpstreamOutput {
 }
 
 impl KeyComponents {
-    /// The full hex SHA-256 key.
+    /// The full hex SHA-256 key; a dated step's is the hash of everything but the date,
+    /// then `-` and the date (`<hex>-2026-12-06`), so that the run that knows the date (the
+    /// launcher in a pod) makes the key by putting the date in, and no two dates share one.
     pub fn key(&self) -> String {
-        let mut w = HashWriter(Sha256::new());
-        // Serializing plain maps and strings into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut w, self);
-        hex(&w.0.finalize())
+        match &self.run_date {
+            None => digest_of(self),
+            Some(date) => {
+                let undated = KeyComponents {
+                    run_date: None,
+                    ..self.clone()
+                };
+                format!("{}-{date}", digest_of(&undated))
+            }
+        }
     }
 }
+
+/// The key a dated step's downstream steps hash: its date left symbolic, so their keys stay
+/// one hash plus the run's date too.
+pub fn undated_key(key: &str, dated: bool) -> String {
+    match (dated, key.get(..64)) {
+        (true, Some(hex)) => format!("{hex}-{SYMBOLIC_DATE}"),
+        _ => key.to_owned(),
+    }
+}
+
+/// `{{ run.date }}` in a step's strings as its cache key sees them.
+pub const SYMBOLIC_DATE: &str = "<run.date>";
 
 /// An `io::Write` that feeds SHA-256, so encodings stream into the hash without a buffer.
 pub struct HashWriter(pub Sha256);
@@ -100,7 +126,23 @@ mod tests {
             params: BTreeMap::new(),
             inputs: BTreeMap::new(),
             upstream: BTreeMap::new(),
+            run_date: None,
         }
+    }
+
+    #[test]
+    fn a_dated_key_is_the_undated_hash_and_the_date() {
+        let mut c = base();
+        c.command.push(SYMBOLIC_DATE.into());
+        let undated = c.key();
+        c.run_date = Some("2026-12-06".into());
+        assert_eq!(c.key(), format!("{undated}-2026-12-06"));
+        c.run_date = Some("2026-12-07".into());
+        assert_eq!(c.key(), format!("{undated}-2026-12-07"));
+        c.run_date = Some("$(MLK_RUN_DATE)".into());
+        assert_eq!(c.key(), format!("{undated}-$(MLK_RUN_DATE)"));
+        assert_eq!(undated_key(&c.key(), true), format!("{undated}-<run.date>"));
+        assert_eq!(undated_key(&undated, false), undated);
     }
 
     #[test]

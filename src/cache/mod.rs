@@ -40,6 +40,8 @@ pub enum StoreSite {
     Local(PathBuf),
     /// ConfigMaps in the stack's namespace: reachable only through its cluster.
     Cluster,
+    /// Inside the output manifests in the stack's artifact store (an object store).
+    Artifacts,
     /// `store = "none"`: caching is off.
     Off,
 }
@@ -50,6 +52,7 @@ pub enum StoreSite {
 pub fn store_site(backend: Backend, store: CacheStore, root: &Path) -> StoreSite {
     match store {
         CacheStore::None => StoreSite::Off,
+        CacheStore::Artifacts => StoreSite::Artifacts,
         CacheStore::Configmap if backend != Backend::Local => StoreSite::Cluster,
         CacheStore::Local | CacheStore::Configmap => {
             StoreSite::Local(root.join(local_store_path()))

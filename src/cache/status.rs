@@ -107,6 +107,10 @@ pub const EXPIRED: &str = "expired";
 /// Why a record of the same key is not a hit: an output it names is gone.
 pub const OUTPUTS_MISSING: &str = "outputs missing";
 
+/// Why a dated step whose date only the run knows is not looked up: its key is made in the
+/// pod (the launcher checks the cache there).
+pub const RUN_DATE: &str = "the run's date decides";
+
 /// What the store holds for a key, judged by the hit rule.
 enum Found {
     /// A record younger than the TTL whose outputs are present.
@@ -119,6 +123,10 @@ enum Found {
 
 /// The hit rule, in one place.
 fn find(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Found, StoreError> {
+    // A dated step whose date only the run knows has no key yet: never a hit on a guess.
+    if q.key.ends_with(crate::resolve::RUN_DATE_PLACEHOLDER) {
+        return Ok(Found::Stale(RUN_DATE));
+    }
     let Some(r) = store.get(q.pipeline, q.step, q.key)? else {
         return Ok(Found::Nothing);
     };
@@ -206,6 +214,12 @@ pub fn changes(old: &KeyComponents, new: &KeyComponents) -> Vec<String> {
     if old.command != new.command {
         out.push("command changed".into());
     }
+    if old.run_date != new.run_date {
+        out.push(match &new.run_date {
+            Some(d) => format!("run date {d}"),
+            None => "run date dropped".into(),
+        });
+    }
     map_changes(&mut out, "env", &old.env, &new.env);
     map_changes(&mut out, "param", &old.params, &new.params);
     map_changes(&mut out, "input", &old.inputs, &new.inputs);
@@ -270,6 +284,7 @@ mod tests {
                     key: "k0".into(),
                 },
             )]),
+            run_date: None,
         }
     }
 

@@ -232,6 +232,7 @@ mod tests {
                 params: BTreeMap::new(),
                 inputs: BTreeMap::new(),
                 upstream: BTreeMap::new(),
+                run_date: None,
             },
             outputs: BTreeMap::from([("out".into(), "/tmp/x".into())]),
             created_unix: at,

@@ -18,7 +18,7 @@ use crate::cache::{StoreSite, store_site};
 use crate::cluster::{Cluster, ConfigMapStore};
 use crate::exec;
 use crate::load::Loaded;
-use crate::resolve::{Options, Plan};
+use crate::resolve::Plan;
 
 /// `mlk cache` arguments.
 #[derive(Debug, Args)]
@@ -73,6 +73,8 @@ pub(crate) enum StoreChoice {
     Off,
     /// `store = "configmap"`: in the cluster; `None` when it cannot be reached.
     Cluster(Option<ConfigMapStore>),
+    /// `store = "artifacts"`: in the output manifests; `None` when the store cannot be opened.
+    Artifacts(Option<crate::artifacts::ArtifactRecords>),
 }
 
 impl StoreChoice {
@@ -82,6 +84,16 @@ impl StoreChoice {
         match store_site(plan.stack.backend, l.stack.cache.store, Path::new("")) {
             StoreSite::Local(dir) => StoreChoice::Local(LocalStore::new(dir)),
             StoreSite::Off => StoreChoice::Off,
+            StoreSite::Artifacts => match crate::artifacts::Artifacts::open(&plan.stack) {
+                Ok(Some(a)) => {
+                    StoreChoice::Artifacts(Some(crate::artifacts::ArtifactRecords(Arc::new(a))))
+                }
+                Ok(None) => StoreChoice::Artifacts(None),
+                Err(e) => {
+                    reporter.verbose(&format!("cache records not read: {e}"));
+                    StoreChoice::Artifacts(None)
+                }
+            },
             StoreSite::Cluster => {
                 match Cluster::connect(&global.stack_target(&plan.stack))
                     .and_then(|c| c.probe(PROBE).map(|()| c))
@@ -100,13 +112,17 @@ impl StoreChoice {
         match self {
             StoreChoice::Local(s) => Some(s),
             StoreChoice::Cluster(Some(s)) => Some(s),
-            StoreChoice::Off | StoreChoice::Cluster(None) => None,
+            StoreChoice::Artifacts(Some(s)) => Some(s),
+            StoreChoice::Off | StoreChoice::Cluster(None) | StoreChoice::Artifacts(None) => None,
         }
     }
 }
 
 /// The note printed under a plan whose store cannot be read.
 const CLUSTER_NOTE: &str = "note: cache status `?`: this stack keeps cache records as ConfigMaps in the cluster, which mlk could not reach (-v says why)";
+
+/// The note printed under a plan whose artifact store cannot be opened.
+const ARTIFACTS_NOTE: &str = "note: cache status `?`: this stack keeps cache records in its artifact store, which mlk could not open (-v says why)";
 
 /// How long `plan` waits for the cluster before showing `?`.
 const PROBE: std::time::Duration = std::time::Duration::from_secs(3);
@@ -128,7 +144,11 @@ pub(crate) fn plan_status(
     reporter: &Reporter,
 ) -> PlanStatus {
     let choice = StoreChoice::of(l, plan, global, reporter);
-    let note = matches!(choice, StoreChoice::Cluster(None)).then_some(CLUSTER_NOTE);
+    let note = match choice {
+        StoreChoice::Cluster(None) => Some(CLUSTER_NOTE),
+        StoreChoice::Artifacts(None) => Some(ARTIFACTS_NOTE),
+        _ => None,
+    };
     // Outputs in an object store are there when their step's manifest is; a store that
     // cannot be opened here leaves them unchecked (taken as present).
     let artifacts = crate::artifacts::Artifacts::open(&plan.stack)
@@ -228,10 +248,7 @@ fn clear(pipeline: Option<&str>, step: Option<&str>, reporter: &Reporter) -> Exi
 }
 
 fn explain(inputs: &Inputs, step: &str, global: &Global, reporter: &Reporter) -> Exit {
-    let opts = Options {
-        params: inputs.params.clone(),
-        ..Options::default()
-    };
+    let opts = inputs.options();
     let c = match compile(inputs, global, &opts, reporter) {
         Ok(c) => c,
         Err(code) => return code,

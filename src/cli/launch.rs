@@ -43,6 +43,18 @@ pub struct LaunchArgs {
     /// Skip the command when the manifest is already in the store (a cached step).
     #[arg(long, requires = "manifest")]
     pub skip_if_cached: bool,
+    /// When the run started (RFC 3339): put its date in place of `$(MLK_RUN_DATE)`.
+    #[arg(long, value_name = "TIME")]
+    pub run_time: Option<String>,
+    /// The time zone of the run's date (IANA name; default UTC).
+    #[arg(long, value_name = "TZ", requires = "run_time")]
+    pub timezone: Option<String>,
+    /// The step's cache record (JSON) to write into the manifest.
+    #[arg(long, value_name = "JSON", requires = "manifest")]
+    pub record: Option<String>,
+    /// A record older than this many seconds does not skip the command.
+    #[arg(long, value_name = "SECONDS", requires = "record")]
+    pub ttl: Option<u64>,
     /// Say the launcher's peak memory when it ends.
     #[arg(long)]
     pub verbose: bool,
@@ -93,6 +105,10 @@ pub(super) fn run(args: LaunchArgs) -> ExitCode {
         check: args.check,
         manifest: args.manifest,
         skip_if_cached: args.skip_if_cached,
+        run_time: args.run_time,
+        timezone: args.timezone,
+        record: args.record,
+        ttl: args.ttl,
         command: args.command,
     };
     let code = match launch::launch(&spec, &say) {

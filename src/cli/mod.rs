@@ -279,14 +279,39 @@ pub struct Inputs {
     /// Override a pipeline parameter (repeatable).
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub params: Vec<String>,
+    /// The date `{{ run.date }}` reads (a backfill); default: the day the run starts, in the
+    /// pipeline's time zone.
+    #[arg(long, value_name = "YYYY-MM-DD", value_parser = run_date)]
+    pub run_date: Option<String>,
+}
+
+/// A `--run-date` value: a real day written `YYYY-MM-DD`.
+fn run_date(s: &str) -> Result<String, String> {
+    if crate::resolve::run_date::valid_date(s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!(
+            "`{s}` is not a day written YYYY-MM-DD (e.g. 2026-12-06)"
+        ))
+    }
 }
 
 impl Inputs {
-    /// Resolution options for compiling without running: the `-p` overrides only.
+    /// Resolution options for compiling without running: the `-p` overrides, and
+    /// `{{ run.date }}` as `--run-date` gives it, else as a run started now would see it.
     pub fn options(&self) -> crate::resolve::Options {
         crate::resolve::Options {
             params: self.params.clone(),
+            run_date: self.run_date_or(crate::resolve::RunDate::Of(jiff::Timestamp::now())),
             ..Default::default()
+        }
+    }
+
+    /// `{{ run.date }}`: `--run-date` when given, else `otherwise`.
+    pub fn run_date_or(&self, otherwise: crate::resolve::RunDate) -> crate::resolve::RunDate {
+        match &self.run_date {
+            Some(d) => crate::resolve::RunDate::Given(d.clone()),
+            None => otherwise,
         }
     }
 
@@ -303,6 +328,9 @@ impl Inputs {
         }
         for p in &self.params {
             words.extend(["-p".into(), p.clone()]);
+        }
+        if let Some(d) = &self.run_date {
+            words.extend(["--run-date".into(), d.clone()]);
         }
         words.extend(extra.iter().map(|w| (*w).to_owned()));
         words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")

@@ -25,7 +25,12 @@ pub struct RenderArgs {
 
 /// Runs `mlk render`.
 pub(super) fn run(args: &RenderArgs, global: &Global, reporter: &Reporter) -> Exit {
-    let opts = args.inputs.options();
+    // A render is of no particular run: the run fills in its date (an engine's launcher),
+    // unless `--run-date` gives one.
+    let opts = crate::resolve::Options {
+        run_date: args.inputs.run_date_or(crate::resolve::RunDate::AtRun),
+        ..args.inputs.options()
+    };
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
         Err(code) => return code,

@@ -127,10 +127,14 @@ impl Setup<'_> {
         )
     }
 
-    /// The local store, when the stack keeps its records in `.mlk/cache`.
+    /// The record store this machine reaches without a cluster: `.mlk/cache`, or the
+    /// artifact store's manifests.
     fn local_store(&self) -> Option<Box<dyn Store>> {
         match &self.site {
             StoreSite::Local(dir) => Some(Box::new(LocalStore::new(dir))),
+            StoreSite::Artifacts => self.artifacts.as_ref().map(|a| {
+                Box::new(crate::artifacts::ArtifactRecords(Arc::clone(a))) as Box<dyn Store>
+            }),
             StoreSite::Cluster | StoreSite::Off => None,
         }
     }
@@ -157,6 +161,9 @@ pub(super) fn run(args: &RunArgs, global: &Global, reporter: &Reporter) -> Exit 
         params: args.inputs.params.clone(),
         run_id: Some(run_id.clone()),
         artifacts_root: Some(cwd.clone()),
+        run_date: args
+            .inputs
+            .run_date_or(crate::resolve::RunDate::Of(exec::record::run_time(&run_id))),
     };
     let c = match compile(&args.inputs, global, &opts, reporter) {
         Ok(c) => c,
@@ -330,7 +337,7 @@ fn cluster(setup: &Setup<'_>, global: &Global, reporter: &Reporter) -> Result<Re
     )?;
     let store: Option<Box<dyn Store>> = match setup.site {
         StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(kube.cluster()))),
-        StoreSite::Local(_) | StoreSite::Off => setup.local_store(),
+        StoreSite::Local(_) | StoreSite::Artifacts | StoreSite::Off => setup.local_store(),
     };
     let initial = setup
         .prepare(&kube, store.as_deref())

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::compile::{Compiled, compile};
 use super::run::{NoBackend, RunArgs, open_artifacts, push_steps};
 use super::{Exit, Global, Reporter, write_stdout};
-use crate::artifacts::Artifacts;
+use crate::artifacts::{ArtifactRecords, Artifacts};
 use crate::cache::status::{Presence, now_unix};
 use crate::cache::store::{LocalStore, Store};
 use crate::cache::{StoreSite, store_site};
@@ -25,6 +25,7 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
         params: args.inputs.params.clone(),
         run_id: None,
         artifacts_root: None,
+        run_date: crate::resolve::RunDate::AtRun,
     };
     let quiet = Reporter::with(reporter.is_color(), true, false);
     let c: Compiled = match compile(&args.inputs, global, &opts, &quiet) {
@@ -32,9 +33,14 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
         Err(code) => return code,
     };
     let plan = &c.resolved.plan;
-    if args.from.is_some() || args.only.is_some() || args.dry_run.is_some() || args.keep_failed {
+    if args.from.is_some()
+        || args.only.is_some()
+        || args.dry_run.is_some()
+        || args.keep_failed
+        || args.inputs.run_date.is_some()
+    {
         reporter.status(
-            "error: --from, --only, --dry-run and --keep-failed are for the mlk engine; Argo runs the whole WorkflowTemplate (cached steps skip their command in the pod)",
+            "error: --from, --only, --dry-run, --keep-failed and --run-date are for the mlk engine; Argo runs the whole WorkflowTemplate (cached steps skip their command in the pod) on the day the Workflow is created",
         );
         return Exit::Invalid;
     }
@@ -53,7 +59,7 @@ pub(super) fn run(args: &RunArgs, global: &Global, run_id: &str, reporter: &Repo
             return Exit::Io;
         }
     };
-    let cached = match cached_steps(&c, args, &cluster, artifacts.as_deref()) {
+    let cached = match cached_steps(&c, args, &cluster, artifacts.as_ref()) {
         Ok(cached) => cached,
         Err(e) => {
             reporter.status(&format!("error: {e}"));
@@ -88,7 +94,7 @@ fn cached_steps(
     c: &Compiled,
     args: &RunArgs,
     cluster: &Arc<Cluster>,
-    artifacts: Option<&Artifacts>,
+    artifacts: Option<&Arc<Artifacts>>,
 ) -> Result<Vec<String>, crate::exec::ExecError> {
     let plan = &c.resolved.plan;
     let cwd = std::env::current_dir().unwrap_or_default();
@@ -96,6 +102,9 @@ fn cached_steps(
         match store_site(plan.stack.backend, c.loaded.stack.cache.store, &cwd) {
             StoreSite::Cluster => Some(Box::new(ConfigMapStore::new(Arc::clone(cluster)))),
             StoreSite::Local(dir) => Some(Box::new(LocalStore::new(&dir))),
+            StoreSite::Artifacts => {
+                artifacts.map(|a| Box::new(ArtifactRecords(Arc::clone(a))) as Box<dyn Store>)
+            }
             StoreSite::Off => None,
         };
     let exists = artifacts.map(|a| move |m: &str| a.exists(m));

@@ -157,6 +157,15 @@ pub(crate) fn run_id(at: SystemTime, entropy: u64) -> String {
     format!("{date}-{time}-{:04x}", entropy & 0xffff)
 }
 
+/// When the run `id` started (its first 15 characters, `YYYYMMDD-HHMMSS` in UTC); now for
+/// an id of another shape. A detached run's driver gets the same date as the run it drives.
+pub(crate) fn run_time(id: &str) -> jiff::Timestamp {
+    id.get(..15)
+        .and_then(|s| jiff::civil::DateTime::strptime("%Y%m%d-%H%M%S", s).ok())
+        .and_then(|t| t.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map_or_else(jiff::Timestamp::now, |z| z.timestamp())
+}
+
 /// Random bits for [`run_id`], from the standard library's per-process random hash keys.
 pub(crate) fn entropy() -> u64 {
     use std::hash::{BuildHasher, Hasher};
@@ -496,6 +505,7 @@ mod tests {
         let id = run_id(t, 0xabcd_1234);
         assert_eq!(id.len(), "20261121-084500-1234".len(), "{id}");
         assert!(id.ends_with("-1234"), "{id}");
+        assert_eq!(run_time(&id).as_second(), 1_795_250_700);
         let later = run_id(t + std::time::Duration::from_secs(1), 0);
         assert!(later > id, "{later} <= {id}");
     }

@@ -28,6 +28,9 @@ pub(crate) const WORKFLOW_SERVICE_ACCOUNT: &str = "mlk-workflow";
 /// The Workflow's name as Argo fills it in: a run's id on an engine's stack.
 pub(crate) const WORKFLOW_NAME: &str = "{{workflow.name}}";
 
+/// The create task's output (and the wait task's input) that names the created workload.
+const NAME_PARAMETER: &str = "name";
+
 /// Argo's API version.
 const ARGO_API: &str = "argoproj.io/v1alpha1";
 
@@ -95,6 +98,12 @@ fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, Re
             task["dependencies"] = json!(upstream);
         }
         let mut wait_task = json!({ "name": wait, "template": wait, "dependencies": [create] });
+        if step.kind != StepKind::Serve {
+            wait_task["arguments"] = json!({ "parameters": [{
+                "name": NAME_PARAMETER,
+                "value": format!("{{{{tasks.{create}.outputs.parameters.{NAME_PARAMETER}}}}}"),
+            }] });
+        }
         // A run can leave out a step whose cache record and outputs it found (`mlk run`
         // sets the parameter); its downstream tasks go on, as after a skipped task.
         if step.cache.enabled {
@@ -108,7 +117,13 @@ fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, Re
         }
         tasks.push(task);
         tasks.push(wait_task);
-        templates.push(create_template(step, object));
+        templates.push(
+            create_template(step, object).map_err(|message| RenderErrorKind::Yaml {
+                name: object.name.clone(),
+                step: step.name.clone(),
+                message,
+            })?,
+        );
         templates.push(wait_template(plan, step, object));
     }
     templates[0] = json!({ "name": ENTRYPOINT, "dag": { "tasks": tasks } });
@@ -135,22 +150,54 @@ fn workflow_template(plan: &Plan, workloads: &[Manifest]) -> Result<Manifest, Re
 /// outlives the run (it is the service): it is applied and not owned by the Workflow.
 /// A run-once workload is created and owned by the Workflow, so deleting the Workflow
 /// deletes it.
-fn create_template(step: &Step, object: &Manifest) -> Value {
+///
+/// A run-once workload is created under a name the API server makes unique
+/// (`generateName: NAME-`): the same spec is created by every run of the template (every
+/// night of a schedule), and the runs before may still exist. The name the server chose is
+/// the task's output parameter, which the wait task waits for.
+fn create_template(step: &Step, object: &Manifest) -> Result<Value, String> {
     let serve = step.kind == StepKind::Serve;
+    let mut manifest = object.yaml.clone();
+    if !serve {
+        let line = format!("\n  name: {}\n", object.name);
+        let Some(at) = manifest.find(&line) else {
+            return Err(format!("no `name: {}` in {}", object.name, object.kind));
+        };
+        manifest.replace_range(
+            at..at + line.len(),
+            &format!(
+                "\n  generateName: {}\n",
+                crate::names::generate_prefix(&object.name)
+            ),
+        );
+    }
     let mut resource = json!({
         "action": if serve { "apply" } else { "create" },
-        "manifest": object.yaml,
+        "manifest": manifest,
     });
+    let mut template = json!({ "name": create_task(&step.name) });
     if !serve {
         resource["setOwnerReference"] = true.into();
+        template["outputs"] = json!({ "parameters": [{
+            "name": NAME_PARAMETER,
+            "valueFrom": { "jsonPath": "{.metadata.name}" },
+        }] });
     }
-    json!({ "name": create_task(&step.name), "resource": resource })
+    template["resource"] = resource;
+    Ok(template)
 }
 
-/// The container that waits for a step's object with mlk's rules.
+/// The container that waits for a step's object with mlk's rules: a run-once workload by
+/// the name its create task reports, a serve step's InferenceService by its own.
 fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
     let image = plan.stack.launcher_image.clone().unwrap_or_default();
-    json!({
+    let serve = step.kind == StepKind::Serve;
+    let name = if serve {
+        object.name.clone()
+    } else {
+        format!("{{{{inputs.parameters.{NAME_PARAMETER}}}}}")
+    };
+    let mut template = json!({
         "name": wait_task(&step.name),
         "metadata": { "labels": { labels::STEP: step.name } },
         // The launcher image runs as a non-root user: the pod passes `restricted` Pod Security.
@@ -159,7 +206,7 @@ fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
             "name": "main",
             "image": image,
             "command": [
-                launcher::IMAGE_BINARY, "wait", object.kind, object.name,
+                launcher::IMAGE_BINARY, "wait", object.kind, name,
                 "--namespace", plan.stack.namespace, "--run", WORKFLOW_NAME,
             ],
             "resources": {
@@ -168,7 +215,11 @@ fn wait_template(plan: &Plan, step: &Step, object: &Manifest) -> Value {
             },
             "securityContext": super::pod::container_security(),
         },
-    })
+    });
+    if !serve {
+        template["inputs"] = json!({ "parameters": [{ "name": NAME_PARAMETER }] });
+    }
+    template
 }
 
 fn cron_workflow(plan: &Plan, s: &Schedule) -> Result<Manifest, RenderError> {

@@ -9,9 +9,13 @@
 
 use serde_json::{Value, json};
 
-use crate::domain::{Engine, StepKind, StoreKind, TrainingApi};
+use crate::domain::{CacheStore, Engine, StepKind, StoreKind, TrainingApi};
 use crate::resolve::data::{POD_LAUNCHER, POD_ROOT, POD_STORE};
 use crate::resolve::{Plan, Step};
+
+/// When the run started, as the engine fills it in: the Workflow's creation time (RFC 3339,
+/// UTC). Every step of a run reads the same one, so they agree on the run's date.
+const RUN_TIME: &str = "{{workflow.creationTimestamp}}";
 
 /// The volume the launcher keeps the binary and the step's data in.
 const DATA_VOLUME: &str = "mlk";
@@ -56,6 +60,14 @@ pub(super) fn command(plan: &Plan, step: &Step) -> Vec<String> {
     let mut c = vec![binary(plan, step), "launch".into()];
     c.extend(crate::launch::store_args(&plan.stack, Some(POD_STORE)));
     c.extend(crate::launch::step_args(step));
+    let records = plan.stack.cache_store == CacheStore::Artifacts;
+    let timezone = plan.schedule.as_ref().and_then(|s| s.timezone.as_deref());
+    c.extend(crate::launch::run_args(
+        &plan.pipeline,
+        step,
+        (RUN_TIME, timezone),
+        records,
+    ));
     // In an engine's run nobody checks the cache before the pod starts (a scheduled run has
     // no laptop): the launcher checks it and skips the command on a hit.
     if plan.stack.engine == Engine::Argo && step.cache.enabled && step.data.manifest.is_some() {

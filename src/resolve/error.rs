@@ -321,6 +321,21 @@ pub enum ResolveError {
         at: SourceSpan,
     },
 
+    /// A step reads `{{ run.date }}` where nothing would fill it in.
+    #[error("step `{step}` reads {{{{ run.date }}}}, which only a run knows, and {why}")]
+    #[diagnostic(code(mlk::resolve::run_date), help("{help}"))]
+    RunDate {
+        /// The step.
+        step: String,
+        /// Why no date can be given.
+        why: &'static str,
+        /// What to do.
+        help: &'static str,
+        /// The step.
+        #[label("reads the run's date")]
+        at: SourceSpan,
+    },
+
     /// A canary rollout on a stack whose KServe mode and version cannot carry it.
     #[error("a standard-mode canary is not possible with KServe {version}: {why}")]
     #[diagnostic(code(mlk::resolve::canary_mode), help("{help}"))]

@@ -23,6 +23,8 @@ pub enum Ref {
     Input(String, Form),
     /// `run.id`.
     RunId,
+    /// `run.date`: the day the run started (`YYYY-MM-DD`, the pipeline's time zone).
+    RunDate,
     /// `pipeline.name` or `step.name`.
     Name,
     /// Anything else: an error for the caller to report.
@@ -179,6 +181,7 @@ impl Bindings<'_> {
                 .get(*o)?
                 .text(field.first().copied())?,
             ["run", "id"] => s.run.id,
+            ["run", "date"] => s.run.date,
             ["pipeline", "name"] => s.pipeline.name,
             ["step", "name"] => s.step.name,
             _ => return None,
@@ -194,11 +197,13 @@ pub struct StepOutputs {
     pub outputs: BTreeMap<String, Artifact>,
 }
 
-/// `{ id: … }`.
+/// `{ id: …, date: … }`.
 #[derive(Debug, Serialize)]
 pub struct RunScope<'a> {
     /// The run id.
     pub id: &'a str,
+    /// The run's date.
+    pub date: &'a str,
 }
 
 /// `{ name: … }`.
@@ -471,6 +476,7 @@ fn classify(path: &str) -> Ref {
             None => Ref::Unknown(path.to_owned()),
         },
         ["run", "id"] => Ref::RunId,
+        ["run", "date"] => Ref::RunDate,
         ["pipeline", "name"] | ["step", "name"] => Ref::Name,
         _ => Ref::Unknown(path.to_owned()),
     }
@@ -515,6 +521,7 @@ mod tests {
             steps: [("prep-0".to_owned(), upstream)].into(),
             run: RunScope {
                 id: "$(MLK_RUN_ID)",
+                date: "2026-12-06",
             },
             pipeline: NameScope { name: "p" },
             step: NameScope { name: "train" },
@@ -550,6 +557,7 @@ mod tests {
             "{{ outputs.model }}",
             "{{outputs.model}}",
             "{{   run.id   }}",
+            "data/{{ run.date }}/part",
             "{{ pipeline.name }}/{{ step.name }}",
             "{{ steps.prep-0.outputs.data }}",
             "{{ steps['prep-0'].outputs['data'] }}",
@@ -601,7 +609,7 @@ mod tests {
     #[test]
     fn classifies_references() {
         let e = Engine::default();
-        let refs = e.refs("{{ params.epochs }} {{ steps.prep.outputs.data }} {{ outputs.model }} {{ run.id }} {{ nope }}").unwrap();
+        let refs = e.refs("{{ params.epochs }} {{ steps.prep.outputs.data }} {{ outputs.model }} {{ run.id }} {{ run.date }} {{ nope }}").unwrap();
         assert_eq!(
             refs,
             vec![
@@ -609,6 +617,7 @@ mod tests {
                 Ref::Output("model".into(), Form::Path),
                 Ref::Upstream("prep".into(), "data".into(), Form::Path),
                 Ref::RunId,
+                Ref::RunDate,
                 Ref::Unknown("nope".into()),
             ]
         );

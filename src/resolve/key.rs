@@ -9,7 +9,7 @@ use super::expr::Ref;
 use super::scope::{expand, expand_command, scope_value};
 use super::settings::Settings;
 use super::step::StepCx;
-use crate::cache::key::{KEY_FORMAT, KeyComponents, UpstreamOutput};
+use crate::cache::key::{KEY_FORMAT, KeyComponents, SYMBOLIC_DATE, UpstreamOutput, undated_key};
 use crate::domain::EnvValue;
 use crate::load::InputDef;
 
@@ -17,12 +17,12 @@ use crate::load::InputDef;
 pub(super) fn components(cx: &mut Cx<'_>, s: &StepCx<'_>, set: &Settings<'_>) -> KeyComponents {
     let l = cx.l;
     let def = s.def;
-    let (used_params, upstream) = referenced(s);
+    let (used_params, upstream, dated) = referenced(s);
     let symbolic = scope_value(
         s.params,
         def.name.get_ref(),
         l.pipeline.name.get_ref(),
-        "<run.id>",
+        ("<run.id>", SYMBOLIC_DATE),
         super::data::symbolic(s),
     );
     let command = expand_command(cx, s, &symbolic);
@@ -65,18 +65,22 @@ pub(super) fn components(cx: &mut Cx<'_>, s: &StepCx<'_>, set: &Settings<'_>) ->
         params: used_params,
         inputs,
         upstream,
+        run_date: dated.then(|| s.run_date.unwrap_or(super::RUN_DATE_PLACEHOLDER).to_owned()),
     }
 }
 
-/// The parameters the step's templates use, and the upstream outputs they read.
+/// The parameters the step's templates use, the upstream outputs they read, and whether the
+/// step is dated (`run_date`): it reads `{{ run.date }}` or a dated step's outputs.
 fn referenced(
     s: &StepCx<'_>,
 ) -> (
     BTreeMap<String, serde_json::Value>,
     BTreeMap<String, UpstreamOutput>,
+    bool,
 ) {
     let mut used_params = BTreeMap::new();
     let mut upstream = BTreeMap::new();
+    let mut dated = false;
     for r in s.templated.iter().flat_map(|t| &t.refs) {
         match r {
             Ref::Param(Some(p)) => {
@@ -89,18 +93,21 @@ fn referenced(
             }
             Ref::Upstream(up, o, _) => {
                 if let Some(u) = s.upstream.get(up.as_str()) {
+                    let up_dated = u.cache.components.run_date.is_some();
+                    dated |= up_dated;
                     upstream.insert(
                         format!("steps.{up}.outputs.{o}"),
                         UpstreamOutput {
                             step: up.clone(),
                             output: o.clone(),
-                            key: u.cache.key.clone(),
+                            key: undated_key(&u.cache.key, up_dated),
                         },
                     );
                 }
             }
+            Ref::RunDate => dated = true,
             _ => {}
         }
     }
-    (used_params, upstream)
+    (used_params, upstream, dated)
 }

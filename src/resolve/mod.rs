@@ -30,6 +30,7 @@ mod policy;
 mod queue;
 mod quota;
 mod refs;
+pub mod run_date;
 mod schedule;
 mod scope;
 mod serve;
@@ -80,7 +81,29 @@ pub struct Options {
     pub run_id: Option<String>,
     /// Makes a relative artifacts location absolute (local runs); `None` keeps it as written.
     pub artifacts_root: Option<PathBuf>,
+    /// What `{{ run.date }}` is.
+    pub run_date: RunDate,
 }
+
+/// What `{{ run.date }}` is (`YYYY-MM-DD`): the run's own date where mlk starts the run,
+/// the date only the run knows (`$(MLK_RUN_DATE)`, filled in by the launcher) where an
+/// engine starts it.
+#[derive(Debug, Clone, Default)]
+pub enum RunDate {
+    /// Left to the run: `mlk render`. On a stack whose runs mlk starts, a step that reads
+    /// `{{ run.date }}` cannot be rendered without a date.
+    #[default]
+    AtRun,
+    /// The date of this instant in the pipeline's time zone (`mlk run`, `mlk plan`); on an
+    /// engine's stack the run's own, as for [`RunDate::AtRun`].
+    Of(jiff::Timestamp),
+    /// A date given on the command line (`--run-date`).
+    Given(String),
+}
+
+/// What `{{ run.date }}` expands to where only the run knows it: the launcher puts the run's
+/// date in its place (Kubernetes leaves `$(VAR)` of an unset variable as written).
+pub const RUN_DATE_PLACEHOLDER: &str = "$(MLK_RUN_DATE)";
 
 /// Content digests of local inputs, by path (the pipeline directory joined with the path as written).
 pub type InputDigests = BTreeMap<PathBuf, String>;
@@ -208,6 +231,7 @@ impl<'l> Cx<'l> {
 pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Resolved, Problems> {
     let mut cx = Cx::new(l);
     let params = params::params(&mut cx, &opts.params);
+    let run_date = run_date::date(l, &opts.run_date);
     stack::check(&l.stack, &mut |e| cx.stack(e));
     let schedule = schedule::schedule(&mut cx);
     let normalized = normalized(l);
@@ -251,6 +275,7 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
             exprs: &exprs,
             digests,
             opts,
+            run_date: run_date.as_deref(),
         };
         cx.step = Some(steps[i].name.get_ref().clone());
         resolved[i] = step::resolve_step(&mut cx, ctx);
@@ -260,6 +285,10 @@ pub fn resolve(l: &Loaded, opts: &Options, digests: &InputDigests) -> Result<Res
     let plan_steps: Vec<Step> = order.iter().filter_map(|&i| resolved[i].take()).collect();
     object::check_unique(&mut cx, &plan_steps);
     if plan_steps.len() != steps.len() || cx.has_errors() {
+        return Err(cx.into_problems());
+    }
+    run_date::check(&mut cx, &plan_steps, run_date.is_some());
+    if cx.has_errors() {
         return Err(cx.into_problems());
     }
     quota::check(&mut cx, &plan_steps);

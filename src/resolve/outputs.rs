@@ -10,7 +10,7 @@ use super::plan::{Data, Input, StackInfo};
 use super::scope::{expand, expand_command, scope_value};
 use super::settings::Settings;
 use super::step::StepCx;
-use super::{Cx, RUN_ID_PLACEHOLDER};
+use super::{Cx, RUN_DATE_PLACEHOLDER, RUN_ID_PLACEHOLDER};
 use crate::domain::EnvValue;
 use crate::load::InputDef;
 
@@ -67,7 +67,8 @@ pub(super) fn expand_step(
     let pipeline = l.pipeline.name.get_ref();
     let outputs = uris(s, stack, pipeline, key);
     let run_id = s.opts.run_id.as_deref().unwrap_or(RUN_ID_PLACEHOLDER);
-    let scope = |artifacts| scope_value(s.params, def.name.get_ref(), pipeline, run_id, artifacts);
+    let run = (run_id, s.run_date.unwrap_or(RUN_DATE_PLACEHOLDER));
+    let scope = |artifacts| scope_value(s.params, def.name.get_ref(), pipeline, run, artifacts);
     // Input URIs and a serve step's model URI are addresses: every artifact in them is too.
     let addresses = scope(by_address(s, &outputs));
     let mut inputs = BTreeMap::new();
@@ -93,7 +94,11 @@ pub(super) fn expand_step(
     });
     let mover = data::mover(s, stack, pipeline, key);
     let mut artifacts = data::artifacts(cx, s, stack, &mover, &outputs, &inputs);
-    let moved = std::mem::take(&mut artifacts.data);
+    let mut moved = std::mem::take(&mut artifacts.data);
+    // A dated step whose date only the run knows needs the launcher to fill it in.
+    if key.ends_with(RUN_DATE_PLACEHOLDER) && matches!(mover, data::Mover::Launcher { .. }) {
+        moved.launcher = true;
+    }
     let real = scope(artifacts);
     let command = expand_command(cx, s, &real);
     let mut env = BTreeMap::new();

@@ -112,6 +112,9 @@ pub struct StackInfo {
     pub env_from_secret: Option<String>,
     /// Whether training jobs get a NetworkPolicy.
     pub network_isolation: bool,
+    /// Where cache records are kept (`[cache] store`).
+    #[serde(skip)]
+    pub cache_store: crate::domain::CacheStore,
 }
 
 impl StackInfo {

@@ -16,7 +16,7 @@ pub(super) fn scope_value<'a>(
     params: &'a BTreeMap<String, serde_json::Value>,
     step: &'a str,
     pipeline: &'a str,
-    run_id: &'a str,
+    (run_id, run_date): (&'a str, &'a str),
     artifacts: Artifacts,
 ) -> Bindings<'a> {
     let scope = Scope {
@@ -24,7 +24,10 @@ pub(super) fn scope_value<'a>(
         outputs: artifacts.outputs,
         inputs: artifacts.inputs,
         steps: artifacts.steps,
-        run: RunScope { id: run_id },
+        run: RunScope {
+            id: run_id,
+            date: run_date,
+        },
         pipeline: NameScope { name: pipeline },
         step: NameScope { name: step },
     };

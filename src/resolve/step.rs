@@ -25,6 +25,8 @@ pub(super) struct StepCx<'a> {
     pub exprs: &'a Exprs<'a>,
     pub digests: &'a InputDigests,
     pub opts: &'a Options,
+    /// `{{ run.date }}`, or `None` when only the run knows it.
+    pub run_date: Option<&'a str>,
 }
 
 /// The stack settings every step shares.
@@ -59,6 +61,7 @@ pub(super) fn stack_info(l: &Loaded) -> StackInfo {
         image_pull_secrets: s.image_pull_secrets.clone(),
         env_from_secret: s.artifacts.env_from_secret.clone(),
         network_isolation: s.policy.network_isolation,
+        cache_store: s.cache.store,
     }
 }
 
@@ -158,11 +161,40 @@ pub(super) fn resolve_step(cx: &mut Cx<'_>, s: StepCx<'_>) -> Option<Step> {
         pytorch: shape.pytorch,
         serve: shape.serve,
     };
+    engine_records(&mut step, &stack, l.pipeline.name.get_ref());
     step.object_name = object::object_name(l.pipeline.name.get_ref(), &step, &stack);
     if cx.error_count() > errors_before {
         return None;
     }
     Some(step)
+}
+
+/// In an engine's run no `mlk` process writes cache records or checks them: every cached
+/// step runs through the launcher, which checks its record in the pod and writes it into the
+/// step's manifest (`{uri}/{pipeline}/{step}/{key}/.manifest.json`, also for a step without
+/// outputs).
+fn engine_records(step: &mut Step, stack: &StackInfo, pipeline: &str) {
+    let object_store = matches!(
+        stack.artifacts_kind,
+        crate::domain::StoreKind::Object { .. }
+    );
+    if stack.engine != crate::domain::Engine::Argo
+        || !step.cache.enabled
+        || !object_store
+        || stack.launcher_image.is_none()
+    {
+        return;
+    }
+    if step.data.manifest.is_none() {
+        step.data.manifest = Some(format!(
+            "{}/{pipeline}/{}/{}/{}",
+            stack.artifacts_uri,
+            step.name,
+            step.cache.key,
+            super::data::MANIFEST
+        ));
+    }
+    step.data.launcher = true;
 }
 
 /// Requests of the merged quantities, limits as the stack's `[defaults] limits` says, and the

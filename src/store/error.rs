@@ -38,6 +38,10 @@ pub(crate) enum Op {
     Write,
     /// `Store::get_bytes`.
     Read,
+    /// `Store::list`.
+    List,
+    /// `Store::delete`.
+    Delete,
 }
 
 impl Op {
@@ -49,6 +53,8 @@ impl Op {
             Op::Check => "check",
             Op::Write => "write",
             Op::Read => "read",
+            Op::List => "list",
+            Op::Delete => "delete",
         }
     }
 }

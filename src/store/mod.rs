@@ -214,6 +214,37 @@ impl Store {
             .map_err(|e| self.fail(Op::Write, uri, &e))
     }
 
+    /// The address of every object under `uri/`, in address order.
+    pub(crate) async fn list(&self, uri: &str) -> Result<Vec<String>, StoreError> {
+        let at = self.address(Op::List, uri)?;
+        let mut listing = self.inner.list(Some(&at));
+        let root = self.root.trim_end_matches('/');
+        let base = self.base.as_ref();
+        let mut out = Vec::new();
+        while let Some(item) = futures::StreamExt::next(&mut listing).await {
+            let meta = item.map_err(|e| self.fail(Op::List, uri, &e))?;
+            let path = meta.location.as_ref();
+            let rel = if base.is_empty() {
+                path
+            } else {
+                path.strip_prefix(base)
+                    .map_or(path, |r| r.trim_start_matches('/'))
+            };
+            out.push(format!("{root}/{rel}"));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Deletes the object at `uri`; one that is not there is no error.
+    pub(crate) async fn delete(&self, uri: &str) -> Result<(), StoreError> {
+        let at = self.address(Op::Delete, uri)?;
+        match self.inner.delete(&at).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(self.fail(Op::Delete, uri, &e)),
+        }
+    }
+
     /// The bytes of the object at `uri`; None when there is no such object.
     pub(crate) async fn get_bytes(&self, uri: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let at = self.address(Op::Read, uri)?;

@@ -254,6 +254,22 @@ command = ["sh", "-c", "wc -l < {{ steps.prepare.outputs.table }} > {{ outputs.m
     p
 }
 
+/// `mlk plan -o json` of the project on its S3 stack, with `extra` arguments.
+fn plan_json(p: &Project, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec![
+        "plan",
+        "pipeline.toml",
+        "--stack",
+        "stacks/s3.toml",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let plan = in_project(p, &args);
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    serde_json::from_str(&plan.stdout).unwrap()
+}
+
 /// `mlk ARGS` in the project with the S3 server's credentials.
 fn in_project(p: &Project, args: &[&str]) -> Run {
     let r = run(p.command().envs(crate::s3::credentials()).args(args));
@@ -291,19 +307,7 @@ fn a_local_stack_with_an_s3_store_moves_data_through_it_and_caches_by_its_manife
     }
 
     // The model went through the store: read it back from there.
-    let plan = in_project(
-        &p,
-        &[
-            "plan",
-            "pipeline.toml",
-            "--stack",
-            "stacks/s3.toml",
-            "-o",
-            "json",
-        ],
-    );
-    assert_eq!(plan.code, 0, "{}", plan.stderr);
-    let plan: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let plan = plan_json(&p, &[]);
     let steps = plan["steps"].as_array().unwrap();
     let train = steps.iter().find(|s| s["name"] == "train").unwrap();
     assert_eq!(train["cache"]["status"], "hit", "{train}");
@@ -439,4 +443,215 @@ fn a_1_gib_output_is_published_in_bounded_memory() {
         serde_json::from_str(&std::fs::read_to_string(tmp.path().join("manifest.json")).unwrap())
             .unwrap();
     assert_eq!(manifest["outputs"]["model"]["bytes"], 1u64 << 30);
+}
+
+/// The dated step of an engine's run, as its pod runs it: addresses with the run's date
+/// left to the launcher, the record to write, and the skip when it is already there.
+fn dated_args(manifest: &str, output: &str, ttl: Option<&str>) -> Vec<String> {
+    let record = serde_json::json!({
+        "pipeline": "p",
+        "step": "ingest",
+        "key": "k1-$(MLK_RUN_DATE)",
+        "components": {
+            "format": 1, "salt": null, "image": "alpine:3", "command": ["sh"],
+            "env": {}, "params": {}, "inputs": {"raw": "s3://art/in/<run.date>/rows.csv"},
+            "upstream": {}, "run_date": "$(MLK_RUN_DATE)",
+        },
+        "outputs": { "table": output },
+    });
+    let mut a: Vec<String> = [
+        "--get",
+        "s3://art/in/$(MLK_RUN_DATE)/rows.csv",
+        "w/inputs/raw",
+        "--put",
+        "w/outputs/table",
+        output,
+        "--manifest",
+        manifest,
+        "--timezone",
+        "Asia/Tokyo",
+        "--record",
+        &record.to_string(),
+        "--skip-if-cached",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    if let Some(ttl) = ttl {
+        a.extend(["--ttl".to_owned(), ttl.to_owned()]);
+    }
+    a
+}
+
+#[test]
+fn a_dated_step_reads_the_runs_day_and_its_record_arrives_with_its_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(s3) = S3Server::start() else { return };
+    s3.bucket("art");
+    for day in ["2026-12-07", "2026-12-08"] {
+        std::fs::write(tmp.path().join("rows.csv"), format!("rows of {day}\n")).unwrap();
+        let up = s3.store_cp(
+            tmp.path().join("rows.csv").to_str().unwrap(),
+            &format!("s3://art/in/{day}/rows.csv"),
+        );
+        assert_eq!(up.code, 0, "{}", up.stderr);
+    }
+    let work = tmp.path().join("pod");
+    std::fs::create_dir(&work).unwrap();
+    let manifest = "s3://art/mlk/p/ingest/k1-$(MLK_RUN_DATE)/.manifest.json";
+    let output = "s3://art/mlk/p/ingest/k1-$(MLK_RUN_DATE)/table";
+    // What the command sees: the day in its arguments and in its environment (Kubernetes left
+    // `$(MLK_RUN_DATE)` as written: the variable is not set in the pod).
+    let cmd = "echo ran >> ../ran && mkdir -p w/outputs && \
+               { cat w/inputs/raw; echo \"arg=$0 env=$MLK_RUN_DATE day=$DAY\"; } > w/outputs/table";
+    let pod = |time: &str, ttl: Option<&str>| {
+        let mut c = s3.mlk();
+        c.current_dir(&work)
+            .env_remove("RANK")
+            .env_remove("PET_NODE_RANK")
+            .env("MLK_RUN_ID", "nightly-1796590000")
+            .env("DAY", "day of $(MLK_RUN_DATE)")
+            .args(["launch", "--store", "s3://art/mlk", "--endpoint"])
+            .arg(s3.endpoint())
+            .args(["--region", REGION, "--run-time", time])
+            .args(dated_args(manifest, output, ttl))
+            .args(["--", "sh", "-c", cmd, "$(MLK_RUN_DATE)"])
+            .stdin(Stdio::null());
+        let r = run(&mut c);
+        assert_no_secret(&r);
+        r
+    };
+    let ran = || {
+        std::fs::read_to_string(tmp.path().join("ran"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    // 23:30 UTC is the next morning in Tokyo.
+    let first = pod("2026-12-06T23:30:00Z", None);
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("the run's date is 2026-12-07"),
+        "{}",
+        first.stderr
+    );
+    let table = get(
+        &s3,
+        tmp.path(),
+        "s3://art/mlk/p/ingest/k1-2026-12-07/table",
+        "table",
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("table")).unwrap(),
+        "rows of 2026-12-07\narg=2026-12-07 env=2026-12-07 day=day of 2026-12-07\n"
+    );
+    let m = get(
+        &s3,
+        tmp.path(),
+        "s3://art/mlk/p/ingest/k1-2026-12-07/.manifest.json",
+        "manifest.json",
+    );
+    assert_eq!(m.code, 0, "{}", m.stderr);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["outputs"]["table"]["files"], 1, "{m}");
+    let record = &m["record"];
+    assert_eq!(record["key"], "k1-2026-12-07", "{m}");
+    assert_eq!(record["components"]["run_date"], "2026-12-07");
+    assert_eq!(
+        record["outputs"]["table"],
+        "s3://art/mlk/p/ingest/k1-2026-12-07/table"
+    );
+    assert_eq!(record["run_id"], "nightly-1796590000");
+    assert!(record["created_unix"].as_u64().unwrap() > 1_700_000_000);
+
+    // The same night again (a retried Workflow): the record is there, the command is skipped.
+    let again = pod("2026-12-07T01:00:00Z", None);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains("is skipped"), "{}", again.stderr);
+    assert_eq!(ran(), 1);
+    // The next night is other work: never skipped.
+    let next = pod("2026-12-07T23:30:00Z", None);
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert_eq!(ran(), 2, "{}", next.stderr);
+    // A record older than the TTL is not a hit.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let stale = pod("2026-12-07T23:30:00Z", Some("1"));
+    assert_eq!(stale.code, 0, "{}", stale.stderr);
+    assert_eq!(ran(), 3, "{}", stale.stderr);
+    // A time that is not one is the engine's fault, said before anything runs.
+    let bad = pod("{{workflow.creationTimestamp}}", None);
+    assert_eq!(bad.code, 3, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--run-time"), "{}", bad.stderr);
+    assert_eq!(ran(), 3);
+}
+
+#[test]
+fn records_in_the_artifact_store_make_the_next_run_a_hit_and_another_day_a_miss() {
+    let Some(s3) = S3Server::start() else { return };
+    s3.bucket("art");
+    let p = s3_project(&s3);
+    let pipeline = std::fs::read_to_string(p.path().join("pipeline.toml"))
+        .unwrap()
+        .replace(
+            "[steps.train]",
+            "[steps.report]\noutputs = [\"day\"]\ncommand = [\"sh\", \"-c\", \"echo {{ run.date }} > {{ outputs.day }}\"]\n\n[steps.train]",
+        );
+    std::fs::write(p.path().join("pipeline.toml"), pipeline).unwrap();
+    let stack = std::fs::read_to_string(p.path().join("stacks/s3.toml")).unwrap();
+    std::fs::write(
+        p.path().join("stacks/s3.toml"),
+        format!("{stack}\n[cache]\nstore = \"artifacts\"\n"),
+    )
+    .unwrap();
+    let run_on = |day: &str| {
+        let r = in_project(
+            &p,
+            &[
+                "run",
+                "pipeline.toml",
+                "--stack",
+                "stacks/s3.toml",
+                "--run-date",
+                day,
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        p.status_json()
+    };
+    let states = |status: &serde_json::Value| -> Vec<String> {
+        ["prepare", "report", "train"]
+            .iter()
+            .map(|s| {
+                crate::run::state(status, s)["state"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    assert_eq!(states(&run_on("2026-12-01")), ["done"; 3]);
+    // No record was written on this machine: they are in the store.
+    assert!(!p.exists(".mlk/cache"), "{:?}", p.mlk_files());
+    assert_eq!(states(&run_on("2026-12-01")), ["cached"; 3]);
+    assert_eq!(states(&run_on("2026-12-02")), ["cached", "done", "cached"]);
+    // `mlk plan` reads the same records.
+    let plan = plan_json(&p, &["--run-date", "2026-12-02"]);
+    for s in plan["steps"].as_array().unwrap() {
+        assert_eq!(s["cache"]["status"], "hit", "{s}");
+    }
+    let report = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "report")
+        .unwrap();
+    assert!(
+        report["cache"]["key"]
+            .as_str()
+            .unwrap()
+            .ends_with("-2026-12-02"),
+        "{report}"
+    );
 }

@@ -137,7 +137,28 @@ fn every_step_is_created_then_waited_for_in_dag_order() {
             let command = &wait.unwrap()["container"]["command"];
             assert_eq!(command[1], "wait");
             assert_eq!(command[2].as_str(), Some(kind));
-            assert_eq!(command[3], inner["metadata"]["name"]);
+            if serve {
+                assert_eq!(command[3], inner["metadata"]["name"]);
+            } else {
+                // A run-once workload gets a name the server makes unique (every run of the
+                // template creates it), which the create task hands to the wait task.
+                assert!(inner["metadata"].get("name").is_none(), "{name}");
+                let prefix = inner["metadata"]["generateName"].as_str().unwrap();
+                assert!(prefix.ends_with('-'), "{prefix}");
+                assert_eq!(command[3], "{{inputs.parameters.name}}");
+                assert_eq!(
+                    t["outputs"]["parameters"][0]["valueFrom"]["jsonPath"],
+                    "{.metadata.name}"
+                );
+                let task = tasks
+                    .iter()
+                    .find(|t| t["name"] == name.replace("create-", "wait-"))
+                    .unwrap();
+                assert_eq!(
+                    task["arguments"]["parameters"][0]["value"],
+                    format!("{{{{tasks.{name}.outputs.parameters.name}}}}").as_str()
+                );
+            }
             // Argo shows a step's logs by the pods' workflow label.
             let text = r["manifest"].as_str().unwrap();
             assert!(
@@ -149,4 +170,183 @@ fn every_step_is_created_then_waited_for_in_dag_order() {
             }
         }
     }
+}
+
+/// A nightly pipeline that reads the night's data (see the fixture's header).
+fn dated() -> String {
+    std::fs::read_to_string(root().join("tests/fixtures/good/nightly.toml")).unwrap()
+}
+
+/// The main container's command of each step in the WorkflowTemplate.
+fn commands(stream: &str) -> std::collections::BTreeMap<String, Vec<String>> {
+    let template = documents(stream, "WorkflowTemplate")[0];
+    let value: serde_yaml::Value = serde_yaml::from_str(template).unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for t in value["spec"]["templates"].as_sequence().unwrap() {
+        let Some(r) = t.get("resource") else { continue };
+        let inner: serde_yaml::Value =
+            serde_yaml::from_str(r["manifest"].as_str().unwrap()).unwrap();
+        let command = &inner["spec"]["template"]["spec"]["containers"][0]["command"];
+        let name = t["name"].as_str().unwrap().trim_start_matches("create-");
+        out.insert(
+            name.to_owned(),
+            serde_yaml::from_value::<Vec<String>>(command.clone()).unwrap(),
+        );
+    }
+    out
+}
+
+/// The value after `flag` in a launcher command.
+fn after<'a>(command: &'a [String], flag: &str) -> Option<&'a str> {
+    let at = command.iter().position(|a| a == flag)?;
+    command.get(at + 1).map(String::as_str)
+}
+
+#[test]
+fn the_runs_date_is_left_to_the_launcher_and_every_cached_step_writes_its_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("nightly.toml");
+    std::fs::write(&path, dated()).unwrap();
+    let out = render(&path);
+    let commands = commands(&out);
+    for step in ["ingest", "train"] {
+        let c = &commands[step];
+        // Argo fills in the Workflow's creation time; the launcher makes the date of it in
+        // the schedule's time zone, and puts it in the key, the addresses and the command.
+        assert_eq!(
+            after(c, "--run-time"),
+            Some("{{workflow.creationTimestamp}}"),
+            "{step}: {c:?}"
+        );
+        assert_eq!(after(c, "--timezone"), Some("Asia/Tokyo"), "{step}");
+        let manifest = after(c, "--manifest").unwrap();
+        assert!(
+            manifest.ends_with("-$(MLK_RUN_DATE)/.manifest.json"),
+            "{step}: {manifest}"
+        );
+        let record: serde_json::Value =
+            serde_json::from_str(after(c, "--record").unwrap()).unwrap();
+        assert!(
+            record["key"]
+                .as_str()
+                .unwrap()
+                .ends_with("-$(MLK_RUN_DATE)"),
+            "{record}"
+        );
+        assert_eq!(record["components"]["run_date"], "$(MLK_RUN_DATE)");
+        assert!(c.contains(&"--skip-if-cached".to_owned()), "{step}");
+    }
+    assert_eq!(
+        after(&commands["ingest"], "--get"),
+        Some("s3://acme-ml-dev/events/$(MLK_RUN_DATE)/")
+    );
+    assert_eq!(commands["ingest"].last().unwrap(), "$(MLK_RUN_DATE)");
+    // train's key covers ingest's with the date left symbolic: one hash plus the date.
+    let record: serde_json::Value =
+        serde_json::from_str(after(&commands["train"], "--record").unwrap()).unwrap();
+    let upstream = record["components"]["upstream"]["steps.ingest.outputs.table"]["key"]
+        .as_str()
+        .unwrap();
+    assert!(upstream.ends_with("-<run.date>"), "{upstream}");
+    // lint reads no date: its key is known now. It has no outputs, and the launcher still
+    // checks and writes its record.
+    let lint = &commands["lint"];
+    assert_eq!(after(lint, "--run-time"), None, "{lint:?}");
+    let manifest = after(lint, "--manifest").unwrap();
+    assert!(
+        manifest.starts_with("s3://acme-ml-dev/mlk/nightly/lint/")
+            && !manifest.contains("MLK_RUN_DATE"),
+        "{manifest}"
+    );
+    assert!(lint.contains(&"--skip-if-cached".to_owned()));
+    // The Workflow's creation time is Argo's only variable in the objects besides its name.
+    let vars: std::collections::BTreeSet<&str> = out
+        .match_indices("{{")
+        .map(|(i, _)| &out[i..i + out[i..].find("}}").unwrap() + 2])
+        .collect();
+    for v in &vars {
+        assert!(
+            v.starts_with("{{workflow.") || v.starts_with("{{tasks.") || v.starts_with("{{inputs."),
+            "{v}"
+        );
+    }
+    assert!(vars.contains("{{workflow.creationTimestamp}}"), "{vars:?}");
+}
+
+#[test]
+fn a_stack_whose_runs_mlk_starts_renders_the_runs_date_only_when_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("daily.toml");
+    let unscheduled = dated()
+        .replace("schedule = \"0 2 * * *\"\n", "")
+        .replace("timezone = \"Asia/Tokyo\"\n", "");
+    std::fs::write(&path, unscheduled).unwrap();
+    let pipeline = path.to_str().unwrap();
+    let out = mlk(&["render", pipeline, "--stack", "examples/stacks/dev.toml"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::resolve::run_date"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("--run-date"), "{}", out.stderr);
+    let given = |date: &str| {
+        let out = mlk(&[
+            "render",
+            pipeline,
+            "--stack",
+            "examples/stacks/dev.toml",
+            "--run-date",
+            date,
+        ]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.stdout
+    };
+    let first = given("2026-12-01");
+    assert!(first.contains("events/2026-12-01/"), "{first}");
+    assert!(!first.contains("MLK_RUN_DATE"), "{first}");
+    // Another day is other work: the dated steps' keys change, lint's does not.
+    let second = given("2026-12-02");
+    let keys = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.trim_start().starts_with("mlk.dev/cache-key:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (a, b) = (keys(&first), keys(&second));
+    assert_eq!(a.len(), 3, "{first}");
+    assert_eq!(a.iter().filter(|k| b.contains(k)).count(), 1, "{a:?} {b:?}");
+    assert!(a.iter().any(|k| k.contains("-2026-12-01")), "{a:?}");
+    let bad = mlk(&[
+        "render",
+        pipeline,
+        "--stack",
+        "examples/stacks/dev.toml",
+        "--run-date",
+        "2026-02-30",
+    ]);
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("YYYY-MM-DD"), "{}", bad.stderr);
+}
+
+#[test]
+fn an_argo_stack_keeps_its_records_with_the_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let stack = std::fs::read_to_string(root().join("examples/stacks/argo.toml"))
+        .unwrap()
+        .replace("store = \"artifacts\"", "store = \"configmap\"");
+    let path = tmp.path().join("argo.toml");
+    std::fs::write(&path, stack).unwrap();
+    let out = mlk(&[
+        "render",
+        "examples/pipelines/quickstart.toml",
+        "--stack",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("store = \"artifacts\""),
+        "{}",
+        out.stderr
+    );
 }

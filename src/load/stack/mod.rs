@@ -176,7 +176,7 @@ pub(super) fn decode_with(text: &str, dir: Option<&Path>, mut cx: Cx) -> (Option
     if engine == Engine::Argo {
         engine_fits(backend, &artifacts, &engine_span, cx);
     }
-    let cache = storage::cache(&mut root, backend, cx);
+    let cache = storage::cache(&mut root, (backend, engine), &artifacts, cx);
     let scheduler = scheduling::scheduler(&mut root, cx);
     let (serving, kserve) = workloads::serving(&mut root, cx);
     let training = workloads::training(&mut root, cx);

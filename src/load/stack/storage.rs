@@ -2,7 +2,7 @@
 
 use toml::Spanned;
 
-use crate::domain::{Backend, CacheStore, StoreKind};
+use crate::domain::{Backend, CacheStore, Engine, StoreKind};
 use crate::duration::Duration;
 use crate::load::LoadError;
 use crate::load::toml::{Cx, Sp, Table};
@@ -85,23 +85,34 @@ pub(super) fn artifacts(root: &mut Table<'_, '_>, cx: &mut Cx) -> ArtifactsDef {
     def
 }
 
-/// Reads `[cache]`; the store defaults to what suits the backend.
-pub(super) fn cache(root: &mut Table<'_, '_>, backend: Backend, cx: &mut Cx) -> CacheDef {
-    let default_store = if backend == Backend::Local {
-        CacheStore::Local
-    } else {
-        CacheStore::Configmap
+/// Reads `[cache]`; the store defaults to what suits the backend and the engine: an
+/// engine's runs have no `mlk` process to write records, so the launcher writes them into
+/// the artifact store.
+pub(super) fn cache(
+    root: &mut Table<'_, '_>,
+    (backend, engine): (Backend, Engine),
+    artifacts: &ArtifactsDef,
+    cx: &mut Cx,
+) -> CacheDef {
+    let default_store = match (backend, engine) {
+        (_, Engine::Argo) => CacheStore::Artifacts,
+        (Backend::Local, _) => CacheStore::Local,
+        _ => CacheStore::Configmap,
     };
     match root.table("cache", cx) {
         Some(mut c) => {
-            let store = c
+            let written = c
                 .raw("store")
-                .and_then(|s| choice(s, &["configmap", "local", "none"], cx))
-                .map(|s| match *s.get_ref() {
-                    "configmap" => CacheStore::Configmap,
-                    "local" => CacheStore::Local,
-                    _ => CacheStore::None,
-                });
+                .and_then(|s| choice(s, &["configmap", "local", "artifacts", "none"], cx));
+            let store = written.as_ref().map(|s| match *s.get_ref() {
+                "configmap" => CacheStore::Configmap,
+                "local" => CacheStore::Local,
+                "artifacts" => CacheStore::Artifacts,
+                _ => CacheStore::None,
+            });
+            if let (Some(s), Some(store)) = (&written, store) {
+                store_fits(s.span(), store, engine, artifacts, cx);
+            }
             let ttl = c.opt("ttl", cx);
             c.finish(cx);
             CacheDef {
@@ -113,5 +124,34 @@ pub(super) fn cache(root: &mut Table<'_, '_>, backend: Backend, cx: &mut Cx) -> 
             store: default_store,
             ttl: None,
         },
+    }
+}
+
+/// Records in the artifact store need an object store every `mlk` can read; an engine's
+/// runs can keep them nowhere else (no `mlk` process writes ConfigMaps or local files).
+fn store_fits(
+    at: std::ops::Range<usize>,
+    store: CacheStore,
+    engine: Engine,
+    artifacts: &ArtifactsDef,
+    cx: &mut Cx,
+) {
+    if store == CacheStore::Artifacts && !matches!(artifacts.kind, StoreKind::Object { .. }) {
+        cx.error(LoadError::value(
+            at,
+            "needs an object store",
+            format!(
+                "store = \"artifacts\" keeps cache records in the artifact store, and `{}` is not an s3://, gs:// or az:// store",
+                artifacts.uri.get_ref()
+            ),
+            "set `[artifacts] uri` to an object store, or use store = \"local\" or \"configmap\"",
+        ));
+    } else if engine == Engine::Argo && matches!(store, CacheStore::Configmap | CacheStore::Local) {
+        cx.error(LoadError::value(
+            at,
+            "no run writes here",
+            "an Argo run has no `mlk` process to write cache records into ConfigMaps or local files: the launcher writes them into the artifact store",
+            "use store = \"artifacts\" (the default with engine = \"argo\"), or \"none\"",
+        ));
     }
 }

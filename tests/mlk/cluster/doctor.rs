@@ -214,10 +214,12 @@ fn a_gpu_flavor_of_another_stack_is_outdated_with_a_rename_to_do() {
 fn an_argo_stack_needs_argo_workflows() {
     let stack = format!(
         "{}\n[artifacts]\nuri = \"s3://b/p\"\nlauncher_image = \"example.com/mlk-launcher:1\"\n",
-        STACK.replace(
-            "namespace = \"ml\"\n",
-            "namespace = \"ml\"\nengine = \"argo\"\n"
-        )
+        STACK
+            .replace(
+                "namespace = \"ml\"\n",
+                "namespace = \"ml\"\nengine = \"argo\"\n"
+            )
+            .replace("store = \"configmap\"", "store = \"artifacts\"")
     );
     let c = complete_for(&stack);
     let out = doctor(&c, true);

@@ -174,8 +174,11 @@ fn create_task(api: &FakeApi, run_id: &str, step: &str) {
         .as_str()
         .unwrap()
         .replace("{{workflow.name}}", run_id);
-    let obj: Value = serde_yaml::from_str(&manifest).unwrap();
-    let name = obj["metadata"]["name"].as_str().unwrap().to_owned();
+    let mut obj: Value = serde_yaml::from_str(&manifest).unwrap();
+    // The API server makes the name of an object created with `generateName`.
+    let prefix = obj["metadata"]["generateName"].as_str().unwrap();
+    let name = format!("{prefix}x7k2q");
+    obj["metadata"]["name"] = Value::from(name.clone());
     api.create_workload(&format!("/apis/batch/v1/namespaces/ml/jobs/{name}"), obj);
 }
 
@@ -232,19 +235,38 @@ fn logs_follow_an_argo_runs_pods_across_a_dropped_stream_until_the_workflow_ends
 
 #[test]
 fn steps_with_a_cache_hit_are_left_out_of_the_workflow() {
-    // A run of the mlk engine on the same cluster writes the cache records (ConfigMaps).
-    let mlk_engine = STACK
-        .replace("engine = \"argo\"\n", "")
-        .replace("store = \"none\"", "store = \"configmap\"");
-    let c = Cluster::new(PIPELINE, &mlk_engine);
-    let first = c.run(&[]);
+    let Some(s3) = crate::s3::S3Server::start() else {
+        return;
+    };
+    s3.bucket("art");
+    // Records live in the artifact store, inside each step's manifest.
+    let argo = STACK
+        .replace(
+            "[artifacts]\n",
+            &format!(
+                "[artifacts]\nuri = \"s3://art/mlk\"\nendpoint = \"{}\"\nregion = \"{}\"\n",
+                s3.endpoint(),
+                crate::s3::REGION
+            ),
+        )
+        .replace("store = \"none\"", "store = \"artifacts\"");
+    // A run of the mlk engine on the same cluster and store writes them first.
+    let c = Cluster::new(PIPELINE, &argo.replace("engine = \"argo\"\n", ""));
+    let run = |args: &[&str]| {
+        let mut cmd = crate::command();
+        cmd.current_dir(c.path())
+            .env("KUBECONFIG", c.path().join("kubeconfig"))
+            .envs(crate::s3::credentials())
+            .args(["run", "pipeline.toml", "--stack", "./stack.toml"])
+            .args(args);
+        crate::run(&mut cmd)
+    };
+    let first = run(&[]);
     assert_eq!(first.code, 0, "{}", first.stderr);
-    std::fs::write(
-        c.path().join("stack.toml"),
-        STACK.replace("store = \"none\"", "store = \"configmap\""),
-    )
-    .unwrap();
-    let out = c.run(&["--detach"]);
+    let manifests = s3.store_cp("s3://art/mlk/t", c.path().join("store").to_str().unwrap());
+    assert_eq!(manifests.code, 0, "{}", manifests.stderr);
+    std::fs::write(c.path().join("stack.toml"), &argo).unwrap();
+    let out = run(&["--detach"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     for step in ["prep", "train", "eval"] {
         let line = format!("{step}: cached (left out of the run)");
@@ -256,8 +278,14 @@ fn steps_with_a_cache_hit_are_left_out_of_the_workflow() {
     assert_eq!(names, ["skip-prep", "skip-train", "skip-eval"], "{wf}");
     assert!(skip.iter().all(|p| p["value"] == "true"));
     // --no-cache leaves nothing out.
-    let again = c.run(&["--detach", "--no-cache"]);
+    let again = run(&["--detach", "--no-cache"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
     let wf = &c.api.objects("workflows")[again.stdout.trim()];
     assert!(wf["spec"].get("arguments").is_none(), "{wf}");
+    // A store without the records leaves nothing out.
+    assert_eq!(s3.request("POST", "/moto-api/reset"), Some(200));
+    s3.bucket("art");
+    let fresh = run(&["--detach"]);
+    assert_eq!(fresh.code, 0, "{}", fresh.stderr);
+    assert!(!fresh.stderr.contains("cached"), "{}", fresh.stderr);
 }
