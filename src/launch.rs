@@ -241,7 +241,7 @@ fn dated(spec: &Spec) -> Result<(Spec, Vec<(String, String)>), LaunchError> {
         .filter(|(_, v)| v.contains(crate::resolve::RUN_DATE_PLACEHOLDER))
         .map(|(k, v)| (k, put(&v)))
         .collect();
-    env.push(("MLK_RUN_DATE".into(), date.clone()));
+    env.push((crate::resolve::run_date::DATE_VARIABLE.into(), date.clone()));
     let spec = Spec {
         get: spec.get.iter().map(|(u, p)| (put(u), p.clone())).collect(),
         put: spec.put.iter().map(|(p, u)| (p.clone(), put(u))).collect(),

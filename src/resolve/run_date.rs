@@ -13,6 +13,9 @@ use super::{Cx, ResolveError, RunDate};
 use crate::domain::Engine;
 use crate::load::Loaded;
 
+/// The variable the launcher sets to the run's date.
+pub const DATE_VARIABLE: &str = "MLK_RUN_DATE";
+
 /// The date this resolution puts in `{{ run.date }}`; `None`: the run's own, left symbolic.
 pub(super) fn date(l: &Loaded, d: &RunDate) -> Option<String> {
     match d {
@@ -54,10 +57,16 @@ pub(super) fn check(cx: &mut Cx<'_>, steps: &[Step], known: bool) {
         .iter()
         .filter(|s| s.cache.components.run_date.is_some())
     {
-        if argo && step.data.launcher {
+        let sets_it = step.env.contains_key(DATE_VARIABLE);
+        if argo && step.data.launcher && !sets_it {
             continue;
         }
-        let (why, help) = if argo {
+        let (why, help) = if argo && sets_it {
+            (
+                "its env sets MLK_RUN_DATE, which Kubernetes would put in place of the date before the launcher can",
+                "remove MLK_RUN_DATE from the step's env: the launcher sets it to the run's date",
+            )
+        } else if argo {
             (
                 "its pods have no launcher to fill it in",
                 "a step that reads the run's date runs through the launcher: give the stack an s3://, gs://, az:// or pvc:// `[artifacts] uri`",

@@ -350,3 +350,34 @@ fn an_argo_stack_keeps_its_records_with_the_outputs() {
         out.stderr
     );
 }
+
+/// Kubernetes expands `$(MLK_RUN_DATE)` from a variable the step itself sets before the
+/// launcher runs: a dated step may not set it.
+#[test]
+fn a_dated_step_that_sets_mlk_run_date_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("nightly.toml");
+    let text = dated().replacen(
+        "outputs = [\"table\"]\n",
+        "outputs = [\"table\"]\nenv = { MLK_RUN_DATE = \"2026-01-01\" }\n",
+        1,
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = mlk(&[
+        "render",
+        path.to_str().unwrap(),
+        "--stack",
+        "examples/stacks/argo.toml",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mlk::resolve::run_date"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("env sets MLK_RUN_DATE"),
+        "{}",
+        out.stderr
+    );
+}
