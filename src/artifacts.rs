@@ -300,21 +300,24 @@ impl ArtifactRecords {
         }))
     }
 
+    /// The manifests under `prefix` (a pipeline, a step or the whole store) and when each
+    /// was written, newest first.
+    fn manifests(&self, prefix: &str) -> Result<Vec<String>, crate::cache::store::StoreError> {
+        let uri = format!("{}/{prefix}", self.root());
+        let mut all = self
+            .0
+            .block(self.0.store.list(uri.trim_end_matches('/')))
+            .map_err(|e| Self::err(&uri, &e))?;
+        all.retain(|(u, _)| u.ends_with(&format!("/{MANIFEST_NAME}")));
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(all.into_iter().map(|(u, _)| u).collect())
+    }
+
     /// The records of every manifest under `prefix` (a pipeline, a step or the whole store),
     /// sorted by (pipeline, step, newest first).
     fn under(&self, prefix: &str) -> Result<Vec<Record>, crate::cache::store::StoreError> {
-        let uri = format!("{}/{prefix}", self.root());
+        let manifests = self.manifests(prefix)?;
         self.0.block(async {
-            let all = self
-                .0
-                .store
-                .list(uri.trim_end_matches('/'))
-                .await
-                .map_err(|e| Self::err(&uri, &e))?;
-            let manifests: Vec<&String> = all
-                .iter()
-                .filter(|u| u.ends_with(&format!("/{MANIFEST_NAME}")))
-                .collect();
             let mut out = Vec::new();
             for chunk in manifests.chunks(PARALLEL) {
                 let reads = chunk.iter().map(|u| self.read(u));
@@ -400,6 +403,24 @@ impl RecordStore for ArtifactRecords {
                 .await
                 .map_err(|e| Self::err(&uri, &e))
         })
+    }
+
+    /// The newest manifest's record, read alone (a step of a nightly pipeline gains one
+    /// manifest a day).
+    fn latest(
+        &self,
+        pipeline: &str,
+        step: &str,
+    ) -> Result<Option<Record>, crate::cache::store::StoreError> {
+        for uri in self.manifests(&format!("{pipeline}/{step}/"))? {
+            if let Some(r) = self.0.block(self.read(&uri))?
+                && r.pipeline == pipeline
+                && r.step == step
+            {
+                return Ok(Some(r));
+            }
+        }
+        Ok(None)
     }
 
     fn list(&self) -> Result<Vec<Record>, crate::cache::store::StoreError> {

@@ -41,6 +41,45 @@ where
 }
 
 /// The CPUs this process may use, looked up once.
+/// Applies `f` to every item on up to `width` scoped threads that take the next item as they
+/// finish one, and returns the results in input order: for work that waits on the network
+/// (a cache store's lookups), where threads wait more than they compute.
+pub(crate) fn map_waiting<T, R, F>(items: &[T], width: usize, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let width = width.min(items.len());
+    if width < 2 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
+        }
+    };
+    let mut all: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..width).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, r)| r).collect()
+}
+
 fn cpus() -> usize {
     static CPUS: OnceLock<usize> = OnceLock::new();
     *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -49,6 +88,18 @@ fn cpus() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waiting_work_keeps_input_order() {
+        let items: Vec<u64> = (0..100).collect();
+        let out = map_waiting(&items, 8, |i| {
+            std::thread::sleep(std::time::Duration::from_micros((100 - i) * 10));
+            i * 2
+        });
+        assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert_eq!(map_waiting(&items[..1], 8, |i| i + 1), vec![1]);
+        assert!(map_waiting(&items[..0], 8, |i| i + 1).is_empty());
+    }
 
     #[test]
     fn results_keep_input_order() {

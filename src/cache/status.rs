@@ -181,7 +181,7 @@ pub fn lookup(
             });
         }
         Found::Stale(why) => vec![why.to_owned()],
-        Found::Nothing => match store.history(q.pipeline, q.step)?.first() {
+        Found::Nothing => match store.latest(q.pipeline, q.step)? {
             Some(prev) => changes(&prev.components, q.components),
             None => Vec::new(),
         },

@@ -58,6 +58,10 @@ pub trait Store: Send + Sync {
     fn get(&self, pipeline: &str, step: &str, key: &str) -> Result<Option<Record>, StoreError>;
     /// All records of a step, newest first.
     fn history(&self, pipeline: &str, step: &str) -> Result<Vec<Record>, StoreError>;
+    /// The newest record of a step (what a miss is compared with).
+    fn latest(&self, pipeline: &str, step: &str) -> Result<Option<Record>, StoreError> {
+        Ok(self.history(pipeline, step)?.into_iter().next())
+    }
     /// Stores a record (replacing one with the same key).
     fn put(&self, record: &Record) -> Result<(), StoreError>;
     /// Every record, sorted by (pipeline, step, newest first).

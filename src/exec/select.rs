@@ -156,11 +156,15 @@ pub(crate) fn cache_status(
     presence: Option<Presence<'_>>,
     now_unix: u64,
 ) -> Result<Vec<Lookup>, StoreError> {
-    plan.steps
-        .iter()
-        .map(|s| lookup(store, &cache_query(plan, s, presence), now_unix))
-        .collect()
+    crate::threads::map_waiting(&plan.steps, LOOKUPS, |s| {
+        lookup(store, &cache_query(plan, s, presence), now_unix)
+    })
+    .into_iter()
+    .collect()
 }
+
+/// How many steps' cache lookups wait on the store at once.
+const LOOKUPS: usize = 16;
 
 /// The usable cache record of a step, by the one hit rule of [`crate::cache::status`].
 fn hit(
@@ -264,11 +268,30 @@ pub(crate) fn prepare(
     let flag = selection.flag();
     let mut out = Vec::with_capacity(plan.steps.len());
     let mut missing = Vec::new();
+    // The store is asked about every step that may be a hit at once: each lookup waits on
+    // the store (an object store is a round trip or two per step).
+    let asks: Vec<(usize, &Step)> = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| {
+            backend.skip_reason(s).is_none()
+                && (!selected[*i] || (selection.start().is_none() && !no_cache))
+        })
+        .collect();
+    let found = crate::threads::map_waiting(&asks, LOOKUPS, |(_, s)| {
+        hit(plan, s, store, presence, now_unix)
+    });
+    let mut hits: Vec<Option<Record>> = vec![None; plan.steps.len()];
+    for ((i, _), h) in asks.iter().zip(found) {
+        hits[*i] = h?;
+    }
+    let mut hit = |i: usize| -> Result<Option<Record>, StoreError> { Ok(hits[i].take()) };
     for (i, step) in plan.steps.iter().enumerate() {
         let (state, note) = if let Some(reason) = backend.skip_reason(step) {
             (StepState::Skipped, Some(reason))
         } else if !selected[i] {
-            match hit(plan, step, store, presence, now_unix)? {
+            match hit(i)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None if required[i] => {
                     missing.push(step.name.clone());
@@ -277,7 +300,7 @@ pub(crate) fn prepare(
                 None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
             }
         } else if selection.start().is_none() && !no_cache {
-            match hit(plan, step, store, presence, now_unix)? {
+            match hit(i)? {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None => (StepState::Waiting, None),
             }

@@ -214,8 +214,9 @@ impl Store {
             .map_err(|e| self.fail(Op::Write, uri, &e))
     }
 
-    /// The address of every object under `uri/`, in address order.
-    pub(crate) async fn list(&self, uri: &str) -> Result<Vec<String>, StoreError> {
+    /// The address of every object under `uri/` and when it was last written (seconds since
+    /// the Unix epoch), in address order.
+    pub(crate) async fn list(&self, uri: &str) -> Result<Vec<(String, i64)>, StoreError> {
         let at = self.address(Op::List, uri)?;
         let mut listing = self.inner.list(Some(&at));
         let root = self.root.trim_end_matches('/');
@@ -230,7 +231,7 @@ impl Store {
                 path.strip_prefix(base)
                     .map_or(path, |r| r.trim_start_matches('/'))
             };
-            out.push(format!("{root}/{rel}"));
+            out.push((format!("{root}/{rel}"), meta.last_modified.timestamp()));
         }
         out.sort();
         Ok(out)
