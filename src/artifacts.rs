@@ -278,9 +278,10 @@ impl ArtifactRecords {
         self.0.store.name().trim_end_matches('/')
     }
 
-    fn err(uri: &str, e: &StoreError) -> crate::cache::store::StoreError {
+    /// A store error as a cache store error: the error names the object, the path the store.
+    fn err(&self, e: &StoreError) -> crate::cache::store::StoreError {
         crate::cache::store::StoreError {
-            path: uri.to_owned(),
+            path: self.root().to_owned(),
             message: e.to_string(),
         }
     }
@@ -292,7 +293,7 @@ impl ArtifactRecords {
             .store
             .get_bytes(uri)
             .await
-            .map_err(|e| Self::err(uri, &e))?;
+            .map_err(|e| self.err(&e))?;
         Ok(bytes.and_then(|b| {
             serde_json::from_slice::<crate::launch::Written>(&b)
                 .ok()?
@@ -307,7 +308,7 @@ impl ArtifactRecords {
         let mut all = self
             .0
             .block(self.0.store.list(uri.trim_end_matches('/')))
-            .map_err(|e| Self::err(&uri, &e))?;
+            .map_err(|e| self.err(&e))?;
         all.retain(|(u, _)| u.ends_with(&format!("/{MANIFEST_NAME}")));
         all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(all.into_iter().map(|(u, _)| u).collect())
@@ -381,7 +382,7 @@ impl RecordStore for ArtifactRecords {
                 .store
                 .get_bytes(&uri)
                 .await
-                .map_err(|e| Self::err(&uri, &e))?;
+                .map_err(|e| self.err(&e))?;
             let doc = old
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .filter(serde_json::Value::is_object);
@@ -401,7 +402,7 @@ impl RecordStore for ArtifactRecords {
                 .store
                 .put_bytes(&uri, bytes)
                 .await
-                .map_err(|e| Self::err(&uri, &e))
+                .map_err(|e| self.err(&e))
         })
     }
 
@@ -448,11 +449,7 @@ impl RecordStore for ArtifactRecords {
         self.0.block(async {
             for r in &records {
                 let uri = self.manifest(&r.pipeline, &r.step, &r.key);
-                self.0
-                    .store
-                    .delete(&uri)
-                    .await
-                    .map_err(|e| Self::err(&uri, &e))?;
+                self.0.store.delete(&uri).await.map_err(|e| self.err(&e))?;
             }
             Ok(records.len())
         })

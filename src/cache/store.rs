@@ -43,7 +43,9 @@ pub struct Record {
 #[error("cache store: {message} ({path})")]
 #[diagnostic(
     code(mlk::cache::store),
-    help("check permissions of the cache directory; `mlk cache clear` removes all records")
+    help(
+        "check that the records can be read: the permissions of .mlk/cache (`mlk cache clear` removes its records), or the artifact store's address and credentials"
+    )
 )]
 pub struct StoreError {
     /// The file or object involved.

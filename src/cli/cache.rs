@@ -161,9 +161,11 @@ pub(crate) fn plan_status(
     let lookups = match exec::cache_status(plan, choice.store(), presence, now_unix()) {
         Ok(l) => l,
         Err(e) => {
-            reporter.status(&format!(
-                "warning: {e}; cache status unknown (`mlk cache clear` removes all records)"
-            ));
+            let clear = match choice {
+                StoreChoice::Local(_) => " (`mlk cache clear` removes all records)",
+                _ => "",
+            };
+            reporter.status(&format!("warning: {e}; cache status unknown{clear}"));
             let unknown = |s: &crate::resolve::Step| Lookup {
                 status: if s.cache.enabled {
                     Status::Unknown
