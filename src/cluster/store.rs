@@ -62,12 +62,19 @@ impl ConfigMapStore {
     }
 }
 
-/// The ConfigMap name of a record.
+/// The ConfigMap name of a record; a dated key's date (`<hex>-YYYY-MM-DD`) is kept, so each
+/// day's record has its own.
 pub(super) fn object_name(pipeline: &str, step: &str, key: &str) -> String {
-    format!(
-        "mlk-cache-{pipeline}-{step}-{}",
-        key.get(..16).unwrap_or(key)
-    )
+    format!("mlk-cache-{pipeline}-{step}-{}", short(key, 16))
+}
+
+/// The first `n` hex digits of `key`, and its date when it is dated.
+fn short(key: &str, n: usize) -> String {
+    let hex = key.get(..n).unwrap_or(key);
+    match key.get(64..).and_then(|d| d.strip_prefix('-')) {
+        Some(date) if !date.is_empty() => format!("{hex}-{date}"),
+        _ => hex.to_owned(),
+    }
 }
 
 /// The record in a ConfigMap; one of another format, or unreadable, is skipped (a miss).
@@ -103,12 +110,13 @@ impl Store for ConfigMapStore {
             path: name.clone(),
             message: e.to_string(),
         })?;
+        let key_label = short(&r.key, 32);
         let labels: BTreeMap<&str, &str> = BTreeMap::from([
             (labels::MANAGED_BY, labels::MANAGED_BY_MLK),
             (labels::CACHE, labels::CACHE_RECORD),
             (labels::PIPELINE, r.pipeline.as_str()),
             (labels::STEP, r.step.as_str()),
-            (labels::CACHE_KEY, r.key.get(..32).unwrap_or(&r.key)),
+            (labels::CACHE_KEY, key_label.as_str()),
             (labels::RUN, r.run_id.as_str()),
         ]);
         let doc = json!({
@@ -150,5 +158,28 @@ impl Store for ConfigMapStore {
             }
         }
         Ok(records.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{object_name, short};
+
+    #[test]
+    fn each_day_of_a_dated_key_has_its_own_record() {
+        let hex = "0123456789abcdef".repeat(4);
+        assert_eq!(
+            object_name("p", "s", &hex),
+            "mlk-cache-p-s-0123456789abcdef"
+        );
+        let day = |d: &str| object_name("p", "s", &format!("{hex}-{d}"));
+        assert_eq!(
+            day("2026-12-06"),
+            "mlk-cache-p-s-0123456789abcdef-2026-12-06"
+        );
+        assert_ne!(day("2026-12-06"), day("2026-12-07"));
+        let label = short(&format!("{hex}-2026-12-06"), 32);
+        assert_eq!(label.len(), 43);
+        assert!(crate::names::is_label_value(&label), "{label}");
     }
 }
