@@ -166,6 +166,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
         }
         'mlk;cache;ls' {
             [CompletionResult]::new('--pipeline', '--pipeline', [CompletionResultType]::ParameterName, 'Only this pipeline''s records (its `[pipeline] name`)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The records of this stack''s store (default: .mlk/cache)')
+            [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'The records of this stack''s store (default: .mlk/cache)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')
@@ -204,6 +206,8 @@ Register-ArgumentCompleter -Native -CommandName 'mlk' -ScriptBlock {
         }
         'mlk;cache;clear' {
             [CompletionResult]::new('--pipeline', '--pipeline', [CompletionResultType]::ParameterName, 'Only this pipeline''s records (its `[pipeline] name`)')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'The records of this stack''s store (default: .mlk/cache)')
+            [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'The records of this stack''s store (default: .mlk/cache)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'kubeconfig context to use (default: the stack''s `context`, then the current context)')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of every object, instead of the stack''s')

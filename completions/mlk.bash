@@ -256,13 +256,21 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__cache__subcmd__clear)
-            opts="-n -q -v -h -V --pipeline --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -n -q -v -h -V --pipeline --stack --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --pipeline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -418,13 +426,21 @@ _mlk() {
             return 0
             ;;
         mlk__subcmd__cache__subcmd__ls)
-            opts="-n -q -v -h -V --pipeline --kubeconfig --context --namespace --color --quiet --verbose --help --version"
+            opts="-s -n -q -v -h -V --pipeline --stack --kubeconfig --context --namespace --color --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --pipeline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stack)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -s)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

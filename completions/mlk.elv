@@ -157,6 +157,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;cache;ls'= {
             cand --pipeline 'Only this pipeline''s records (its `[pipeline] name`)'
+            cand -s 'The records of this stack''s store (default: .mlk/cache)'
+            cand --stack 'The records of this stack''s store (default: .mlk/cache)'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
             cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
             cand -n 'Namespace of every object, instead of the stack''s'
@@ -193,6 +195,8 @@ set edit:completion:arg-completer[mlk] = {|@words|
         }
         &'mlk;cache;clear'= {
             cand --pipeline 'Only this pipeline''s records (its `[pipeline] name`)'
+            cand -s 'The records of this stack''s store (default: .mlk/cache)'
+            cand --stack 'The records of this stack''s store (default: .mlk/cache)'
             cand --kubeconfig 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)'
             cand --context 'kubeconfig context to use (default: the stack''s `context`, then the current context)'
             cand -n 'Namespace of every object, instead of the stack''s'

@@ -126,6 +126,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand cache; and not __fish_seen_subco
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and not __fish_seen_subcommand_from ls explain clear help" -f -a "clear" -d 'Remove records of the local cache store: all of them, or one step\'s'
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and not __fish_seen_subcommand_from ls explain clear help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -l pipeline -d 'Only this pipeline\'s records (its `[pipeline] name`)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -s s -l stack -d 'The records of this stack\'s store (default: .mlk/cache)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from ls" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r
@@ -150,6 +151,7 @@ complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcomman
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from explain" -s V -l version -d 'Print version'
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from clear" -l pipeline -d 'Only this pipeline\'s records (its `[pipeline] name`)' -r
+complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from clear" -s s -l stack -d 'The records of this stack\'s store (default: .mlk/cache)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from clear" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from clear" -l context -d 'kubeconfig context to use (default: the stack\'s `context`, then the current context)' -r
 complete -c mlk -n "__fish_mlk_using_subcommand cache; and __fish_seen_subcommand_from clear" -s n -l namespace -d 'Namespace of every object, instead of the stack\'s' -r

@@ -72,15 +72,24 @@ impl Artifacts {
     /// The stack's object store, or `None` when its artifacts are on this machine's disk or in
     /// a claim this machine cannot reach (a `pvc://` store).
     pub(crate) fn open(stack: &StackInfo) -> Result<Option<Artifacts>, StoreError> {
-        if !matches!(stack.artifacts_kind, StoreKind::Object { .. }) {
-            return Ok(None);
-        }
-        let store = Store::open(&StoreSpec {
+        let spec = StoreSpec {
             uri: stack.artifacts_uri.clone(),
             endpoint: stack.artifacts_endpoint.clone(),
             region: stack.artifacts_region.clone(),
             mount: None,
-        })?;
+        };
+        Artifacts::open_spec(&stack.artifacts_kind, &spec)
+    }
+
+    /// [`Artifacts::open`] of a store given by its kind and address.
+    pub(crate) fn open_spec(
+        kind: &StoreKind,
+        spec: &StoreSpec,
+    ) -> Result<Option<Artifacts>, StoreError> {
+        if !matches!(kind, StoreKind::Object { .. }) {
+            return Ok(None);
+        }
+        let store = Store::open(spec)?;
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -88,7 +97,7 @@ impl Artifacts {
             .map_err(|e| {
                 StoreError::new(
                     crate::store::Op::Open,
-                    stack.artifacts_uri.clone(),
+                    spec.uri.clone(),
                     crate::store::Reason::Answer(format!("cannot start the I/O runtime: {e}")),
                 )
             })?;

@@ -1,8 +1,9 @@
 //! `mlk cache`: list, explain and clear cache records; and the cache status of a plan's steps,
 //! which `mlk plan` shows.
 //!
-//! `ls` and `clear` work on the local store, `.mlk/cache` in the current directory. `explain`
-//! compiles a pipeline like `mlk plan` and looks its step up in the stack's store.
+//! `ls` and `clear` work on the local store, `.mlk/cache` in the current directory, or with
+//! `--stack` on the store that stack names (ConfigMaps, the artifact store's manifests).
+//! `explain` compiles a pipeline like `mlk plan` and looks its step up in the stack's store.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub enum CacheCommand {
         /// Only this pipeline's records (its `[pipeline] name`).
         #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
+        /// The records of this stack's store (default: .mlk/cache).
+        #[arg(long, short = 's', value_name = "STACK")]
+        stack: Option<String>,
     },
     /// Print every component of a step's cache key with its digest, and the step's status.
     #[command(
@@ -62,6 +66,9 @@ pub enum CacheCommand {
         /// Only this pipeline's records (its `[pipeline] name`).
         #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
+        /// The records of this stack's store (default: .mlk/cache).
+        #[arg(long, short = 's', value_name = "STACK")]
+        stack: Option<String>,
     },
 }
 
@@ -184,16 +191,100 @@ pub(crate) fn plan_status(
 /// Runs `mlk cache`.
 pub(super) fn run(args: &CacheArgs, global: &Global, reporter: &Reporter) -> Exit {
     match &args.command {
-        CacheCommand::Ls { pipeline } => ls(pipeline.as_deref(), reporter),
+        CacheCommand::Ls { pipeline, stack } => match records(stack.as_deref(), global, reporter) {
+            Ok(r) => ls(&r, pipeline.as_deref(), reporter),
+            Err(code) => code,
+        },
         CacheCommand::Explain { inputs, step } => explain(inputs, step, global, reporter),
-        CacheCommand::Clear { step, pipeline } => {
-            clear(pipeline.as_deref(), step.as_deref(), reporter)
-        }
+        CacheCommand::Clear {
+            step,
+            pipeline,
+            stack,
+        } => match records(stack.as_deref(), global, reporter) {
+            Ok(r) => clear(&r, pipeline.as_deref(), step.as_deref(), reporter),
+            Err(code) => code,
+        },
     }
 }
 
-fn local() -> LocalStore {
-    LocalStore::new(crate::cache::local_store_path())
+/// A record store and what it is called in messages.
+struct Records {
+    store: Box<dyn Store>,
+    place: String,
+}
+
+/// The records `ls` and `clear` work on: `.mlk/cache`, or the store of the stack `--stack`
+/// names (as `mlk run` on it keeps them).
+fn records(stack: Option<&str>, global: &Global, reporter: &Reporter) -> Result<Records, Exit> {
+    let local = |dir: std::path::PathBuf| Records {
+        place: dir.display().to_string(),
+        store: Box::new(LocalStore::new(dir)),
+    };
+    let Some(arg) = stack else {
+        return Ok(local(crate::cache::local_store_path()));
+    };
+    let stack_ref = crate::compile::find_stack(Some(arg)).map_err(|d| {
+        reporter.diagnostic(&d);
+        Exit::Invalid
+    })?;
+    let loaded = crate::load::load_stack(&stack_ref)
+        .map_err(|problems| super::compile::fail(reporter, problems.items()))?;
+    let s = &loaded.stack;
+    match store_site(s.backend, s.cache.store, Path::new("")) {
+        StoreSite::Local(dir) => Ok(local(dir)),
+        StoreSite::Off => {
+            reporter.status(&format!(
+                "stack `{}` keeps no cache records ([cache] store = \"none\")",
+                s.name.get_ref()
+            ));
+            Err(Exit::Ok)
+        }
+        StoreSite::Artifacts => {
+            let spec = crate::store::StoreSpec {
+                uri: s.artifacts.uri.get_ref().trim_end_matches('/').to_owned(),
+                endpoint: s.artifacts.endpoint.clone(),
+                region: s.artifacts.region.clone(),
+                mount: None,
+            };
+            match crate::artifacts::Artifacts::open_spec(&s.artifacts.kind, &spec) {
+                Ok(Some(a)) => Ok(Records {
+                    place: format!("{} (the step manifests)", spec.uri),
+                    store: Box::new(crate::artifacts::ArtifactRecords(Arc::new(a))),
+                }),
+                Ok(None) => {
+                    reporter.status(&format!(
+                        "error: `{}` is not an object store that can hold records",
+                        spec.uri
+                    ));
+                    Err(Exit::Invalid)
+                }
+                Err(e) => {
+                    reporter.status(&format!("error: {e}"));
+                    Err(Exit::from(&e))
+                }
+            }
+        }
+        StoreSite::Cluster => {
+            let target = crate::cluster::Target {
+                kubeconfig: global.kubeconfig.clone(),
+                context: global.context.clone().or_else(|| s.context.clone()),
+                namespace: Some(
+                    global
+                        .namespace
+                        .clone()
+                        .unwrap_or_else(|| s.namespace.get_ref().clone()),
+                ),
+            };
+            let cluster = Cluster::connect(&target).map_err(|e| {
+                reporter.diagnostic(&e);
+                Exit::Io
+            })?;
+            Ok(Records {
+                place: format!("ConfigMaps in namespace {}", cluster.namespace),
+                store: Box::new(ConfigMapStore::new(Arc::new(cluster))),
+            })
+        }
+    }
 }
 
 fn store_failed(reporter: &Reporter, e: StoreError) -> Exit {
@@ -201,8 +292,8 @@ fn store_failed(reporter: &Reporter, e: StoreError) -> Exit {
     Exit::Io
 }
 
-fn ls(pipeline: Option<&str>, reporter: &Reporter) -> Exit {
-    let records = match local().list() {
+fn ls(r: &Records, pipeline: Option<&str>, reporter: &Reporter) -> Exit {
+    let records = match r.store.list() {
         Ok(r) => r,
         Err(e) => return store_failed(reporter, e),
     };
@@ -230,18 +321,19 @@ fn ls(pipeline: Option<&str>, reporter: &Reporter) -> Exit {
         ]);
     }
     if rows.len() == 1 {
-        reporter.status("no cache records in .mlk/cache");
+        reporter.status(&format!("no cache records in {}", r.place));
         return Exit::Ok;
     }
     write_stdout(super::table::aligned(&rows).as_bytes())
 }
 
-fn clear(pipeline: Option<&str>, step: Option<&str>, reporter: &Reporter) -> Exit {
-    match local().clear(pipeline, step) {
+fn clear(r: &Records, pipeline: Option<&str>, step: Option<&str>, reporter: &Reporter) -> Exit {
+    match r.store.clear(pipeline, step) {
         Ok(n) => {
             reporter.status(&format!(
-                "removed {n} cache record{} from .mlk/cache",
-                if n == 1 { "" } else { "s" }
+                "removed {n} cache record{} from {}",
+                if n == 1 { "" } else { "s" },
+                r.place
             ));
             Exit::Ok
         }

@@ -654,4 +654,31 @@ fn records_in_the_artifact_store_make_the_next_run_a_hit_and_another_day_a_miss(
             .ends_with("-2026-12-02"),
         "{report}"
     );
+    // `mlk cache ls` and `clear` reach the same records with --stack: prepare's, train's and
+    // report's of each day.
+    let ls = in_project(&p, &["cache", "ls", "--stack", "stacks/s3.toml"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert_eq!(ls.stdout.lines().count(), 5, "{}", ls.stdout);
+    assert_eq!(ls.stdout.matches(" report ").count(), 2, "{}", ls.stdout);
+    let clear = in_project(
+        &p,
+        &[
+            "cache",
+            "clear",
+            "report",
+            "--pipeline",
+            "t",
+            "--stack",
+            "stacks/s3.toml",
+        ],
+    );
+    assert_eq!(clear.code, 0, "{}", clear.stderr);
+    assert!(
+        clear
+            .stderr
+            .contains("removed 2 cache records from s3://art/mlk"),
+        "{}",
+        clear.stderr
+    );
+    assert_eq!(states(&run_on("2026-12-02")), ["cached", "done", "cached"]);
 }
