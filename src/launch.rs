@@ -21,6 +21,7 @@ use std::process::Command;
 
 use serde::Serialize;
 
+use crate::cache::status::now_unix;
 use crate::cache::store::{RECORD_FORMAT, Record};
 use crate::domain::StoreKind;
 use crate::resolve::{StackInfo, Step};
@@ -213,13 +214,6 @@ impl Written {
             .ok()
             .filter(|r| r.format == RECORD_FORMAT)
     }
-}
-
-/// Seconds since the Unix epoch.
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The run's date in place of `$(MLK_RUN_DATE)` in every address, the record and the
