@@ -16,10 +16,14 @@ pub(super) fn manifests(
     reporter: &Reporter,
     run_id: Option<&str>,
 ) -> Result<Vec<Manifest>, Exit> {
-    c.manifests(run_id).map_err(|e| {
+    let manifests = c.manifests(run_id).map_err(|e| {
         reporter.diagnostic(&e);
         Exit::Invalid
-    })
+    })?;
+    for warning in crate::render::engine::too_large(&manifests) {
+        reporter.status(&format!("warning: {warning}"));
+    }
+    Ok(manifests)
 }
 
 /// Finds the stack, loads, hashes inputs (updating the stat cache) and resolves; prints every

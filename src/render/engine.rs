@@ -267,6 +267,27 @@ fn manifest(plan: &Plan, doc: Value, kind: &str) -> Result<Manifest, RenderError
     })
 }
 
+/// The most bytes one object may have as Kubernetes stores it by default: etcd's
+/// `--max-request-bytes` (1.5 MiB), which also bounds the object's managed fields and status.
+const OBJECT_LIMIT: usize = 1536 * 1024;
+
+/// What to say of the engine's documents that the API server would refuse for their size:
+/// a WorkflowTemplate holds every step's object, so a pipeline of hundreds of steps outgrows
+/// what one Kubernetes object may be.
+pub(crate) fn too_large(manifests: &[Manifest]) -> Vec<String> {
+    manifests
+        .iter()
+        .filter(|m| m.kind == "WorkflowTemplate" && m.yaml.len() > OBJECT_LIMIT)
+        .map(|m| {
+            format!(
+                "WorkflowTemplate {} is {:.1} MiB, and a Kubernetes object may be at most 1.5 MiB by default (etcd's --max-request-bytes; Argo also stores the Workflow's status beside it): the API server will likely refuse it. Split the pipeline into smaller ones, or use the mlk engine, which applies each step's object on its own",
+                m.name,
+                m.yaml.len() as f64 / (1024.0 * 1024.0)
+            )
+        })
+        .collect()
+}
+
 /// The workflow ServiceAccount, Role and RoleBinding an engine needs in the stack's
 /// namespace (none for mlk's own engine): exactly the verbs its tasks use. A create task
 /// creates a step's workload and Argo reads it back (a serve step's is applied: get, create,

@@ -381,3 +381,40 @@ fn a_dated_step_that_sets_mlk_run_date_is_refused() {
         out.stderr
     );
 }
+
+/// A WorkflowTemplate holds every step's object: past what one Kubernetes object may be,
+/// `mlk render` says so (and still renders).
+#[test]
+fn a_template_too_large_for_one_object_is_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!("echo {}", "x".repeat(8000));
+    let mut text =
+        String::from("[pipeline]\nname = \"wide\"\n\n[defaults]\nimage = \"alpine:3\"\n");
+    for i in 0..200 {
+        text.push_str(&format!(
+            "\n[steps.s{i}]\noutputs = [\"o\"]\ncommand = [\"sh\", \"-c\", \"{script} > {{{{ outputs.o }}}}\"]\n"
+        ));
+    }
+    let path = tmp.path().join("wide.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = mlk(&[
+        "render",
+        path.to_str().unwrap(),
+        "--stack",
+        "examples/stacks/argo.toml",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: WorkflowTemplate wide is ")
+            && out.stderr.contains("at most 1.5 MiB"),
+        "{}",
+        out.stderr
+    );
+    let small = mlk(&[
+        "render",
+        "examples/pipelines/quickstart.toml",
+        "--stack",
+        "examples/stacks/argo.toml",
+    ]);
+    assert!(!small.stderr.contains("MiB"), "{}", small.stderr);
+}
