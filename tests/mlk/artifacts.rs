@@ -682,3 +682,77 @@ fn records_in_the_artifact_store_make_the_next_run_a_hit_and_another_day_a_miss(
     );
     assert_eq!(states(&run_on("2026-12-02")), ["cached", "done", "cached"]);
 }
+
+/// The body of `GET path` on the S3 server (moto takes unsigned requests).
+fn body(s3: &S3Server, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(s3.endpoint().trim_start_matches("http://"))
+    else {
+        return String::new();
+    };
+    let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(10)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// `mlk push` killed (SIGKILL) in the middle of an upload leaves no marker: the input is
+/// still missing for `--check`, and the next push stores it whole.
+#[test]
+fn a_push_killed_mid_upload_leaves_the_input_missing_and_the_next_push_stores_it() {
+    let Some(s3) = S3Server::start() else { return };
+    s3.bucket("art");
+    let p = s3_project(&s3);
+    // A 96 MiB input goes up in parts: the kill lands while they do.
+    let big = std::fs::File::create(p.path().join("data/rows.csv")).unwrap();
+    big.set_len(96 << 20).unwrap();
+    drop(big);
+    let args = ["push", "pipeline.toml", "--stack", "stacks/s3.toml"];
+    let mut push = p
+        .command()
+        .envs(crate::s3::credentials())
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let uploading = loop {
+        if push.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if body(&s3, "/art?uploads").contains("<UploadId>") {
+            break true;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no upload started in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(uploading, "the push ended before it was killed");
+    push.kill().unwrap();
+    push.wait().unwrap();
+
+    let check = in_project(&p, &[&args[..], &["--check"]].concat());
+    assert_eq!(check.code, 1, "{}", check.stderr);
+    assert!(
+        check.stdout.starts_with("missing  data/rows.csv"),
+        "{}",
+        check.stdout
+    );
+    let again = in_project(&p, &args);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        again.stdout.starts_with("stored   data/rows.csv"),
+        "{}",
+        again.stdout
+    );
+    assert!(again.stdout.contains("100663296 bytes"), "{}", again.stdout);
+    let check = in_project(&p, &[&args[..], &["--check"]].concat());
+    assert_eq!(check.code, 0, "{}", check.stderr);
+}
