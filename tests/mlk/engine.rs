@@ -18,13 +18,14 @@ fn nightly(dir: &std::path::Path, schedule: &str) -> std::path::PathBuf {
     path
 }
 
+/// `mlk render PIPELINE --stack STACK`.
+fn render_on(pipeline: &std::path::Path, stack: &str) -> crate::Run {
+    mlk(&["render", pipeline.to_str().unwrap(), "--stack", stack])
+}
+
+/// The stream of `pipeline` rendered with the Argo example stack.
 fn render(pipeline: &std::path::Path) -> String {
-    let out = mlk(&[
-        "render",
-        pipeline.to_str().unwrap(),
-        "--stack",
-        "examples/stacks/argo.toml",
-    ]);
+    let out = render_on(pipeline, "examples/stacks/argo.toml");
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.stdout
 }
@@ -337,12 +338,10 @@ fn an_argo_stack_keeps_its_records_with_the_outputs() {
         .replace("store = \"artifacts\"", "store = \"configmap\"");
     let path = tmp.path().join("argo.toml");
     std::fs::write(&path, stack).unwrap();
-    let out = mlk(&[
-        "render",
-        "examples/pipelines/quickstart.toml",
-        "--stack",
+    let out = render_on(
+        std::path::Path::new("examples/pipelines/quickstart.toml"),
         path.to_str().unwrap(),
-    ]);
+    );
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("store = \"artifacts\""),
@@ -363,12 +362,7 @@ fn a_dated_step_that_sets_mlk_run_date_is_refused() {
         1,
     );
     std::fs::write(&path, text).unwrap();
-    let out = mlk(&[
-        "render",
-        path.to_str().unwrap(),
-        "--stack",
-        "examples/stacks/argo.toml",
-    ]);
+    let out = render_on(&path, "examples/stacks/argo.toml");
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr.contains("mlk::resolve::run_date"),
@@ -397,12 +391,7 @@ fn a_template_too_large_for_one_object_is_warned_about() {
     }
     let path = tmp.path().join("wide.toml");
     std::fs::write(&path, text).unwrap();
-    let out = mlk(&[
-        "render",
-        path.to_str().unwrap(),
-        "--stack",
-        "examples/stacks/argo.toml",
-    ]);
+    let out = render_on(&path, "examples/stacks/argo.toml");
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("warning: WorkflowTemplate wide is ")
@@ -410,11 +399,9 @@ fn a_template_too_large_for_one_object_is_warned_about() {
         "{}",
         out.stderr
     );
-    let small = mlk(&[
-        "render",
-        "examples/pipelines/quickstart.toml",
-        "--stack",
+    let small = render_on(
+        std::path::Path::new("examples/pipelines/quickstart.toml"),
         "examples/stacks/argo.toml",
-    ]);
+    );
     assert!(!small.stderr.contains("MiB"), "{}", small.stderr);
 }
