@@ -303,11 +303,7 @@ impl ArtifactRecords {
             .get_bytes(uri)
             .await
             .map_err(|e| self.err(&e))?;
-        Ok(bytes.and_then(|b| {
-            serde_json::from_slice::<crate::launch::Written>(&b)
-                .ok()?
-                .record()
-        }))
+        Ok(bytes.and_then(|b| Record::in_manifest(&b)))
     }
 
     /// The manifests under `prefix` (a pipeline, a step or the whole store) and when each

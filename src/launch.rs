@@ -85,11 +85,7 @@ pub(crate) fn run_args(
     records: bool,
 ) -> Vec<String> {
     let mut a = Vec::new();
-    if step
-        .cache
-        .key
-        .ends_with(crate::resolve::RUN_DATE_PLACEHOLDER)
-    {
+    if crate::cache::key::date_left_to_run(&step.cache.key) {
         a.extend(["--run-time".into(), run_time.to_owned()]);
         if let Some(tz) = timezone {
             a.extend(["--timezone".into(), tz.to_owned()]);
@@ -199,23 +195,6 @@ struct Manifest {
     record: Option<Record>,
 }
 
-/// What the launcher reads of a manifest: its record.
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct Written {
-    /// The step's cache record, when the launcher (or `mlk run`) wrote one.
-    #[serde(default)]
-    pub record: Option<serde_json::Value>,
-}
-
-impl Written {
-    /// The record, when it is one of this mlk's format.
-    pub(crate) fn record(self) -> Option<Record> {
-        serde_json::from_value::<Record>(self.record?)
-            .ok()
-            .filter(|r| r.format == RECORD_FORMAT)
-    }
-}
-
 /// The run's date in place of `$(MLK_RUN_DATE)` in every address, the record and the
 /// command; the child's environment (which Kubernetes left as written: the variable is not
 /// set in the pod) gets the same, and `MLK_RUN_DATE` itself.
@@ -272,13 +251,8 @@ async fn cached(stores: &Stores, manifest: &str, spec: &Spec) -> Result<bool, La
     let Some(bytes) = store.get_bytes(manifest).await? else {
         return Ok(false);
     };
-    let record = serde_json::from_slice::<Written>(&bytes)
-        .ok()
-        .and_then(Written::record);
-    Ok(record.is_some_and(|r| {
-        spec.ttl
-            .is_none_or(|ttl| now_unix().saturating_sub(r.created_unix) <= ttl)
-    }))
+    Ok(Record::in_manifest(&bytes)
+        .is_some_and(|r| !crate::cache::status::is_expired(&r, spec.ttl, now_unix())))
 }
 
 /// Whether this process publishes: rank 0 of a distributed step (PyTorchJob's `RANK`,

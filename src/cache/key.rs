@@ -71,14 +71,35 @@ impl KeyComponents {
 /// The key a dated step's downstream steps hash: its date left symbolic, so their keys stay
 /// one hash plus the run's date too.
 pub fn undated_key(key: &str, dated: bool) -> String {
-    match (dated, key.get(..64)) {
-        (true, Some(hex)) => format!("{hex}-{SYMBOLIC_DATE}"),
+    match (dated, split_dated(key)) {
+        (true, (hex, Some(_))) => format!("{hex}-{SYMBOLIC_DATE}"),
         _ => key.to_owned(),
     }
 }
 
+/// A key's hash and, for a dated key (`<hex>-<date>`, see [`KeyComponents::key`]), its date.
+pub fn split_dated(key: &str) -> (&str, Option<&str>) {
+    match (key.get(..HEX_LEN), key.get(HEX_LEN..)) {
+        (Some(hex), Some(rest)) => (hex, rest.strip_prefix('-').filter(|d| !d.is_empty())),
+        _ => (key, None),
+    }
+}
+
+/// Whether `key` is a dated key whose date only the run knows (`<hex>-$(MLK_RUN_DATE)`): the
+/// launcher in the pod makes the key, so nothing may look it up before.
+pub fn date_left_to_run(key: &str) -> bool {
+    split_dated(key).1 == Some(RUN_DATE_PLACEHOLDER)
+}
+
+/// The length of a key's hash in hex (SHA-256).
+const HEX_LEN: usize = 64;
+
 /// `{{ run.date }}` in a step's strings as its cache key sees them.
 pub const SYMBOLIC_DATE: &str = "<run.date>";
+
+/// What `{{ run.date }}` expands to where only the run knows it: the launcher puts the run's
+/// date in its place (Kubernetes leaves `$(VAR)` of an unset variable as written).
+pub const RUN_DATE_PLACEHOLDER: &str = "$(MLK_RUN_DATE)";
 
 /// An `io::Write` that feeds SHA-256, so encodings stream into the hash without a buffer.
 pub struct HashWriter(pub Sha256);
@@ -143,6 +164,15 @@ mod tests {
         assert_eq!(c.key(), format!("{undated}-$(MLK_RUN_DATE)"));
         assert_eq!(undated_key(&c.key(), true), format!("{undated}-<run.date>"));
         assert_eq!(undated_key(&undated, false), undated);
+        assert!(date_left_to_run(&c.key()));
+        c.run_date = Some("2026-12-07".into());
+        assert_eq!(
+            split_dated(&c.key()),
+            (undated.as_str(), Some("2026-12-07"))
+        );
+        assert!(!date_left_to_run(&c.key()));
+        assert_eq!(split_dated(&undated), (undated.as_str(), None));
+        assert_eq!(split_dated("short"), ("short", None));
     }
 
     #[test]

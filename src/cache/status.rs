@@ -124,7 +124,7 @@ enum Found {
 /// The hit rule, in one place.
 fn find(store: &dyn Store, q: &Query<'_>, now_unix: u64) -> Result<Found, StoreError> {
     // A dated step whose date only the run knows has no key yet: never a hit on a guess.
-    if q.key.ends_with(crate::resolve::RUN_DATE_PLACEHOLDER) {
+    if super::key::date_left_to_run(q.key) {
         return Ok(Found::Stale(RUN_DATE));
     }
     let Some(r) = store.get(q.pipeline, q.step, q.key)? else {

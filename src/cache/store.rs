@@ -38,6 +38,29 @@ pub struct Record {
     pub run_id: String,
 }
 
+impl Record {
+    /// The record in `json`, when it is one of this mlk's format; another format, or
+    /// something unreadable, is none (a miss). Every store reads its records through this.
+    pub fn parse(json: &[u8]) -> Option<Record> {
+        serde_json::from_slice::<Record>(json)
+            .ok()
+            .filter(|r| r.format == RECORD_FORMAT)
+    }
+
+    /// The record inside a step's output manifest (`store = "artifacts"`), if it has one.
+    pub fn in_manifest(json: &[u8]) -> Option<Record> {
+        #[derive(Deserialize)]
+        struct Manifest {
+            #[serde(default)]
+            record: Option<serde_json::Value>,
+        }
+        let record = serde_json::from_slice::<Manifest>(json).ok()?.record?;
+        serde_json::from_value::<Record>(record)
+            .ok()
+            .filter(|r| r.format == RECORD_FORMAT)
+    }
+}
+
 /// A cache store failure (I/O or a corrupt record).
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("cache store: {message} ({path})")]
@@ -147,9 +170,7 @@ fn read_record(path: &Path) -> Result<Option<Record>, StoreError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(err(path, &e)),
     };
-    Ok(serde_json::from_str::<Record>(&text)
-        .ok()
-        .filter(|r| r.format == RECORD_FORMAT))
+    Ok(Record::parse(text.as_bytes()))
 }
 
 impl Store for LocalStore {

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::backend::FIELD_MANAGER;
 use super::{Cluster, error_chain, retry};
-use crate::cache::store::{RECORD_FORMAT, Record, Store, StoreError};
+use crate::cache::store::{Record, Store, StoreError};
 use crate::labels;
 
 /// The data key holding the record.
@@ -70,19 +70,17 @@ pub(super) fn object_name(pipeline: &str, step: &str, key: &str) -> String {
 
 /// The first `n` hex digits of `key`, and its date when it is dated.
 fn short(key: &str, n: usize) -> String {
-    let hex = key.get(..n).unwrap_or(key);
-    match key.get(64..).and_then(|d| d.strip_prefix('-')) {
-        Some(date) if !date.is_empty() => format!("{hex}-{date}"),
-        _ => hex.to_owned(),
+    let (hex, date) = crate::cache::key::split_dated(key);
+    let hex = hex.get(..n).unwrap_or(hex);
+    match date {
+        Some(date) => format!("{hex}-{date}"),
+        None => hex.to_owned(),
     }
 }
 
 /// The record in a ConfigMap; one of another format, or unreadable, is skipped (a miss).
 fn record(cm: &ConfigMap) -> Option<Record> {
-    let text = cm.data.as_ref()?.get(DATA_KEY)?;
-    serde_json::from_str::<Record>(text)
-        .ok()
-        .filter(|r| r.format == RECORD_FORMAT)
+    Record::parse(cm.data.as_ref()?.get(DATA_KEY)?.as_bytes())
 }
 
 impl Store for ConfigMapStore {

@@ -101,9 +101,7 @@ pub enum RunDate {
     Given(String),
 }
 
-/// What `{{ run.date }}` expands to where only the run knows it: the launcher puts the run's
-/// date in its place (Kubernetes leaves `$(VAR)` of an unset variable as written).
-pub const RUN_DATE_PLACEHOLDER: &str = "$(MLK_RUN_DATE)";
+pub use crate::cache::key::RUN_DATE_PLACEHOLDER;
 
 /// Content digests of local inputs, by path (the pipeline directory joined with the path as written).
 pub type InputDigests = BTreeMap<PathBuf, String>;
@@ -193,6 +191,17 @@ impl<'l> Cx<'l> {
             steps: Vec::new(),
             same: None,
         });
+    }
+    /// The span of a step's name in the pipeline file (where a problem of the whole step is
+    /// shown).
+    pub(crate) fn step_span(&self, step: &str) -> std::ops::Range<usize> {
+        self.l
+            .pipeline
+            .steps
+            .iter()
+            .find(|d| d.name.get_ref() == step)
+            .map(|d| d.name.span())
+            .unwrap_or(0..0)
     }
     /// Number of errors (not warnings) so far.
     pub(crate) fn error_count(&self) -> usize {

@@ -198,13 +198,7 @@ pub(super) fn check_unique(cx: &mut Cx<'_>, steps: &[Step]) {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for s in steps {
         if let Some(first) = seen.insert(&s.object_name, &s.name) {
-            let span =
-                cx.l.pipeline
-                    .steps
-                    .iter()
-                    .find(|d| d.name.get_ref() == &s.name)
-                    .map(|d| d.name.span())
-                    .unwrap_or(0..0);
+            let span = cx.step_span(&s.name);
             cx.pipeline(ResolveError::NameCollision {
                 name: s.object_name.clone(),
                 first: first.to_owned(),

@@ -96,7 +96,7 @@ pub(super) fn expand_step(
     let mut artifacts = data::artifacts(cx, s, stack, &mover, &outputs, &inputs);
     let mut moved = std::mem::take(&mut artifacts.data);
     // A dated step whose date only the run knows needs the launcher to fill it in.
-    if key.ends_with(RUN_DATE_PLACEHOLDER) && matches!(mover, data::Mover::Launcher { .. }) {
+    if crate::cache::key::date_left_to_run(key) && matches!(mover, data::Mover::Launcher { .. }) {
         moved.launcher = true;
     }
     let real = scope(artifacts);

@@ -60,7 +60,7 @@ pub(super) fn check_gpus(cx: &mut Cx<'_>, set: &Settings<'_>, gpu: &Gpu, pods: u
     }
     let (file, span) = match &set.gpu.amount {
         Some(g) => (g.file, g.span.clone()),
-        None => (cx.l.pipeline_file, step_span(cx, step)),
+        None => (cx.l.pipeline_file, cx.step_span(step)),
     };
     let e = ResolveError::MaxGpus {
         step: step.to_owned(),
@@ -71,14 +71,4 @@ pub(super) fn check_gpus(cx: &mut Cx<'_>, set: &Settings<'_>, gpu: &Gpu, pods: u
         at: span.into(),
     };
     cx.at(file, e);
-}
-
-/// The span of a step's name.
-fn step_span(cx: &Cx<'_>, step: &str) -> std::ops::Range<usize> {
-    cx.l.pipeline
-        .steps
-        .iter()
-        .find(|d| d.name.get_ref() == step)
-        .map(|d| d.name.span())
-        .unwrap_or(0..0)
 }

@@ -23,13 +23,7 @@ pub(super) fn check(cx: &mut Cx<'_>, steps: &[Step]) {
         // Kueue lets a queue borrow only within a cohort.
         let borrow = q.cohort.as_ref().map(|_| &q.borrowing_limit);
         let pods = step.replicas;
-        let at = l
-            .pipeline
-            .steps
-            .iter()
-            .find(|d| d.name.get_ref() == &step.name)
-            .map(|d| d.name.span())
-            .unwrap_or(0..0);
+        let at = cx.step_span(&step.name);
         let queue_name = step.queue.clone().unwrap_or_default();
         let mut problems = Vec::new();
         for (resource, binary, get) in [

@@ -77,13 +77,7 @@ pub(super) fn check(cx: &mut Cx<'_>, steps: &[Step], known: bool) {
                 "use `mlk run` (it uses the day the run starts), give the date with `--run-date YYYY-MM-DD`, or render for a stack with `engine = \"argo\"`, whose runs fill it in",
             )
         };
-        let at =
-            cx.l.pipeline
-                .steps
-                .iter()
-                .find(|d| d.name.get_ref() == &step.name)
-                .map(|d| d.name.span())
-                .unwrap_or(0..0);
+        let at = cx.step_span(&step.name);
         cx.pipeline(ResolveError::RunDate {
             step: step.name.clone(),
             why,
