@@ -268,15 +268,15 @@ pub(crate) fn prepare(
     let flag = selection.flag();
     let mut out = Vec::with_capacity(plan.steps.len());
     let mut missing = Vec::new();
+    let skips: Vec<Option<String>> = plan.steps.iter().map(|s| backend.skip_reason(s)).collect();
     // The store is asked about every step that may be a hit at once: each lookup waits on
     // the store (an object store is a round trip or two per step).
     let asks: Vec<(usize, &Step)> = plan
         .steps
         .iter()
         .enumerate()
-        .filter(|(i, s)| {
-            backend.skip_reason(s).is_none()
-                && (!selected[*i] || (selection.start().is_none() && !no_cache))
+        .filter(|(i, _)| {
+            skips[*i].is_none() && (!selected[*i] || (selection.start().is_none() && !no_cache))
         })
         .collect();
     let found = crate::threads::map_waiting(&asks, LOOKUPS, |(_, s)| {
@@ -286,12 +286,11 @@ pub(crate) fn prepare(
     for ((i, _), h) in asks.iter().zip(found) {
         hits[*i] = h?;
     }
-    let mut hit = |i: usize| -> Result<Option<Record>, StoreError> { Ok(hits[i].take()) };
-    for (i, step) in plan.steps.iter().enumerate() {
-        let (state, note) = if let Some(reason) = backend.skip_reason(step) {
+    for ((i, step), skip) in plan.steps.iter().enumerate().zip(skips) {
+        let (state, note) = if let Some(reason) = skip {
             (StepState::Skipped, Some(reason))
         } else if !selected[i] {
-            match hit(i)? {
+            match hits[i].take() {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None if required[i] => {
                     missing.push(step.name.clone());
@@ -300,7 +299,7 @@ pub(crate) fn prepare(
                 None => (StepState::Skipped, Some(format!("not selected ({flag})"))),
             }
         } else if selection.start().is_none() && !no_cache {
-            match hit(i)? {
+            match hits[i].take() {
                 Some(r) => (StepState::Cached, Some(cached_note(&r))),
                 None => (StepState::Waiting, None),
             }
