@@ -265,16 +265,9 @@ fn records(stack: Option<&str>, global: &Global, reporter: &Reporter) -> Result<
             }
         }
         StoreSite::Cluster => {
-            let target = crate::cluster::Target {
-                kubeconfig: global.kubeconfig.clone(),
-                context: global.context.clone().or_else(|| s.context.clone()),
-                namespace: Some(
-                    global
-                        .namespace
-                        .clone()
-                        .unwrap_or_else(|| s.namespace.get_ref().clone()),
-                ),
-            };
+            // `-n` replaces the stack's namespace, as when a pipeline is compiled.
+            let namespace = global.namespace.as_deref().unwrap_or(s.namespace.get_ref());
+            let target = global.target_in(s.context.as_deref(), namespace);
             let cluster = Cluster::connect(&target).map_err(|e| {
                 reporter.diagnostic(&e);
                 Exit::Io

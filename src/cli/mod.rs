@@ -122,10 +122,15 @@ impl Global {
     /// The cluster of a stack: its context unless `--context` names another, and its
     /// namespace (which `-n` has already replaced when given).
     pub fn stack_target(&self, stack: &crate::resolve::StackInfo) -> crate::cluster::Target {
+        self.target_in(stack.context.as_deref(), &stack.namespace)
+    }
+
+    /// The cluster of a stack's `context` and `namespace`, `--context` first.
+    pub fn target_in(&self, context: Option<&str>, namespace: &str) -> crate::cluster::Target {
         crate::cluster::Target {
             kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone().or_else(|| stack.context.clone()),
-            namespace: Some(stack.namespace.clone()),
+            context: self.context.clone().or_else(|| context.map(str::to_owned)),
+            namespace: Some(namespace.to_owned()),
         }
     }
 }
