@@ -71,9 +71,7 @@ def main():
     ap.add_argument("--files", type=int, default=10000)
     ap.add_argument("--file-kib", type=int, default=1)
     args = ap.parse_args()
-    env = dict(os.environ, **tb.CREDENTIALS)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE"):
-        env.pop(var, None)
+    env = tb.bench_env()
     with tempfile.TemporaryDirectory(prefix="mlk-push-") as scratch:
         log = os.path.join(scratch, "moto.log")
         with open(log, "wb") as log_file:

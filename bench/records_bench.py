@@ -104,9 +104,7 @@ def main():
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--latency-ms", type=int, default=0)
     args = ap.parse_args()
-    env = dict(os.environ, **tb.CREDENTIALS)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE"):
-        env.pop(var, None)
+    env = tb.bench_env()
     with tempfile.TemporaryDirectory(prefix="mlk-records-") as scratch:
         moto = tb.Moto(args.bin)
         try:

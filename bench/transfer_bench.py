@@ -38,6 +38,15 @@ CREDENTIALS = {
 }
 
 
+def bench_env():
+    """This process's environment with moto's credentials, and without the AWS settings that
+    would send the tools elsewhere."""
+    env = dict(os.environ, **CREDENTIALS)
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE"):
+        env.pop(var, None)
+    return env
+
+
 def measure(cmd):
     """Runs cmd (in a fresh process: this one), prints {"wall": s, "rss_kib": n} as JSON."""
     start = time.perf_counter()
@@ -187,9 +196,7 @@ def main():
     ap.add_argument("--file-mib", type=int, default=1)
     ap.add_argument("--cases", default="big,many")
     args = ap.parse_args()
-    env = dict(os.environ, **CREDENTIALS)
-    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE"):
-        env.pop(var, None)
+    env = bench_env()
     with tempfile.TemporaryDirectory(prefix="mlk-transfer-") as scratch:
         big, many = write_data(scratch, args.size_mib, args.files, args.file_mib)
         print(ROW.format("case", "op", "tool", "median s", "min s", "max s", "MiB/s",
